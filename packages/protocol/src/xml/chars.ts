@@ -1,0 +1,71 @@
+/**
+ * Character classes and escaping exactly as libxml2's xmlNodeDump writes them for infinoted
+ * (protocol.md 1.2, captures 12*): text and attribute values are escaped differently.
+ */
+
+/** XML 1.0 production [2] Char. Everything else travels as <uchar codepoint="N"/> in text. */
+export function isXmlChar(cp: number): boolean {
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
+}
+
+/** Matches any UTF-16 sequence that is not an XML Char (incl. lone surrogates). */
+export const NON_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** Number of UTF-8 bytes `s` occupies (a lone surrogate counts as the 3 bytes of U+FFFD). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+function nonAscii(s: string): string {
+  // libxml2 writes non-ASCII as hexadecimal references when no encoding is declared (storage files, §7.2).
+  return s.replace(/[^\x00-\x7f]/gu, (ch) => `&#x${ch.codePointAt(0)!.toString(16).toUpperCase()};`);
+}
+
+/** Text content: only <, >, & and CR are escaped; quotes, LF and TAB stay literal (xmlEscapeContent). */
+export function escapeText(s: string, ascii = false): string {
+  const out = s.replace(/[<>&\r]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : '&#13;'));
+  return ascii ? nonAscii(out) : out;
+}
+
+/** Attribute values: &quot; &amp; &lt; &gt; and LF/CR/TAB as character references; ' stays literal. */
+export function escapeAttribute(s: string, ascii = false): string {
+  const out = s.replace(/["&<>\n\r\t]/g, (c) => {
+    switch (c) {
+      case '"':
+        return '&quot;';
+      case '&':
+        return '&amp;';
+      case '<':
+        return '&lt;';
+      case '>':
+        return '&gt;';
+      case '\n':
+        return '&#10;';
+      case '\r':
+        return '&#13;';
+      default:
+        return '&#9;';
+    }
+  });
+  return ascii ? nonAscii(out) : out;
+}

@@ -1,0 +1,431 @@
+/**
+ * A small streaming XML 1.0 parser producing @xmpp/xml (ltx) Elements.
+ *
+ * Why not ltx's own SAX parser: it buffers without bound, throws out of write() on an unknown
+ * entity, does not normalise CR, passes raw control characters and '<' in attribute values, and
+ * silently skips <!DOCTYPE ...> as if it were a comment. libinfinity reads the stream with a
+ * libxml2 SAX1 push parser (inf-xmpp-connection.c) that rejects all of that as not well-formed,
+ * so this parser does the same, with configurable limits on element size and nesting depth.
+ *
+ * Pull model: push() input, then call next() until it returns undefined. restart() drops the
+ * element stack but keeps unread input, which is exactly an XMPP stream restart after SASL
+ * success (the peer's new header may already be in the same chunk as the last stanza).
+ */
+import { Element } from '@xmpp/xml';
+import { isXmlChar, NON_XML_CHAR, utf8Length } from './chars.js';
+
+export interface XmlLimits {
+  /** Largest top-level stanza (stream mode) or document (document mode), in UTF-8 bytes. */
+  maxElementBytes: number;
+  /** Deepest element nesting, the stream/document root counting as 1. */
+  maxDepth: number;
+}
+
+/** 8 MiB: above any realistic paste into a Gobby document, below what a hostile peer gets to buffer. */
+export const defaultStreamLimits: Readonly<XmlLimits> = Object.freeze({ maxElementBytes: 8 * 1024 * 1024, maxDepth: 64 });
+
+/** The RFC 6120 stream error condition a parse failure maps to. */
+export type XmlErrorCondition = 'bad-format' | 'policy-violation' | 'restricted-xml' | 'unsupported-encoding';
+
+export class XmlError extends Error {
+  override readonly name = 'XmlError';
+  constructor(
+    readonly condition: XmlErrorCondition,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type XmlEvent =
+  /** The stream header (start tag of the root element); its children are still to come. */
+  | { type: 'open'; element: Element }
+  /** One complete child of the root: a stanza. */
+  | { type: 'element'; element: Element }
+  /** The root's end tag (`</stream:stream>`). */
+  | { type: 'close' }
+  /** The input is not acceptable; the parser accepts nothing more. */
+  | { type: 'error'; error: XmlError };
+
+const NAME_START = ':A-Z_a-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C-\\u200D\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}';
+const NAME_CHAR = NAME_START + '\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040';
+/** XML 1.0 Name at the start of a string, followed by whatever. */
+const NAME_AT = new RegExp(`^[${NAME_START}][${NAME_CHAR}]*`, 'u');
+const WS = /^[ \t\r\n]*/;
+
+/** The five predefined entities; with no DTD there can be no others (so no entity expansion at all). */
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** Longest entity or character reference we wait for: "&#x10FFFF;" and friends. */
+const MAX_REFERENCE = 12;
+
+/** Decodes references and normalises line ends (XML 1.0 2.11, 3.3.3). Throws XmlError. */
+function decode(raw: string, attribute: boolean): string {
+  // Raw CR (alone or before LF) becomes LF; a CR written as &#13; survives because it is decoded after.
+  let s = raw.indexOf('\r') >= 0 ? raw.replace(/\r\n?/g, '\n') : raw;
+  if (NON_XML_CHAR.test(s)) throw new XmlError('bad-format', 'Character not allowed in XML');
+  // Attribute value normalisation: literal whitespace becomes a space, references keep their char.
+  if (attribute) s = s.replace(/[\t\n]/g, ' ');
+  if (s.indexOf('&') < 0) return s;
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const amp = s.indexOf('&', at);
+    if (amp < 0) break;
+    const semi = s.indexOf(';', amp + 1);
+    if (semi < 0 || semi - amp > MAX_REFERENCE) throw new XmlError('bad-format', 'Unterminated entity reference');
+    const ref = s.slice(amp + 1, semi);
+    let ch: string | undefined;
+    const m = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(ref);
+    if (m) {
+      const cp = m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2]);
+      if (!isXmlChar(cp)) throw new XmlError('bad-format', `Character reference &${ref}; is not an XML character`);
+      ch = String.fromCodePoint(cp);
+    } else {
+      ch = Object.prototype.hasOwnProperty.call(ENTITIES, ref) ? ENTITIES[ref] : undefined;
+      if (ch === undefined) throw new XmlError('bad-format', `Undeclared entity &${ref};`);
+    }
+    out += s.slice(at, amp) + ch;
+    at = semi + 1;
+  }
+  return out + s.slice(at);
+}
+
+function parseStartTag(body: string): { name: string; attrs: Record<string, string>; empty: boolean } {
+  const nm = NAME_AT.exec(body);
+  if (!nm) throw new XmlError('bad-format', 'Invalid element name');
+  const name = nm[0];
+  const attrs: Record<string, string> = {};
+  let rest = body.slice(name.length);
+  let empty = false;
+  for (;;) {
+    const ws = WS.exec(rest)![0];
+    rest = rest.slice(ws.length);
+    if (rest === '') break;
+    if (rest === '/') {
+      empty = true;
+      break;
+    }
+    if (ws === '') throw new XmlError('bad-format', `Expected white space in <${name}>`);
+    const an = NAME_AT.exec(rest);
+    if (!an) throw new XmlError('bad-format', `Invalid attribute name in <${name}>`);
+    const attr = an[0];
+    rest = rest.slice(attr.length);
+    rest = rest.slice(WS.exec(rest)![0].length);
+    if (rest[0] !== '=') throw new XmlError('bad-format', `Expected '=' after attribute ${attr}`);
+    rest = rest.slice(1);
+    rest = rest.slice(WS.exec(rest)![0].length);
+    const q = rest[0];
+    if (q !== '"' && q !== "'") throw new XmlError('bad-format', `Attribute ${attr} is not quoted`);
+    const close = rest.indexOf(q, 1);
+    if (close < 0) throw new XmlError('bad-format', `Unterminated value of attribute ${attr}`);
+    const raw = rest.slice(1, close);
+    if (raw.indexOf('<') >= 0) throw new XmlError('bad-format', `'<' in value of attribute ${attr}`);
+    if (Object.prototype.hasOwnProperty.call(attrs, attr)) {
+      throw new XmlError('bad-format', `Attribute ${attr} given twice in <${name}>`);
+    }
+    // "__proto__" would be swallowed by the object's prototype setter in ltx; no protocol uses it.
+    if (attr !== '__proto__') attrs[attr] = decode(raw, true);
+    rest = rest.slice(close + 1);
+  }
+  return { name, attrs, empty };
+}
+
+export interface XmlParserOptions {
+  /** 'stream': root start tag, then each child as its own event (XMPP). 'document': one whole tree. */
+  mode?: 'stream' | 'document';
+  limits?: Partial<XmlLimits>;
+}
+
+export class XmlParser {
+  private readonly mode: 'stream' | 'document';
+  private readonly limits: XmlLimits;
+  private decoder = new TextDecoder('utf-8', { fatal: true });
+  private buf = '';
+  private pos = 0;
+  /** Open elements, root first. */
+  private stack: Element[] = [];
+  private rootSeen = false;
+  private finished = false;
+  private failure: XmlError | undefined;
+  private failureReported = false;
+  /** UTF-8 bytes of the stanza (stream mode) or document being built. */
+  private elementBytes = 0;
+  /** Where the scan for the end of an incomplete start tag resumes, and the quote it is in. */
+  private scanAt = -1;
+  private scanQuote = '';
+
+  constructor(options: XmlParserOptions = {}) {
+    this.mode = options.mode ?? 'stream';
+    const base = this.mode === 'stream' ? defaultStreamLimits : { maxElementBytes: Infinity, maxDepth: 256 };
+    this.limits = { ...base, ...options.limits };
+  }
+
+  /** Adds input: bytes (decoded as UTF-8, split anywhere) or an already decoded string. */
+  push(chunk: Uint8Array | string): void {
+    if (this.failure || this.finished) return;
+    if (typeof chunk === 'string') {
+      this.buf += chunk;
+    } else {
+      try {
+        this.buf += this.decoder.decode(chunk, { stream: true });
+      } catch {
+        this.fail(new XmlError('bad-format', 'Input is not valid UTF-8'));
+        return;
+      }
+    }
+    this.checkPending();
+  }
+
+  /** Declares the end of input: a truncated UTF-8 sequence or an unfinished document is an error. */
+  end(): void {
+    if (this.failure || this.finished) return;
+    try {
+      this.buf += this.decoder.decode();
+    } catch {
+      this.fail(new XmlError('bad-format', 'Input ends inside a UTF-8 sequence'));
+    }
+  }
+
+  /** Forgets the open elements (the old stream) but keeps the unread input, for a stream restart. */
+  restart(): void {
+    this.stack = [];
+    this.rootSeen = false;
+    this.finished = false;
+    this.elementBytes = 0;
+  }
+
+  /** Whether the root element has been closed. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** The next event, or undefined when more input is needed. After an error, nothing more. */
+  next(): XmlEvent | undefined {
+    if (this.failure) {
+      if (this.failureReported) return undefined;
+      this.failureReported = true;
+      return { type: 'error', error: this.failure };
+    }
+    try {
+      const ev = this.step();
+      if (this.pos > 65536 && this.pos * 2 > this.buf.length) {
+        this.buf = this.buf.slice(this.pos);
+        if (this.scanAt >= 0) this.scanAt -= this.pos;
+        this.pos = 0;
+      }
+      return ev;
+    } catch (e) {
+      this.fail(e instanceof XmlError ? e : new XmlError('bad-format', String(e)));
+      return this.next();
+    }
+  }
+
+  private fail(error: XmlError): void {
+    if (!this.failure) this.failure = error;
+    this.buf = '';
+    this.pos = 0;
+  }
+
+  /** Bounds what an incomplete token may buffer (UTF-16 units never exceed UTF-8 bytes). */
+  private checkPending(): void {
+    if (this.buf.length - this.pos + this.elementBytes > this.limits.maxElementBytes + MAX_REFERENCE) {
+      this.fail(new XmlError('policy-violation', `Element exceeds ${this.limits.maxElementBytes} bytes`));
+    }
+  }
+
+  private count(s: string): void {
+    // In stream mode only stanzas count; the root header and inter-stanza white space do not.
+    if (this.mode === 'stream' && this.stack.length < 2) return;
+    this.elementBytes += utf8Length(s);
+    if (this.elementBytes > this.limits.maxElementBytes) {
+      throw new XmlError('policy-violation', `Element exceeds ${this.limits.maxElementBytes} bytes`);
+    }
+  }
+
+  private step(): XmlEvent | undefined {
+    for (;;) {
+      if (this.pos >= this.buf.length) return undefined;
+      const buf = this.buf;
+      if (buf.charCodeAt(this.pos) !== 0x3c /* < */) {
+        if (!this.text()) return undefined;
+        continue;
+      }
+      // Markup. Decide what kind once enough characters are there.
+      const head = buf.slice(this.pos, this.pos + 9);
+      if (head.startsWith('<!--')) {
+        const end = buf.indexOf('-->', this.pos + 4);
+        if (end < 0) return undefined;
+        this.count(buf.slice(this.pos, end + 3));
+        this.pos = end + 3;
+        continue;
+      }
+      if (head.startsWith('<![CDATA[')) {
+        const end = buf.indexOf(']]>', this.pos + 9);
+        if (end < 0) return undefined;
+        const raw = buf.slice(this.pos + 9, end);
+        this.count(buf.slice(this.pos, end + 3));
+        this.pos = end + 3;
+        const s = raw.replace(/\r\n?/g, '\n');
+        if (NON_XML_CHAR.test(s)) throw new XmlError('bad-format', 'Character not allowed in XML');
+        this.addText(s, true);
+        continue;
+      }
+      if (head.startsWith('<!')) {
+        if (head.length < 9 && ('<![CDATA['.startsWith(head) || '<!--'.startsWith(head))) return undefined;
+        // A DOCTYPE could declare entities; XMPP (RFC 6120 11.1) and this protocol never use one.
+        throw new XmlError('restricted-xml', 'Document type declarations are not allowed');
+      }
+      if (head.startsWith('<?')) {
+        const end = buf.indexOf('?>', this.pos + 2);
+        if (end < 0) return undefined;
+        const target = NAME_AT.exec(buf.slice(this.pos + 2, end))?.[0] ?? '';
+        if (target.toLowerCase() === 'xml' && (this.rootSeen || (this.mode === 'document' && this.pos !== 0))) {
+          throw new XmlError('bad-format', 'XML declaration not at the start');
+        }
+        this.count(buf.slice(this.pos, end + 2));
+        this.pos = end + 2;
+        continue; // processing instructions carry nothing for us; libxml2 reports, libinfinity ignores
+      }
+      if (head.length < 2) return undefined;
+      const gt = this.findTagEnd();
+      if (gt < 0) return undefined;
+      const tag = buf.slice(this.pos + 1, gt);
+      const start = this.pos;
+      this.pos = gt + 1;
+      const ev = tag.startsWith('/') ? this.endTag(tag.slice(1), buf.slice(start, gt + 1)) : this.startTag(tag, buf.slice(start, gt + 1));
+      if (ev) return ev;
+    }
+  }
+
+  /** Index of the '>' closing the tag at pos (outside quoted values), or -1; resumable. */
+  private findTagEnd(): number {
+    const buf = this.buf;
+    let i = this.scanAt >= 0 ? this.scanAt : this.pos + 1;
+    let q = this.scanAt >= 0 ? this.scanQuote : '';
+    for (; i < buf.length; i++) {
+      const c = buf[i]!;
+      if (q) {
+        const close = buf.indexOf(q, i);
+        if (close < 0) {
+          i = buf.length;
+          break;
+        }
+        i = close;
+        q = '';
+      } else if (c === '"' || c === "'") q = c;
+      else if (c === '>') {
+        this.scanAt = -1;
+        this.scanQuote = '';
+        return i;
+      } else if (c === '<') throw new XmlError('bad-format', "'<' inside a tag");
+    }
+    this.scanAt = i;
+    this.scanQuote = q;
+    return -1;
+  }
+
+  /** Consumes character data up to the next '<'; false if nothing could be consumed yet. */
+  private text(): boolean {
+    const buf = this.buf;
+    const lt = buf.indexOf('<', this.pos);
+    let end = lt < 0 ? buf.length : lt;
+    if (lt < 0) {
+      // Keep back what a later chunk may complete: a reference, or a CR that may be followed by LF.
+      const amp = buf.lastIndexOf('&', end - 1);
+      if (amp >= this.pos && buf.indexOf(';', amp) < 0) {
+        if (buf.length - amp > MAX_REFERENCE) throw new XmlError('bad-format', 'Unterminated entity reference');
+        end = amp;
+      }
+      if (end > this.pos && buf.charCodeAt(end - 1) === 0x0d) end--;
+      if (end === this.pos) return false;
+    }
+    const raw = buf.slice(this.pos, end);
+    this.count(raw);
+    this.pos = end;
+    this.addText(decode(raw, false), false);
+    return true;
+  }
+
+  private addText(s: string, cdata: boolean): void {
+    const top = this.stack[this.stack.length - 1];
+    const inStanza = this.mode === 'stream' ? this.stack.length >= 2 : this.stack.length >= 1;
+    if (!inStanza) {
+      // Between stanzas libinfinity ignores character data (white-space keep-alives, §1.1);
+      // outside a document's root only white space is well-formed.
+      if (this.mode === 'document' && /[^ \t\r\n]/.test(s)) {
+        throw new XmlError('bad-format', 'Text outside the root element');
+      }
+      if (this.mode === 'stream' && !top && cdata) throw new XmlError('bad-format', 'CDATA before the stream header');
+      return;
+    }
+    const n = top!.children.length;
+    const last = n > 0 ? top!.children[n - 1] : undefined;
+    if (typeof last === 'string') top!.children[n - 1] = last + s;
+    else if (s !== '') top!.children.push(s);
+  }
+
+  private startTag(body: string, whole: string): XmlEvent | undefined {
+    if (this.finished) throw new XmlError('bad-format', 'Content after the root element');
+    if (this.stack.length + 1 > this.limits.maxDepth) {
+      throw new XmlError('policy-violation', `Elements nested deeper than ${this.limits.maxDepth}`);
+    }
+    const { name, attrs, empty } = parseStartTag(body);
+    const el = new Element(name, attrs);
+    if (this.stack.length === 0) {
+      this.rootSeen = true;
+      if (this.mode === 'document') this.count(whole);
+      if (empty) {
+        this.finished = true;
+        return this.mode === 'document' ? { type: 'element', element: el } : { type: 'open', element: el };
+      }
+      this.stack.push(el);
+      return this.mode === 'stream' ? { type: 'open', element: el } : undefined;
+    }
+    if (this.mode === 'stream' && this.stack.length === 1) this.elementBytes = 0;
+    const parent = this.stack[this.stack.length - 1]!;
+    if (this.mode === 'document' || this.stack.length >= 2) {
+      el.parent = parent;
+      parent.children.push(el);
+    }
+    this.stack.push(el);
+    this.count(whole);
+    if (empty) return this.endTag(name, '');
+    return undefined;
+  }
+
+  private endTag(body: string, whole: string): XmlEvent | undefined {
+    const name = body.replace(/[ \t\r\n]+$/, '');
+    const top = this.stack[this.stack.length - 1];
+    if (!top) throw new XmlError('bad-format', `Unexpected end tag </${name}>`);
+    if (top.name !== name) throw new XmlError('bad-format', `<${top.name}> closed by </${name}>`);
+    if (whole) this.count(whole);
+    this.stack.pop();
+    if (this.stack.length === 0) {
+      this.finished = true;
+      return this.mode === 'stream' ? { type: 'close' } : { type: 'element', element: top };
+    }
+    if (this.mode === 'stream' && this.stack.length === 1) {
+      top.parent = null;
+      this.elementBytes = 0;
+      return { type: 'element', element: top };
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Parses a whole document (a storage file, a conformance test): skips the XML declaration,
+ * comments, processing instructions and surrounding white space; refuses a DOCTYPE.
+ * Throws XmlError when the text is not one well-formed element.
+ */
+export function parseXmlDocument(text: string, limits?: Partial<XmlLimits>): Element {
+  const p = new XmlParser({ mode: 'document', limits });
+  p.push(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  let root: Element | undefined;
+  for (let ev = p.next(); ev; ev = p.next()) {
+    if (ev.type === 'error') throw ev.error;
+    if (ev.type === 'element') root = ev.element;
+  }
+  if (!root) throw new XmlError('bad-format', p.done ? 'No root element' : 'Document ends inside an element');
+  return root;
+}

@@ -1,0 +1,65 @@
+/**
+ * Compact serialisation byte-exact to libxml2's xmlNodeDump without formatting, which is what
+ * infinoted and every libinfinity client put on the wire (protocol.md 1.2).
+ */
+import type { Element } from '@xmpp/xml';
+import { escapeAttribute, escapeText, NON_XML_CHAR } from './chars.js';
+import { appendText } from './text.js';
+
+export interface SerializeOptions {
+  /** Write non-ASCII characters as &#xHEX; references (libxml2 without a declared encoding, storage files). */
+  ascii?: boolean;
+}
+
+/** `<name a="v">children</name>`, or `<name a="v"/>` without children; attributes in insertion order. */
+export function serialize(el: Element, options: SerializeOptions = {}): string {
+  const parts: string[] = [];
+  write(el, parts, options.ascii === true);
+  return parts.join('');
+}
+
+/** The start tag alone, e.g. a stream header `<stream:stream ...>` that is never closed in the same write. */
+export function serializeStartTag(el: Element, options: SerializeOptions = {}): string {
+  return `<${el.name}${attributes(el, options.ascii === true)}>`;
+}
+
+function attributes(el: Element, ascii: boolean): string {
+  let s = '';
+  for (const [k, v] of Object.entries(el.attrs)) {
+    if (v === undefined || v === null) continue; // ltx convention: absent
+    const value = String(v);
+    if (NON_XML_CHAR.test(value)) {
+      // libxml2 would emit a document no parser accepts; refuse instead of corrupting the stream.
+      throw new TypeError(`Attribute ${k} of <${el.name}> contains a character XML cannot carry`);
+    }
+    s += ` ${k}="${escapeAttribute(value, ascii)}"`;
+  }
+  return s;
+}
+
+function write(el: Element, parts: string[], ascii: boolean): void {
+  const attrs = attributes(el, ascii);
+  // Empty text nodes do not count: libxml2 never creates them, so `<x/>` is what it would write.
+  if (el.children.every((c) => c === '')) {
+    parts.push(`<${el.name}${attrs}/>`);
+    return;
+  }
+  parts.push(`<${el.name}${attrs}>`);
+  for (const child of el.children) {
+    if (typeof child === 'string') {
+      if (NON_XML_CHAR.test(child)) {
+        // Text built without appendText(): split it the same way on the fly.
+        const tmp = appendText(new (el.constructor as typeof Element)('x'), child);
+        for (const c of tmp.children) {
+          if (typeof c === 'string') parts.push(escapeText(c, ascii));
+          else write(c, parts, ascii);
+        }
+      } else {
+        parts.push(escapeText(child, ascii));
+      }
+    } else {
+      write(child, parts, ascii);
+    }
+  }
+  parts.push(`</${el.name}>`);
+}

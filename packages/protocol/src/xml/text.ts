@@ -1,0 +1,73 @@
+/**
+ * Text content with <uchar codepoint="N"/> for characters XML 1.0 cannot carry, as
+ * inf_xml_util_add_child_text / inf_xml_util_get_child_text do it.
+ */
+import { Element } from '@xmpp/xml';
+import { isXmlChar } from './chars.js';
+
+export class XmlContentError extends Error {
+  override readonly name = 'XmlContentError';
+}
+
+/**
+ * Concatenates the text children and <uchar/> children of `el` in document order. Other child
+ * elements are skipped, as inf_xml_util_get_child_text skips them.
+ */
+export function readText(el: Element): string {
+  let s = '';
+  for (const child of el.children) {
+    if (typeof child === 'string') s += child;
+    else if (child.name === 'uchar') s += ucharValue(child);
+  }
+  return s;
+}
+
+function ucharValue(el: Element): string {
+  const raw = el.attrs.codepoint;
+  if (typeof raw !== 'string' || !/^\d{1,7}$/.test(raw)) {
+    throw new XmlContentError(`<uchar> has no valid "codepoint" attribute`);
+  }
+  const cp = Number(raw);
+  if (cp > 0x10ffff) throw new XmlContentError(`<uchar codepoint="${raw}"> is not a Unicode code point`);
+  return String.fromCodePoint(cp);
+}
+
+/**
+ * Appends `text` to `el`, splitting out every character that is not an XML Char (and every lone
+ * surrogate) into an empty <uchar codepoint="N"/> element, so that serialize() never has to.
+ */
+export function appendText(el: Element, text: string): Element {
+  let run = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let cp = c;
+    let len = 1;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        cp = (c - 0xd800) * 0x400 + (d - 0xdc00) + 0x10000;
+        len = 2;
+      }
+    }
+    if (isXmlChar(cp)) {
+      run += text.slice(i, i + len);
+    } else {
+      if (run) pushText(el, run);
+      run = '';
+      const u = new Element('uchar', { codepoint: String(cp) });
+      u.parent = el;
+      el.children.push(u);
+    }
+    i += len - 1;
+  }
+  if (run) pushText(el, run);
+  return el;
+}
+
+/** Adds a text node, merging with a preceding one as libxml2 merges adjacent text nodes. */
+function pushText(el: Element, s: string): void {
+  const n = el.children.length;
+  const last = n > 0 ? el.children[n - 1] : undefined;
+  if (typeof last === 'string') el.children[n - 1] = last + s;
+  else el.children.push(s);
+}

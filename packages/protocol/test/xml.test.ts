@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import { Element, XmlError, appendText, parseXmlDocument, readText, serialize } from '../src/index.js';
+
+/** Byte strings copied from infinoted 0.7.2 captures (protocol.md 1.2, captures 01 and 12*). */
+const ROUND_TRIP: readonly string[] = [
+  '<insert-caret pos="11">ä€&lt;&amp;&gt;"\n</insert-caret>',
+  '<insert-caret pos="0"><uchar codepoint="12"/>&#13;\t</insert-caret>',
+  '<sync-segment author="1">&lt;&gt;&amp;"&#13;\n\txé</sync-segment>',
+  '<user-join id="1" name="a&#10;b&#9;c&#13;d&gt;e" status="active" time="" caret="0" selection="0" hue="0.10000000000000001" seq="1/0"/>',
+  '<add-node id="2" parent="0" name="a&quot;b&amp;#38;c&lt;d&gt;e\'g" type="InfText" seq="1/3"><subscribe group="InfSession_2" method="central"/></add-node>',
+  '<stream:features><mechanisms xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><mechanism>ANONYMOUS</mechanism></mechanisms></stream:features>',
+];
+
+describe('xml basics', () => {
+  for (const bytes of ROUND_TRIP) {
+    it(`re-serialises ${JSON.stringify(bytes.slice(0, 40))}... byte for byte`, () => {
+      expect(serialize(parseXmlDocument(bytes))).to.equal(bytes);
+    });
+  }
+
+  it('reads text with uchar children in document order', () => {
+    const el = parseXmlDocument('<insert-caret pos="0"><uchar codepoint="12"/>&#13;\t</insert-caret>');
+    expect(readText(el)).to.equal('\f\r\t');
+  });
+
+  it('splits characters XML cannot carry into uchar elements when appending text', () => {
+    const el = appendText(new Element('insert-caret', { pos: '0' }), 'a\u000c\r\tb\u0000😀');
+    expect(serialize(el)).to.equal(
+      '<insert-caret pos="0">a<uchar codepoint="12"/>&#13;\tb<uchar codepoint="0"/>😀</insert-caret>',
+    );
+    expect(readText(el)).to.equal('a\u000c\r\tb\u0000😀');
+  });
+
+  it('writes text needing no escapes literally and quotes/apostrophes unescaped in text', () => {
+    const el = appendText(new Element('message', { user: '1' }), `"it's" > <`);
+    expect(serialize(el)).to.equal(`<message user="1">"it's" &gt; &lt;</message>`);
+  });
+
+  it('escapes attribute values like libxml2 (quot, amp, lt, gt, LF, CR, TAB; apostrophe literal)', () => {
+    const el = new Element('x', { name: `a"b&c<d>e'f\ng\rh\ti` });
+    expect(serialize(el)).to.equal(`<x name="a&quot;b&amp;c&lt;d&gt;e'f&#10;g&#13;h&#9;i"/>`);
+  });
+
+  it('keeps attribute insertion order and writes empty elements as <x/>', () => {
+    const el = new Element('group', { publisher: 'you', name: 'InfDirectory' });
+    el.c('explore-node', { seq: '0', id: '0' });
+    expect(serialize(el)).to.equal('<group publisher="you" name="InfDirectory"><explore-node seq="0" id="0"/></group>');
+  });
+
+  it('writes non-ASCII as hexadecimal references in ascii mode (storage files)', () => {
+    const el = appendText(new Element('segment', { author: '1' }), 'ä€<');
+    expect(serialize(el, { ascii: true })).to.equal('<segment author="1">&#xE4;&#x20AC;&lt;</segment>');
+  });
+
+  it('decodes &amp; in attribute values to "&" (fixing infinoted quirk 10.3)', () => {
+    expect(parseXmlDocument('<a name="x&amp;y"/>').attrs.name).to.equal('x&y');
+    expect(parseXmlDocument('<a name="x&amp;#38;y"/>').attrs.name).to.equal('x&#38;y');
+  });
+
+  it('normalises raw CR to LF but keeps &#13; as CR', () => {
+    expect(readText(parseXmlDocument('<t>a\r\nb\rc&#13;d</t>'))).to.equal('a\nb\nc\rd');
+  });
+
+  it('normalises literal white space in attribute values to spaces but keeps references', () => {
+    expect(parseXmlDocument('<a v="x\ny\tz&#10;"/>').attrs.v).to.equal('x y z\n');
+  });
+
+  it('skips the prolog, comments and surrounding white space of a document', () => {
+    const el = parseXmlDocument('<?xml version="1.0"?>\n<!-- c -->\n<inf-acl>\n  <sheet account="default"/>\n</inf-acl>\n');
+    expect(el.name).to.equal('inf-acl');
+    expect(el.getChild('sheet')?.attrs.account).to.equal('default');
+  });
+
+  it('reads CDATA sections as text', () => {
+    expect(readText(parseXmlDocument('<t><![CDATA[<&>]]></t>'))).to.equal('<&>');
+  });
+
+  const BAD: readonly [string, string][] = [
+    ['a DOCTYPE', '<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'],
+    ['an undeclared entity', '<x>&lol;</x>'],
+    ['an unclosed tag', '<x><y></x>'],
+    ['a missing end', '<x><y/>'],
+    ['a raw control character', '<x>\u000c</x>'],
+    ['a reference to a non-character', '<x>&#12;</x>'],
+    ['a duplicate attribute', '<x a="1" a="2"/>'],
+    ['an unquoted attribute', '<x a=1/>'],
+    ['"<" in an attribute', '<x a="<"/>'],
+    ['text after the root', '<x/>y'],
+    ['two roots', '<x/><y/>'],
+    ['an empty document', '   '],
+  ];
+  for (const [what, doc] of BAD) {
+    it(`rejects a document with ${what}`, () => {
+      expect(() => parseXmlDocument(doc)).to.throw(XmlError);
+    });
+  }
+});

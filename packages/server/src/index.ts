@@ -1,1 +1,12 @@
-export {};
+/**
+ * @tandem/server: tandemd, an infinoted 0.7 compatible server.
+ */
+export { FilesystemStorage } from './storage/filesystem.js';
+export type { Storage, StorageEntry, NodePath } from './storage/types.js';
+export { StorageError } from './storage/types.js';
+export type { StoredTextDocument, StoredUser, StoredSegment } from './storage/text-format.js';
+export type { AclSheet, StoredAccount } from './storage/acl-format.js';
+export { loadCredentials, defaultDataDirectory } from './tls/credentials.js';
+export type { TlsCredentials } from './tls/credentials.js';
+export { parseCommandLine, resolveOptions, helpText, UsageError } from './config/options.js';
+export type { TandemdOptions, SecurityPolicy } from './config/options.js';

@@ -1,0 +1,150 @@
+/**
+ * infinoted's on-disk layout (infd-filesystem-storage.c, protocol.md §7.1): node /a/b is the
+ * directory ROOT/a/b or the file ROOT/a/b.<Type>; a node's ACL is ROOT/a/b.xml.acl, the root's
+ * ROOT/global-acl.xml; accounts live in ROOT/accounts.xml. A root written by infinoted is served
+ * as is, and infinoted can serve a root written here.
+ */
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type AclSheet, type StoredAccount, decodeAccounts, decodeAcl, encodeAccounts, encodeAcl } from './acl-format.js';
+import { syncDirectory, writeFileAtomic } from './atomic.js';
+import { nameProblem } from './names.js';
+import { parseStoredXml } from './parse.js';
+import { type StoredTextDocument, decodeChatDocument, decodeTextDocument, encodeChatDocument, encodeTextDocument } from './text-format.js';
+import { type NodePath, type Storage, type StorageEntry, StorageError } from './types.js';
+
+export class FilesystemStorage implements Storage {
+  readonly description: string;
+
+  constructor(readonly root: string) {
+    this.description = root;
+  }
+
+  private fsPath(path: NodePath): string {
+    for (const part of path) {
+      if (nameProblem(part) !== undefined) throw new StorageError(`The path contains the invalid component "${part}"`, 0);
+    }
+    return join(this.root, ...path);
+  }
+
+  private notePath(path: NodePath, type: string): string {
+    if (path.length === 0) throw new StorageError('The root is not a note', 0);
+    return `${this.fsPath(path)}.${type}`;
+  }
+
+  private aclPath(path: NodePath): string {
+    return path.length === 0 ? join(this.root, 'global-acl.xml') : `${this.fsPath(path)}.xml.acl`;
+  }
+
+  /** Reads a file without following a symlink at its last component (infinoted opens with O_NOFOLLOW). */
+  private async readFileNoFollow(file: string): Promise<string> {
+    const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async list(path: NodePath): Promise<StorageEntry[]> {
+    const dir = this.fsPath(path);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      throw new StorageError(`Could not open directory "${dir}": ${(err as Error).message}`);
+    }
+    const out: StorageEntry[] = [];
+    for (const d of entries) {
+      if (nameProblem(d.name) !== undefined) continue;
+      if (d.isDirectory()) {
+        out.push({ name: d.name, type: 'InfSubdirectory' });
+      } else if (d.isFile()) {
+        // The type is the text after the last '.', and only "Inf*" types are notes.
+        const dot = d.name.lastIndexOf('.');
+        if (dot <= 0) continue;
+        const type = d.name.slice(dot + 1);
+        const name = d.name.slice(0, dot);
+        if (type.startsWith('Inf') && nameProblem(name) === undefined) out.push({ name, type });
+      }
+    }
+    return out;
+  }
+
+  async createSubdirectory(path: NodePath): Promise<void> {
+    await mkdir(this.fsPath(path), { mode: 0o755 });
+  }
+
+  async ensureRoot(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o755 });
+  }
+
+  async readText(path: NodePath): Promise<StoredTextDocument> {
+    const file = this.notePath(path, 'InfText');
+    return decodeTextDocument(parseStoredXml(await this.readFileNoFollow(file), file));
+  }
+
+  async writeText(path: NodePath, doc: StoredTextDocument): Promise<void> {
+    await writeFileAtomic(this.notePath(path, 'InfText'), encodeTextDocument(doc));
+  }
+
+  async readChat(path: NodePath): Promise<void> {
+    const file = this.notePath(path, 'InfChat');
+    decodeChatDocument(parseStoredXml(await this.readFileNoFollow(file), file));
+  }
+
+  async writeChat(path: NodePath): Promise<void> {
+    await writeFileAtomic(this.notePath(path, 'InfChat'), encodeChatDocument());
+  }
+
+  async remove(path: NodePath, type: string): Promise<void> {
+    if (path.length === 0) throw new StorageError('The root cannot be removed', 0);
+    try {
+      if (type === 'InfSubdirectory') await rm(this.fsPath(path), { recursive: true });
+      else await unlink(this.notePath(path, type));
+      await unlink(this.aclPath(path)).catch(() => undefined);
+    } catch (err) {
+      throw new StorageError(`Could not remove "/${path.join('/')}": ${(err as Error).message}`, 1);
+    }
+    await syncDirectory(this.fsPath(path.slice(0, -1)));
+  }
+
+  async readAcl(path: NodePath): Promise<AclSheet[]> {
+    const file = this.aclPath(path);
+    let text: string;
+    try {
+      text = await this.readFileNoFollow(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return decodeAcl(parseStoredXml(text, file));
+  }
+
+  async writeAcl(path: NodePath, sheets: readonly AclSheet[]): Promise<void> {
+    const file = this.aclPath(path);
+    if (!sheets.some((s) => Object.keys(s.settings).length > 0)) {
+      // A node without sheets has no file (infd_filesystem_storage_write_acl).
+      await unlink(file).catch(() => undefined);
+      return;
+    }
+    await writeFileAtomic(file, encodeAcl(sheets));
+  }
+
+  async readAccounts(): Promise<StoredAccount[]> {
+    const file = join(this.root, 'accounts.xml');
+    let text: string;
+    try {
+      text = await this.readFileNoFollow(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return decodeAccounts(parseStoredXml(text, file));
+  }
+
+  async writeAccounts(accounts: readonly StoredAccount[]): Promise<void> {
+    await writeFileAtomic(join(this.root, 'accounts.xml'), encodeAccounts(accounts));
+  }
+}

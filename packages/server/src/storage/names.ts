@@ -1,0 +1,36 @@
+/**
+ * Node names. infinoted refuses names with '/', names of only white space and names with
+ * "non-printable characters" (infd_directory_node_is_name_available); its check runs per byte
+ * and so wrongly refuses every non-ASCII name (protocol.md §10.2). tandemd checks characters:
+ * non-ASCII is fine, control characters, '/', '.', '..' and the empty name are not.
+ */
+
+export type NameProblem = 'empty' | 'slash' | 'dot' | 'whitespace' | 'control';
+
+export function nameProblem(name: string): NameProblem | undefined {
+  if (name === '') return 'empty';
+  if (name.includes('/')) return 'slash';
+  if (name === '.' || name === '..') return 'dot';
+  if (/^\s+$/u.test(name)) return 'whitespace';
+  // C0, DEL, C1, lone surrogates, and the non-characters XML cannot carry in an attribute.
+  if (/[\u0000-\u001f\u007f-\u009f\ufffe\uffff]|\p{Cs}/u.test(name)) return 'control';
+  return undefined;
+}
+
+export function describeNameProblem(name: string, problem: NameProblem): string {
+  switch (problem) {
+    case 'empty': return 'Name "" is an invalid name: the name is empty';
+    case 'slash': return `Name "${name}" is an invalid name: contains "/"`;
+    case 'dot': return `Name "${name}" is an invalid name: "." and ".." are reserved`;
+    case 'whitespace': return `Name "${name}" is an invalid name: contains only white space`;
+    case 'control': return `Name "${name}" is an invalid name: contains non-printable characters`;
+  }
+}
+
+/**
+ * Key under which names clash within a directory. libinfinity compares g_utf8_casefold +
+ * g_utf8_collate_key, so "DOC1" and "doc1" are the same node name.
+ */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase().normalize('NFC');
+}

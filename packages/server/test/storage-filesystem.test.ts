@@ -1,0 +1,39 @@
+import { expect } from 'chai';
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FilesystemStorage } from '../src/storage/filesystem.js';
+import { storageAcceptance } from './storage-acceptance.js';
+
+storageAcceptance('filesystem', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'tandem-fs-'));
+  return { storage: new FilesystemStorage(root), cleanup: () => rm(root, { recursive: true, force: true }) };
+});
+
+describe('filesystem storage layout', () => {
+  let root: string;
+  beforeEach(async () => (root = await mkdtemp(join(tmpdir(), 'tandem-fs-'))));
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  it('maps notes to NAME.Type files and ignores ACL files, temp files and non-Inf suffixes', async () => {
+    await writeFile(join(root, 'doc.InfText'), '<?xml version="1.0"?>\n<inf-text-session>\n  <buffer/>\n</inf-text-session>\n');
+    await writeFile(join(root, 'doc.xml.acl'), '<inf-acl/>');
+    await writeFile(join(root, 'global-acl.xml'), '<inf-acl/>');
+    await writeFile(join(root, 'notes.txt'), 'x');
+    await writeFile(join(root, '.doc.InfText.1.ab.tmp'), 'x');
+    await writeFile(join(root, 'odd.InfFoo'), 'x');
+    await mkdir(join(root, 'sub'));
+    const list = (await new FilesystemStorage(root).list([])).sort((a, b) => a.name.localeCompare(b.name));
+    expect(list).to.deep.equal([{ name: 'doc', type: 'InfText' }, { name: 'odd', type: 'InfFoo' }, { name: 'sub', type: 'InfSubdirectory' }]);
+  });
+
+  it('leaves no temporary file behind after a write and removes a note ACL with the note', async () => {
+    const s = new FilesystemStorage(root);
+    await s.writeText(['a'], { users: [], segments: [{ author: 0, text: 'x' }] });
+    await s.writeAcl(['a'], [{ account: 'default', settings: { 'can-remove-node': false } }]);
+    expect((await readdir(root)).sort()).to.deep.equal(['a.InfText', 'a.xml.acl']);
+    expect(await readFile(join(root, 'a.xml.acl'), 'utf8')).to.equal('<?xml version="1.0"?>\n<inf-acl>\n  <sheet account="default" can-remove-node="no"/>\n</inf-acl>\n');
+    await s.remove(['a'], 'InfText');
+    expect(await readdir(root)).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { decodeAcl, defaultRootSheet, encodeAcl } from '../src/storage/acl-format.js';
+import { formatDouble } from '../src/storage/double.js';
+import { parseStoredXml } from '../src/storage/parse.js';
+import { decodeTextDocument, encodeTextDocument } from '../src/storage/text-format.js';
+
+describe('InfText file format', () => {
+  it('writes the prolog, indentation, &#x references and only authoring users, like infinoted', () => {
+    const text = encodeTextDocument({
+      users: [{ id: 2, name: 'bob', hue: 0.5 }, { id: 1, name: 'alice', hue: 0.25 }, { id: 3, name: 'idle', hue: 0.1 }],
+      segments: [{ author: 2, text: 'B' }, { author: 1, text: 'Alo World' }, { author: 1, text: 'ä€<&>"\n' }],
+    });
+    expect(text).to.equal('<?xml version="1.0"?>\n<inf-text-session>\n  <user id="1" name="alice" hue="0.25"/>\n' +
+      '  <user id="2" name="bob" hue="0.5"/>\n  <buffer>\n    <segment author="2">B</segment>\n' +
+      '    <segment author="1">Alo World&#xE4;&#x20AC;&lt;&amp;&gt;"\n</segment>\n  </buffer>\n</inf-text-session>\n');
+  });
+
+  it('writes an empty buffer as <buffer/> and control characters as uchar', () => {
+    expect(encodeTextDocument({ users: [], segments: [] })).to.equal('<?xml version="1.0"?>\n<inf-text-session>\n  <buffer/>\n</inf-text-session>\n');
+    const t = encodeTextDocument({ users: [{ id: 7, name: 'u', hue: 0.6 }], segments: [{ author: 7, text: 'a\fb\r😀' }] });
+    expect(t).to.include('<user id="7" name="u" hue="0.59999999999999998"/>');
+    expect(t).to.include('<segment author="7">a<uchar codepoint="12"/>b&#13;&#x1F600;</segment>');
+  });
+
+  it('reads back exactly what it wrote, emoji and control characters included', () => {
+    const doc = { users: [{ id: 1, name: 'çé "x"\t', hue: 0.3 }], segments: [{ author: 1, text: 'x\u0001\r\n\t😀é' }, { author: 0, text: 'y' }] };
+    expect(decodeTextDocument(parseStoredXml(encodeTextDocument(doc), 't'))).to.deep.equal(doc);
+  });
+
+  it('refuses segments by unknown authors and duplicate users', () => {
+    const bad = '<?xml version="1.0"?>\n<inf-text-session><buffer><segment author="4">x</segment></buffer></inf-text-session>';
+    expect(() => decodeTextDocument(parseStoredXml(bad, 'b'))).to.throw(/ID "4"/);
+    const dup = '<inf-text-session><user id="1" name="a" hue="0"/><user id="1" name="b" hue="0"/></inf-text-session>';
+    expect(() => decodeTextDocument(parseStoredXml(dup, 'b'))).to.throw(/exists already/);
+  });
+});
+
+describe('ACL file format', () => {
+  it('writes the full default root sheet with account= and yes/no in enum order', () => {
+    const t = encodeAcl([defaultRootSheet()]);
+    expect(t).to.match(/^<\?xml version="1.0"\?>\n<inf-acl>\n  <sheet account="default" can-add-subdirectory="yes" can-add-document="yes"/);
+    expect(t).to.include('can-join-user="yes" can-query-account-list="no"');
+    expect(decodeAcl(parseStoredXml(t, 'a'))).to.deep.equal([defaultRootSheet()]);
+  });
+});
+
+describe('double formatting', () => {
+  it('matches g_ascii_dtostr (%.17g)', () => {
+    expect(formatDouble(0.25)).to.equal('0.25');
+    expect(formatDouble(0.3)).to.equal('0.29999999999999999');
+    expect(formatDouble(0.6)).to.equal('0.59999999999999998');
+    expect(formatDouble(0.90704215708311065)).to.equal('0.90704215708311065');
+    expect(formatDouble(1)).to.equal('1');
+    expect(formatDouble(0)).to.equal('0');
+    expect(formatDouble(1e-5)).to.equal('1.0000000000000001e-05');
+  });
+});

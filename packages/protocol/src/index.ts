@@ -9,3 +9,18 @@ export { serialize, serializeStartTag } from './xml/serialize.js';
 export type { SerializeOptions } from './xml/serialize.js';
 export { XmlParser, XmlError, parseXmlDocument, defaultStreamLimits } from './xml/parser.js';
 export type { XmlEvent, XmlLimits, XmlParserOptions, XmlErrorCondition } from './xml/parser.js';
+export { ErrorCodes, InfError, defaultErrorMessage, requestError, toRequestFailed, fromRequestFailed, toSyncError, fromSyncError, toErrorElement, fromErrorElement } from './errors.js';
+export type { ErrorDomain, KnownErrorDomain } from './errors.js';
+export { formatDouble, parseUint, parseInt32, parseDouble, requireAttr, optionalAttr, uintAttr } from './infinote/values.js';
+export {
+  decodeTimeDiff, encodeTimeDiff, parseStatus, decodeOperation, encodeOperation, affectsBuffer,
+  decodeRequest, encodeRequest, decodeSyncRequest, encodeSyncRequest, encodeUser, decodeUser,
+  encodeUserJoinRequest, decodeUserJoinRequest, encodeUserStatusChange, decodeUserStatusChange,
+  encodeUserColorChange, decodeUserColorChange, encodeInvalidRequest, decodeInvalidRequest,
+  encodeSyncBegin, decodeSyncBegin, encodeSyncSegment, decodeSyncSegment, splitSegments,
+  SYNC_SEGMENT_MAX_BYTES, encodeSignal,
+} from './infinote/session.js';
+export type {
+  UserStatus, Segment, WireOperation, WireRequest, WireSyncRequest, WireUser, UserJoinRequest,
+  InvalidRequest, SessionSignal,
+} from './infinote/session.js';

@@ -581,6 +581,8 @@ class Driver(object):
     def cmd_remove(self, p):
         browser = self.need_browser()
         it = yield from self.walk(p["path"])
+        if it.node_id == 0:
+            raise DriverError("the root node cannot be removed")
         yield request_future("remove-node", lambda cb: browser.remove_node(it, cb))
         self.docs.pop(norm(p["path"]), None)
         return {}
@@ -591,6 +593,8 @@ class Driver(object):
         if path in self.docs:
             raise DriverError("already subscribed: %s" % path)
         it = yield from self.walk(path)
+        if browser.is_subdirectory(it):
+            raise DriverError("not a document: %s" % path)
         proxy = browser.get_session(it)
         if proxy is None:
             pending = browser.get_pending_request(it, "subscribe-session")
@@ -783,17 +787,6 @@ class Driver(object):
         return {}
         yield  # noqa
 
-    def cmd_query_acl(self, p):
-        browser = self.need_browser()
-        it = yield from self.walk(p.get("path", "/"))
-        yield request_future("query-acl", lambda cb: browser.query_acl(it, cb))
-        return {"acl": acl_info(browser.get_acl(it))}
-
-    def cmd_acl(self, p):
-        browser = self.need_browser()
-        it = yield from self.walk(p.get("path", "/"))
-        return {"acl": acl_info(browser.get_acl(it))}
-
     def cmd_ping(self, p):
         return {"pong": True}
         yield  # noqa
@@ -828,7 +821,7 @@ def chat_message_info(msg):
         text = bytes(text).decode("utf-8", "replace")
     return {"type": kinds.get(msg.type, str(msg.type)),
             "user": msg.user.get_name() if msg.user else None,
-            "text": (text or "")[: msg.length] if isinstance(text, str) else "",
+            "text": text if isinstance(text, str) else "",
             "time": msg.time}
 
 
@@ -899,15 +892,6 @@ def chat_join(proxy, session, name):
     for i in range(2):
         _gobj.g_value_unset(ctypes.byref(params[i].value))
     return fut
-
-
-def acl_info(sheet_set):
-    if sheet_set is None:
-        return []
-    out = []
-    for sheet in sheet_set.sheets or []:
-        out.append({"account": sheet.account, "mask": str(sheet.mask), "perms": str(sheet.perms)})
-    return out
 
 
 # --------------------------------------------------------------------------

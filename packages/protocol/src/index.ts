@@ -24,3 +24,12 @@ export type {
   UserStatus, Segment, WireOperation, WireRequest, WireSyncRequest, WireUser, UserJoinRequest,
   InvalidRequest, SessionSignal,
 } from './infinote/session.js';
+export {
+  NS_STREAMS, NS_SASL, NS_TLS, NS_STREAM_ERRORS, STREAM_ERROR_CONDITIONS, SASL_FAILURE_CONDITIONS, STREAM_CLOSE,
+  clientHeader, serverHeader, features, saslFailure, streamError, base64Encode, base64Decode,
+} from './stream/elements.js';
+export type { SecurityPolicy, SaslMechanism, StreamErrorCondition, SaslFailureCondition } from './stream/elements.js';
+export { ServerStream } from './stream/server.js';
+export type { ServerAction, ServerStreamOptions, SaslCredentials, AuthResult } from './stream/server.js';
+export { ClientStream } from './stream/client.js';
+export type { ClientAction, ClientStreamOptions, ClientSasl } from './stream/client.js';

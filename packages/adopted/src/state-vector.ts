@@ -18,6 +18,10 @@ export class StateVectorError extends Error {
 export class StateVector {
   static readonly zero = new StateVector([], []);
 
+  // Lazily computed caches; vectors are immutable so they never go stale.
+  private key: string | undefined;
+  private total = -1;
+
   /** Sorted ascending, no duplicates, no zero counts. */
   private constructor(
     private readonly ids: readonly number[],
@@ -67,10 +71,30 @@ export class StateVector {
 
   /** A copy with `user`'s component set to `count`. */
   set(user: UserId, count: number): StateVector {
-    if (this.get(user) === count) return this;
-    const map = new Map(this.entries());
-    map.set(user, count);
-    return StateVector.from(map);
+    const i = this.indexOf(user);
+    if (i >= 0) {
+      if (this.counts[i] === count) return this;
+      if (count === 0) {
+        const ids = this.ids.slice();
+        const counts = this.counts.slice();
+        ids.splice(i, 1);
+        counts.splice(i, 1);
+        return new StateVector(ids, counts);
+      }
+      const counts = this.counts.slice();
+      counts[i] = count;
+      return new StateVector(this.ids, counts);
+    }
+    if (count === 0) return this;
+    if (count < 0 || !Number.isSafeInteger(count)) throw new StateVectorError(`Invalid state vector component ${user}:${count}`);
+    // Insert keeping ids sorted; ids arrays are shared between vectors, so never mutate them.
+    let at = 0;
+    while (at < this.ids.length && this.ids[at]! < user) at++;
+    const ids = this.ids.slice();
+    const counts = this.counts.slice();
+    ids.splice(at, 0, user);
+    counts.splice(at, 0, count);
+    return new StateVector(ids, counts);
   }
 
   /** A copy with `user`'s component increased by `by` (which may be negative). */
@@ -82,40 +106,66 @@ export class StateVector {
 
   /** Component-wise sum. */
   plus(other: StateVector): StateVector {
-    const map = new Map(this.entries());
-    for (const [u, n] of other.entries()) map.set(u, (map.get(u) ?? 0) + n);
-    return StateVector.from(map);
+    return this.merge(other, (a, b) => a + b);
   }
 
   /** Component-wise difference `this - base`; throws if any component would be negative. */
   minus(base: StateVector): StateVector {
-    const map = new Map(this.entries());
-    for (const [u, n] of base.entries()) {
-      const d = (map.get(u) ?? 0) - n;
-      if (d < 0) throw new StateVectorError(`State vector ${this} is not a successor of ${base}`, 1);
-      map.set(u, d);
-    }
-    return StateVector.from(map);
+    if (!base.causallyBefore(this)) throw new StateVectorError(`State vector ${this} is not a successor of ${base}`, 1);
+    return this.merge(base, (a, b) => a - b);
   }
 
   /** Component-wise maximum (the least common successor of two states). */
   max(other: StateVector): StateVector {
-    const map = new Map(this.entries());
-    for (const [u, n] of other.entries()) map.set(u, Math.max(map.get(u) ?? 0, n));
-    return StateVector.from(map);
+    return this.merge(other, (a, b) => (a > b ? a : b));
   }
 
   /** Component-wise minimum. */
   min(other: StateVector): StateVector {
-    const entries: [number, number][] = [];
-    for (const [u, n] of this.entries()) entries.push([u, Math.min(n, other.get(u))]);
-    return StateVector.from(entries);
+    return this.merge(other, (a, b) => (a < b ? a : b));
+  }
+
+  /** Applies `fn` to every component present in either vector (missing = 0), dropping zeros. */
+  private merge(other: StateVector, fn: (a: number, b: number) => number): StateVector {
+    const ids: number[] = [];
+    const counts: number[] = [];
+    let i = 0;
+    let j = 0;
+    const a = this.ids;
+    const b = other.ids;
+    while (i < a.length || j < b.length) {
+      let id: number;
+      let x = 0;
+      let y = 0;
+      if (j >= b.length || (i < a.length && a[i]! < b[j]!)) {
+        id = a[i]!;
+        x = this.counts[i++]!;
+      } else if (i >= a.length || b[j]! < a[i]!) {
+        id = b[j]!;
+        y = other.counts[j++]!;
+      } else {
+        id = a[i]!;
+        x = this.counts[i++]!;
+        y = other.counts[j++]!;
+      }
+      const n = fn(x, y);
+      if (n !== 0) {
+        ids.push(id);
+        counts.push(n);
+      }
+    }
+    return new StateVector(ids, counts);
   }
 
   /** True iff every component of this is <= the one of `other` (inf_adopted_state_vector_causally_before). */
   causallyBefore(other: StateVector): boolean {
-    for (let i = 0; i < this.ids.length; i++) {
-      if (this.counts[i]! > other.get(this.ids[i]!)) return false;
+    const a = this.ids;
+    const b = other.ids;
+    let j = 0;
+    for (let i = 0; i < a.length; i++) {
+      const id = a[i]!;
+      while (j < b.length && b[j]! < id) j++;
+      if (j >= b.length || b[j] !== id || this.counts[i]! > other.counts[j]!) return false;
     }
     return true;
   }
@@ -131,9 +181,12 @@ export class StateVector {
 
   /** Sum of all components. */
   sum(): number {
-    let s = 0;
-    for (const n of this.counts) s += n;
-    return s;
+    if (this.total < 0) {
+      let s = 0;
+      for (const n of this.counts) s += n;
+      this.total = s;
+    }
+    return this.total;
   }
 
   /** sum(other) - sum(this), the number of requests between two causally ordered states. */
@@ -160,9 +213,12 @@ export class StateVector {
 
   /** "ID:N;ID:N", ascending ids, zero components omitted, "" for the zero vector. */
   toString(): string {
-    let s = '';
-    for (let i = 0; i < this.ids.length; i++) s += (i ? ';' : '') + this.ids[i] + ':' + this.counts[i];
-    return s;
+    if (this.key === undefined) {
+      let s = '';
+      for (let i = 0; i < this.ids.length; i++) s += (i ? ';' : '') + this.ids[i] + ':' + this.counts[i];
+      this.key = s;
+    }
+    return this.key;
   }
 
   private indexOf(user: UserId): number {

@@ -1,0 +1,301 @@
+/**
+ * The adOPTed algorithm as libinfinity implements it (inf-adopted-algorithm.c): translation of a
+ * request to any reachable state (folds, transformations, late mirrors, with the same choice order
+ * and the same translation cache), execution, undo/redo admission and request-log cleanup.
+ */
+import { transformCaretDelete, transformCaretInsert } from './caret.js';
+import { Chunk } from './chunk.js';
+import { TextBuffer } from './buffer.js';
+import { AdoptedError, AdoptedErrorDomain, AlgorithmErrorCode, TextOperationErrorCode } from './errors.js';
+import { affectsBuffer, deleteOp, feedRecon, isReversible, unsplit, type DeleteOp, type Op } from './operations.js';
+import { DO, REDO, UNDO, fold, indexOf, mirror, reqAffectsBuffer, transformReq, type Req } from './request.js';
+import { RequestLog } from './request-log.js';
+import { StateVector, type UserId } from './state-vector.js';
+
+export type UserStatus = 'active' | 'inactive' | 'unavailable';
+
+/** What the algorithm needs to know about a user (InfAdoptedUser + InfTextUser). */
+export interface AlgoUser {
+  readonly id: UserId;
+  name: string;
+  status: UserStatus;
+  /** V_u: the state of the user's last request (+1 own) or, for a local user, the current state. */
+  vector: StateVector;
+  caret: number;
+  selection: number;
+  local: boolean;
+  readonly log: RequestLog;
+}
+
+/** A primitive change of the buffer or of a caret, in execution order. */
+export type BufferChange =
+  | { readonly type: 'insert'; readonly user: UserId; readonly pos: number; readonly length: number; readonly text: string; readonly segments: { author: UserId; text: string }[] }
+  | { readonly type: 'erase'; readonly user: UserId; readonly pos: number; readonly length: number; readonly text: string; readonly segments: { author: UserId; text: string }[] }
+  | { readonly type: 'move'; readonly user: UserId; readonly caret: number; readonly selection: number };
+
+export interface Execution {
+  /** The request as logged (a received delete gains the removed text). */
+  readonly logged: Req;
+  readonly changes: BufferChange[];
+}
+
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+export class Algorithm {
+  current: StateVector = StateVector.zero;
+  readonly users: AlgoUser[] = [];
+  private readonly byId = new Map<UserId, AlgoUser>();
+  private changes: BufferChange[] = [];
+
+  constructor(
+    readonly buffer: TextBuffer,
+    /** max-total-log-size; Infinity (G_MAXUINT) disables cleanup and the undo limit. */
+    readonly maxTotalLogSize: number,
+  ) {}
+
+  user(id: UserId): AlgoUser | undefined {
+    return this.byId.get(id);
+  }
+
+  /** inf_adopted_algorithm_add_user: the current state takes over the user's own component. */
+  addUser(u: AlgoUser): void {
+    this.users.push(u);
+    this.byId.set(u.id, u);
+    this.current = this.current.set(u.id, u.vector.get(u.id));
+  }
+
+  /** inf_adopted_algorithm_can_undo / can_redo for a user. */
+  canUndo(u: AlgoUser): boolean {
+    return this.canUndoRedo(u, u.log.nextUndo());
+  }
+
+  canRedo(u: AlgoUser): boolean {
+    return this.canUndoRedo(u, u.log.nextRedo());
+  }
+
+  private canUndoRedo(u: AlgoUser, r: Req | null): boolean {
+    if (!r) return false;
+    if (this.maxTotalLogSize >= UNLIMITED) return true;
+    const original = u.log.originalOf(r)!;
+    // Refuse what other sites may already have dropped from their logs.
+    return original.vector.vdiff(u.vector) < this.maxTotalLogSize;
+  }
+
+  /**
+   * Executes a causally ready request (its vector <= current). Throws AdoptedError; on error the
+   * state is as before (the buffer is only touched once the operation is known to fit).
+   */
+  execute(req: Req): Execution {
+    const u = this.byId.get(req.user)!;
+    const vec = req.vector.toString();
+    if (req.type === UNDO && !this.canUndo(u)) {
+      throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.NO_UNDO, `The request "${vec}" from user "${u.name}" is an UNDO request but there is no request to be undone.`);
+    }
+    if (req.type === REDO && !this.canRedo(u)) {
+      throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.NO_REDO, `The request "${vec}" from user "${u.name}" is a REDO request but there is no request to be redone.`);
+    }
+    const endBefore = u.log.end;
+    let translated!: Req;
+    let logged!: Req;
+    this.changes = [];
+    try {
+      const original = u.log.originalOf(req)!;
+      translated = this.translate(original, this.current);
+      const op = translated.op!;
+      checkFits(op, this.buffer.length);
+      if (req.type === DO) {
+        const logOp = this.applyTransformed(req.op!, op, u);
+        logged = logOp === req.op ? req : { type: DO, user: req.user, vector: req.vector, op: logOp };
+      } else {
+        this.apply(op, u);
+        logged = req;
+      }
+    } catch (e) {
+      // Translations of this very request must not outlive it.
+      u.log.cacheDropFrom(endBefore);
+      if (e instanceof AdoptedError) {
+        // The translated request is always at the current state.
+        throw e.prefixed(`Failed to apply request "${vec}" from user "${u.name}" at state "${this.current}": `);
+      }
+      throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.FAILED, `Failed to execute request "${vec}" from user "${u.name}": ${(e as Error).message}`);
+    }
+    if (reqAffectsBuffer(logged)) {
+      u.log.add(logged);
+      this.current = this.current.add(u.id, 1);
+      // inf_adopted_algorithm_update_local_user_times: local users are always up to date.
+      for (const v of this.users) if (v.local) v.vector = this.current;
+    }
+    // A user doing anything but a no-op becomes active (inf_adopted_session_end_execute_request_cb).
+    if (translated.op!.kind !== 'no-op' && u.status === 'inactive') u.status = 'active';
+    return { logged, changes: this.changes };
+  }
+
+  /** inf_adopted_algorithm_cleanup: drops related sets that every available site has long passed. */
+  cleanup(): void {
+    if (this.maxTotalLogSize >= UNLIMITED) return;
+    let lcp = this.current;
+    for (const u of this.users) if (u.status !== 'unavailable') lcp = lcp.min(u.vector);
+    for (const u of this.users) {
+      const log = u.log;
+      let n = log.begin;
+      while (n < log.end) {
+        const upper = log.upperRelated(n);
+        if (!upper.vector.causallyBeforeInc(lcp, u.id)) break;
+        if (log.get(n).vector.vdiff(lcp) < this.maxTotalLogSize) break;
+        n = indexOf(upper) + 1;
+      }
+      log.removeUpTo(n);
+    }
+  }
+
+  /** inf_adopted_algorithm_translate_request, with the per-log cache of translations. */
+  translate(req: Req, to: StateVector): Req {
+    const log = this.byId.get(req.user)!.log;
+    if (reqAffectsBuffer(req)) {
+      const cached = log.cacheGet(to);
+      if (cached) return cached;
+    }
+    const result = this.translateForward(req, to);
+    // Only reversible buffer changes are cached (inf_adopted_algorithm_can_cache).
+    if (result.type !== DO || (affectsBuffer(result.op!) && isReversible(result.op!))) log.cacheAdd(result);
+    return result;
+  }
+
+  private translateForward(req: Req, to: StateVector): Req {
+    let cur = req;
+    while (!cur.vector.equals(to)) {
+      let next: Req | null = null;
+      const vector = cur.vector;
+      // Users are tried in the order they were added, as libinfinity does; the first user that
+      // allows a fold or a transformation decides the step.
+      for (const v of this.users) {
+        if (v.id === cur.user) continue;
+        const from = vector.get(v.id);
+        const toN = to.get(v.id);
+        if (from === toN) continue;
+        if (from > toN) throw new Error(`state ${to} is not reachable from ${vector}`);
+        const assoc = v.log.nextAssociated(from);
+        if (assoc && indexOf(assoc) < toN) {
+          next = fold(cur, v.id, indexOf(assoc) - from + 1);
+          break;
+        }
+        const original = v.log.originalOf(v.log.get(from))!;
+        if (original.vector.causallyBefore(vector)) {
+          const against = this.translate(original, vector);
+          next = this.transformAt(cur, against, vector);
+          break;
+        }
+      }
+      if (!next) next = this.lateMirror(cur, to);
+      cur = next;
+    }
+    return cur;
+  }
+
+  /** inf_adopted_algorithm_transform_request: both are looked up at `at` first (cache included). */
+  private transformAt(req: Req, against: Req, at: StateVector): Req {
+    const againstAt = this.translate(against, at);
+    const reqAt = this.translate(req, at);
+    return transformReq(reqAt, againstAt);
+  }
+
+  /** The request's own user undid/redid it later: continue with its inverse. */
+  private lateMirror(cur: Req, to: StateVector): Req {
+    const log = this.byId.get(cur.user)!.log;
+    const from = indexOf(cur);
+    const toN = to.get(cur.user);
+    const entry = log.get(from);
+    const assoc = log.nextAssociated(from);
+    let assocIndex = -1;
+    if (assoc) {
+      assocIndex = indexOf(assoc);
+    } else if (entry.type === UNDO ? log.nextRedo() === entry : log.nextUndo() === entry) {
+      // The undo/redo being executed right now is not in the log yet.
+      assocIndex = toN;
+    }
+    if (assocIndex < 0 || assocIndex > toN) throw new Error(`state ${to} is not reachable from ${cur.vector}`);
+    return mirror(cur, assocIndex - from);
+  }
+
+  /** inf_adopted_operation_apply_transformed: a delete known by length only learns its text. */
+  private applyTransformed(original: Op, transformed: Op, u: AlgoUser): Op {
+    if (original.kind !== 'delete' || original.chunk) {
+      this.apply(transformed, u);
+      return original;
+    }
+    let removed = Chunk.empty;
+    for (const part of unsplit(transformed)) {
+      const d = part as DeleteOp;
+      // The removed text, merged with what concurrent deletes took, rebuilds the original range.
+      if (d.len > 0) {
+        const pieces = feedSlice(d, this.buffer.slice(d.pos, d.len));
+        for (const p of pieces) removed = removed.concat(p);
+      } else {
+        for (const r of d.recon) removed = removed.concat(r.chunk);
+      }
+      this.apply(d, u);
+    }
+    return deleteOp(original.pos, removed);
+  }
+
+  private apply(op: Op, u: AlgoUser): void {
+    switch (op.kind) {
+      case 'insert':
+        this.buffer.insert(op.pos, op.chunk);
+        this.changes.push({ type: 'insert', user: u.id, pos: op.pos, length: op.chunk.length, text: op.chunk.text, segments: op.chunk.segments() });
+        for (const v of this.users) {
+          if (v.status === 'unavailable') continue;
+          [v.caret, v.selection] = transformCaretInsert(op.pos, op.chunk.length, v.caret, v.selection, v !== u);
+        }
+        return;
+      case 'delete': {
+        const removed = this.buffer.erase(op.pos, op.len);
+        this.changes.push({ type: 'erase', user: u.id, pos: op.pos, length: op.len, text: removed.text, segments: removed.segments() });
+        for (const v of this.users) {
+          if (v.status === 'unavailable') continue;
+          [v.caret, v.selection] = transformCaretDelete(op.pos, op.len, v.caret, v.selection);
+        }
+        return;
+      }
+      case 'split':
+        this.apply(op.first, u);
+        this.apply(op.second, u);
+        return;
+      case 'no-op':
+        return;
+      case 'move':
+        u.caret = op.caret;
+        u.selection = op.selection;
+        this.changes.push({ type: 'move', user: u.id, caret: op.caret, selection: op.selection });
+        return;
+    }
+  }
+}
+
+function feedSlice(d: DeleteOp, slice: Chunk): Chunk[] {
+  return feedRecon(d.recon, 0, slice).map((r) => r.chunk);
+}
+
+/** Checks an operation against the buffer length before anything is changed (libinfinity's messages). */
+function checkFits(op: Op, length: number): void {
+  let len = length;
+  for (const part of unsplit(op)) {
+    switch (part.kind) {
+      case 'insert':
+        if (part.pos > len) throw new AdoptedError(AdoptedErrorDomain.TEXT_OPERATION, TextOperationErrorCode.INVALID_INSERT, 'Attempt to insert text after the end of the document');
+        len += part.chunk.length;
+        break;
+      case 'delete':
+        if (part.pos + part.len > len) throw new AdoptedError(AdoptedErrorDomain.TEXT_OPERATION, TextOperationErrorCode.INVALID_DELETE, 'Attempt to remove text from after the end of the document');
+        len -= part.len;
+        break;
+      case 'move':
+        if (part.caret > len || part.caret + part.selection > len || part.caret + part.selection < 0) {
+          throw new AdoptedError(AdoptedErrorDomain.TEXT_OPERATION, TextOperationErrorCode.INVALID_MOVE, 'Attempt to move cursor or selection beyond the end of the document');
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Errors with libinfinity's (domain, code) identity (libinfinity/common/inf-error.h and the
+ * adopted/text headers), so that callers branch on codes and can put them on the wire unchanged.
+ */
+
+export const AdoptedErrorDomain = {
+  ALGORITHM: 'INF_ADOPTED_ALGORITHM_ERROR',
+  SESSION: 'INF_ADOPTED_SESSION_ERROR',
+  TEXT_OPERATION: 'INF_TEXT_OPERATION_ERROR',
+  STATE_VECTOR: 'INF_ADOPTED_STATE_VECTOR_ERROR',
+} as const;
+export type AdoptedErrorDomain = (typeof AdoptedErrorDomain)[keyof typeof AdoptedErrorDomain];
+
+/** InfAdoptedAlgorithmError. */
+export const AlgorithmErrorCode = { NO_UNDO: 0, NO_REDO: 1, FAILED: 2 } as const;
+/** InfAdoptedSessionError. */
+export const SessionErrorCode = {
+  NO_SUCH_USER: 0,
+  MISSING_OPERATION: 1,
+  INVALID_REQUEST: 2,
+  MISSING_STATE_VECTOR: 3,
+  FAILED: 4,
+} as const;
+/** InfTextOperationError. */
+export const TextOperationErrorCode = { INVALID_INSERT: 0, INVALID_DELETE: 1, INVALID_MOVE: 2, FAILED: 3 } as const;
+
+export class AdoptedError extends Error {
+  constructor(
+    readonly domain: AdoptedErrorDomain,
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AdoptedError';
+  }
+
+  /** A copy whose message starts with `prefix` (g_propagate_prefixed_error). */
+  prefixed(prefix: string): AdoptedError {
+    return new AdoptedError(this.domain, this.code, prefix + this.message);
+  }
+}
+
+export function isAdoptedError(e: unknown): e is AdoptedError {
+  return e instanceof AdoptedError;
+}

@@ -1,0 +1,195 @@
+/**
+ * One user's request log (inf-adopted-request-log.c): the user's buffer-changing requests at
+ * indices begin..end-1, the undo/redo associations between them, the "related" ranges that
+ * cleanup must remove together, and the cache of translated requests.
+ */
+import { DO, REDO, UNDO, indexOf, type Req, type ReqType } from './request.js';
+import type { StateVector, UserId } from './state-vector.js';
+
+interface Entry {
+  readonly req: Req;
+  readonly index: number;
+  /** The DO this entry (an undo or redo) ultimately refers to; itself for a DO. */
+  original: Entry;
+  /** The undo of a DO/redo, or the redo of an undo. */
+  nextAssoc: Entry | null;
+  prevAssoc: Entry | null;
+  /** First and last entry of the set of requests that can only be removed together. */
+  lower: Entry;
+  upper: Entry;
+}
+
+export class RequestLog {
+  private entries: Entry[] = [];
+  // entries[off] holds index `begin`; removal just advances `off` and compacts now and then.
+  private off = 0;
+  private nextUndoEntry: Entry | null = null;
+  private nextRedoEntry: Entry | null = null;
+  // Translations of this user's requests, by the translated request's own index, then by vector.
+  private cache = new Map<number, Map<string, Req>>();
+
+  constructor(
+    readonly user: UserId,
+    private first = 0,
+  ) {}
+
+  get begin(): number {
+    return this.first;
+  }
+
+  get end(): number {
+    return this.first + this.entries.length - this.off;
+  }
+
+  get size(): number {
+    return this.entries.length - this.off;
+  }
+
+  /** Moves an empty log to start at `n` (inf_adopted_request_log_set_begin). */
+  setBegin(n: number): void {
+    if (this.size !== 0) throw new Error('setBegin on a non-empty log');
+    this.first = n;
+  }
+
+  get(n: number): Req {
+    return this.entry(n).req;
+  }
+
+  has(n: number): boolean {
+    return n >= this.first && n < this.end;
+  }
+
+  nextUndo(): Req | null {
+    return this.nextUndoEntry ? this.nextUndoEntry.req : null;
+  }
+
+  nextRedo(): Req | null {
+    return this.nextRedoEntry ? this.nextRedoEntry.req : null;
+  }
+
+  /** Appends a request; the caller has checked its index and that an undo/redo has a target. */
+  add(req: Req): void {
+    if (this.size === 0) this.first = indexOf(req);
+    const e = { req, index: indexOf(req) } as Entry;
+    e.nextAssoc = null;
+    e.prevAssoc = null;
+    this.entries.push(e);
+    if (req.type === DO) {
+      e.original = e;
+      e.lower = e;
+      e.upper = e;
+      this.nextUndoEntry = e;
+      this.nextRedoEntry = null;
+      return;
+    }
+    const target = req.type === UNDO ? this.nextUndoEntry : this.nextRedoEntry;
+    if (!target) throw new Error('undo/redo without a target in the log');
+    e.prevAssoc = target;
+    target.nextAssoc = e;
+    e.original = target.original;
+    e.lower = e.original.lower;
+    e.upper = e;
+    // Everything from the original's set up to this entry now forms one related set.
+    for (let i = e.lower.index; i < e.index; i++) {
+      const x = this.entry(i);
+      x.lower = e.lower;
+      x.upper = e;
+    }
+    if (req.type === UNDO) {
+      this.nextUndoEntry = this.findAssociated(UNDO);
+      this.nextRedoEntry = e;
+    } else {
+      this.nextUndoEntry = e;
+      this.nextRedoEntry = this.findAssociated(REDO);
+    }
+  }
+
+  /** The undo/redo that refers back to request n, if logged. */
+  nextAssociated(n: number): Req | null {
+    const e = this.entry(n).nextAssoc;
+    return e ? e.req : null;
+  }
+
+  /**
+   * The DO that `req` (logged or about to be) refers to (inf_adopted_request_log_original_request).
+   * Returns null if `req` is an undo/redo that has nothing to refer to.
+   */
+  originalOf(req: Req): Req | null {
+    const n = indexOf(req);
+    if (n === this.end) {
+      if (req.type === DO) return req;
+      const e = req.type === UNDO ? this.nextUndoEntry : this.nextRedoEntry;
+      return e ? e.original.req : null;
+    }
+    if (req.type === DO) return req;
+    return this.entry(n).original.req;
+  }
+
+  /** The last request of the related set containing request n. */
+  upperRelated(n: number): Req {
+    return this.entry(n).upper.req;
+  }
+
+  /** Drops requests begin..upTo-1 (a whole number of related sets) and their cached translations. */
+  removeUpTo(upTo: number): void {
+    const k = upTo - this.first;
+    if (k <= 0) return;
+    if (this.nextUndoEntry && this.nextUndoEntry.index < upTo) this.nextUndoEntry = null;
+    if (this.nextRedoEntry && this.nextRedoEntry.index < upTo) this.nextRedoEntry = null;
+    this.off += k;
+    this.first = upTo;
+    if (this.off > 256 && this.off * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.off);
+      this.off = 0;
+    }
+    for (const n of this.cache.keys()) if (n < upTo) this.cache.delete(n);
+  }
+
+  cacheGet(to: StateVector): Req | undefined {
+    return this.cache.get(to.get(this.user))?.get(to.toString());
+  }
+
+  cacheAdd(req: Req): void {
+    const n = indexOf(req);
+    let m = this.cache.get(n);
+    if (!m) this.cache.set(n, (m = new Map()));
+    m.set(req.vector.toString(), req);
+  }
+
+  /** Forgets cached translations at own index >= n (after a request that failed to execute). */
+  cacheDropFrom(n: number): void {
+    for (const k of this.cache.keys()) if (k >= n) this.cache.delete(k);
+  }
+
+  /** Every logged request, begin to end. */
+  *requests(): IterableIterator<Req> {
+    for (let i = this.off; i < this.entries.length; i++) yield this.entries[i]!.req;
+  }
+
+  private entry(n: number): Entry {
+    const e = this.entries[this.off + n - this.first];
+    if (!e || n < this.first) throw new Error(`request ${n} of user ${this.user} is not in the log (${this.first}..${this.end})`);
+    return e;
+  }
+
+  /** The request an undo (or redo) issued now would refer to (find_associated). */
+  private findAssociated(type: ReqType): Entry | null {
+    let i = this.end - 1;
+    while (i >= this.first) {
+      const e = this.entry(i);
+      switch (e.req.type) {
+        case DO:
+          return type === REDO ? null : e;
+        case UNDO:
+          if (type !== UNDO) return e;
+          i = e.prevAssoc!.index - 1;
+          break;
+        case REDO:
+          if (type !== REDO) return e;
+          i = e.prevAssoc!.index - 1;
+          break;
+      }
+    }
+    return null;
+  }
+}

@@ -488,7 +488,12 @@ class Driver(object):
         self._opening = opened
         tcp.open()   # raises GLib.Error when the socket cannot be created
         self.on_browser_status(self.browser, None)
-        yield opened
+        try:
+            yield opened
+        except Exception:
+            # Leave the driver reusable: a later connect starts afresh.
+            self.drop_connection()
+            raise
         return {"tls": bool(self.xmpp.get_property("tls-enabled"))}
 
     def install_sasl_callback(self):
@@ -500,6 +505,13 @@ class Driver(object):
         self._sasl_cb = _SaslCallback(self.on_sasl)   # keep alive as long as the context
         _inf.inf_sasl_context_set_callback(ctx.value, self._sasl_cb, None, None)
         _inf.inf_sasl_context_unref(ctx.value)
+
+    def drop_connection(self):
+        xmpp, self.xmpp, self.browser, self.docs, self.iters = self.xmpp, None, None, {}, {}
+        self._opening = None
+        if xmpp is not None and xmpp.get_property("status") in (
+                Infinity.XmlConnectionStatus.OPENING, Infinity.XmlConnectionStatus.OPEN):
+            xmpp.close()
 
     def on_sasl(self, session, prop, _session_data, _user_data):
         try:
@@ -792,15 +804,17 @@ class Driver(object):
         yield  # noqa
 
     def cmd_close(self, p):
-        if self.xmpp is not None and self.xmpp.get_property("status") != Infinity.XmlConnectionStatus.CLOSED:
+        live = (Infinity.XmlConnectionStatus.OPENING, Infinity.XmlConnectionStatus.OPEN)
+        xmpp = self.xmpp
+        if xmpp is not None and xmpp.get_property("status") in live:
             closed = Future("close")
 
             def st(*_a):
-                if self.xmpp.get_property("status") == Infinity.XmlConnectionStatus.CLOSED:
+                if xmpp.get_property("status") == Infinity.XmlConnectionStatus.CLOSED:
                     closed.resolve()
 
-            self.xmpp.connect("notify::status", st)
-            self.xmpp.close()
+            xmpp.connect("notify::status", st)
+            xmpp.close()
             st()
             yield closed
         GLib.idle_add(self.loop.quit)

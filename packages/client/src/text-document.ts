@@ -1,0 +1,180 @@
+// The public editing API over a session proxy. JavaScript callers think in string indices
+// (UTF-16 units); the session and the wire think in code points. Every conversion goes through
+// text/units.ts, here and nowhere else.
+import { EventEmitter } from 'node:events';
+import { ClientError } from './errors.js';
+import type { BufferChange, SessionProxy, SessionUser } from './session.js';
+import { minimalEdit } from './text/minimal-edit.js';
+import { codePointLength, codePointRangeToUnits, codePointsToUnits, unitRangeToCodePoints, unitsToCodePoints } from './text/units.js';
+
+/** A user of the document. */
+export interface User {
+  readonly id: number;
+  readonly name: string;
+  readonly status: 'active' | 'inactive' | 'unavailable';
+  readonly hue: number;
+}
+
+/** A change of the text, in string indices of `document.text` before the change. */
+export type TextChange =
+  | { kind: 'insert'; index: number; text: string; author: User; local: boolean }
+  | { kind: 'delete'; index: number; length: number; text: string; author: User; local: boolean };
+
+export interface TextDocumentEvents {
+  change: [change: TextChange];
+  'user-joined': [user: User];
+  'user-left': [user: User];
+  closed: [reason: Error | undefined];
+}
+
+const snapshot = (u: SessionUser): User => ({ id: u.id, name: u.name, status: u.status, hue: u.hue });
+
+export class TextDocument extends EventEmitter<TextDocumentEvents> {
+  private mirror: string;
+
+  constructor(
+    /** Full path of the document, e.g. "/notes/todo". */
+    readonly path: string,
+    private readonly session: SessionProxy,
+    private readonly onClose: () => void,
+  ) {
+    super();
+    this.mirror = session.text();
+    session.on('change', (change, user, local) => this.applied(change, user, local));
+    session.on('user-joined', (u) => this.emit('user-joined', snapshot(u)));
+    session.on('user-left', (u) => this.emit('user-left', snapshot(u)));
+    session.on('closed', (reason) => this.emit('closed', reason));
+  }
+
+  /** The current text. */
+  get text(): string {
+    return this.mirror;
+  }
+
+  /** Length in characters (code points), as the protocol and Gobby count. */
+  get characters(): number {
+    return codePointLength(this.mirror);
+  }
+
+  /** Every user the session knows, including those who left (status "unavailable"). */
+  get users(): User[] {
+    return [...this.session.users.values()].map(snapshot);
+  }
+
+  /** The user this client joined as, if it joined. */
+  get user(): User | undefined {
+    const me = this.session.me;
+    return me ? snapshot(me) : undefined;
+  }
+
+  /** The local user's caret and selection length, in string indices. */
+  get caret(): { index: number; selection: number } {
+    const me = this.session.me;
+    if (!me) return { index: 0, selection: 0 };
+    const index = codePointsToUnits(this.mirror, Math.min(me.caret, this.characters));
+    const end = codePointsToUnits(this.mirror, Math.max(0, Math.min(me.caret + me.selection, this.characters)));
+    return { index, selection: end - index };
+  }
+
+  /** Joins the document as a named user (a user who left is rejoined under the same id). */
+  async join(name: string, options: { hue?: number; retry?: boolean } = {}): Promise<User> {
+    return snapshot(await this.session.join(name, options));
+  }
+
+  /** Inserts `text` at string index `index`; resolves once the server has relayed it. */
+  async insert(index: number, text: string): Promise<void> {
+    if (text.length === 0) return;
+    this.checkIndex(index);
+    this.session.send({ kind: 'insert', pos: unitsToCodePoints(this.mirror, index), text });
+    await this.session.flush();
+  }
+
+  /** Deletes `length` string units from `index` (widened to whole characters). */
+  async delete(index: number, length: number): Promise<void> {
+    this.checkIndex(index);
+    if (!Number.isInteger(length) || length < 0 || index + length > this.mirror.length) {
+      throw new RangeError(`cannot delete ${length} units at ${index}: the text has ${this.mirror.length}`);
+    }
+    const { pos, len } = unitRangeToCodePoints(this.mirror, index, length);
+    if (len === 0) return;
+    this.session.send({ kind: 'delete', pos, len });
+    await this.session.flush();
+  }
+
+  /**
+   * Replaces the whole text by the minimal change (diff-match-patch), so that unchanged text keeps
+   * its authors. `onProgress(done, total)` reports steps sent, for progress bars.
+   */
+  async setText(next: string, onProgress?: (done: number, total: number) => void): Promise<void> {
+    const steps = minimalEdit(this.mirror, next);
+    let done = 0;
+    for (const step of steps) {
+      if (step.kind === 'insert') this.session.send({ kind: 'insert', pos: step.pos, text: step.text });
+      else this.session.send({ kind: 'delete', pos: step.pos, len: step.len });
+      onProgress?.(++done, steps.length);
+    }
+    if (steps.length > 0) await this.session.flush();
+  }
+
+  /** Undoes the local user's most recent change (only its own, as in adOPTed). */
+  async undo(): Promise<void> {
+    if (!this.session.canUndo()) throw new ClientError('REQUEST_FAILED', 'there is nothing to undo');
+    this.session.send({ kind: 'undo' });
+    await this.session.flush();
+  }
+
+  async redo(): Promise<void> {
+    if (!this.session.canRedo()) throw new ClientError('REQUEST_FAILED', 'there is nothing to redo');
+    this.session.send({ kind: 'redo' });
+    await this.session.flush();
+  }
+
+  canUndo(): boolean {
+    return this.session.canUndo();
+  }
+
+  canRedo(): boolean {
+    return this.session.canRedo();
+  }
+
+  /** Moves the local caret (and selection, negative = backwards), shown to others as in Gobby. */
+  async setCaret(index: number, selection = 0): Promise<void> {
+    this.checkIndex(index);
+    const caret = unitsToCodePoints(this.mirror, index);
+    const end = unitsToCodePoints(this.mirror, Math.max(0, Math.min(this.mirror.length, index + selection)));
+    this.session.send({ kind: 'move', caret, selection: end - caret });
+    await this.session.flush();
+  }
+
+  /** Resolves once the server has relayed everything sent so far. */
+  flush(): Promise<void> {
+    return this.session.flush();
+  }
+
+  /** Leaves the document (the server marks our user unavailable). */
+  close(): void {
+    this.session.leave();
+    this.onClose();
+  }
+
+  private checkIndex(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index > this.mirror.length) {
+      throw new RangeError(`index ${index} is outside the text (0..${this.mirror.length})`);
+    }
+  }
+
+  /** Mirrors an executed change into the string and reports it in string indices. */
+  private applied(change: BufferChange, user: SessionUser, local: boolean): void {
+    const author = snapshot(user);
+    if (change.kind === 'insert') {
+      const index = codePointsToUnits(this.mirror, change.pos);
+      this.mirror = this.mirror.slice(0, index) + change.text + this.mirror.slice(index);
+      this.emit('change', { kind: 'insert', index, text: change.text, author, local });
+    } else {
+      const { start, length } = codePointRangeToUnits(this.mirror, change.pos, change.len);
+      const text = this.mirror.slice(start, start + length);
+      this.mirror = this.mirror.slice(0, start) + this.mirror.slice(start + length);
+      this.emit('change', { kind: 'delete', index: start, length, text, author, local });
+    }
+  }
+}

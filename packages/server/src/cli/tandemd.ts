@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * tandemd: infinoted's command line (protocol.md §9). With no flags it serves ~/.infinote on port
+ * 6523 with TLS, creating its key and certificate on first start.
+ */
+import { createRequire } from 'node:module';
+import { UsageError, helpText, parseCommandLine, resolveOptions } from '../config/options.js';
+import { startDaemon } from './run.js';
+
+const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+
+async function main(argv: string[]): Promise<number> {
+  let options;
+  try {
+    const cmd = parseCommandLine(argv);
+    if (cmd.help) {
+      console.log(helpText());
+      return 0;
+    }
+    if (cmd.version) {
+      console.log(`tandemd ${version} (infinoted 0.7 compatible)`);
+      return 0;
+    }
+    options = resolveOptions(cmd);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tandemd: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  let daemon;
+  try {
+    daemon = await startDaemon(options);
+  } catch (err) {
+    console.error(`tandemd: ${(err as Error).message}`);
+    return 1;
+  }
+  // Every loaded session is written before exit (infinoted saves on SIGINT/SIGTERM/SIGQUIT).
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string): void => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`Received ${sig}, saving documents and shutting down`);
+      daemon.stop().then(resolve, (err: Error) => {
+        console.error(`tandemd: error while shutting down: ${err.message}`);
+        resolve();
+      });
+    };
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(sig, () => stop(sig));
+    process.on('SIGHUP', () => console.log('SIGHUP: configuration reload is not supported by tandemd; restart it to apply changes'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), (err: Error) => {
+  console.error(`tandemd: ${err.stack ?? err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,492 @@
+/**
+ * The InfDirectory group (infd-directory.c, protocol.md §3): welcome, explore-node, add-node
+ * (with subscribe / sync-in), remove-node, subscribe-session and its ack/nack, save-session.
+ * One handler per message and an explicit default (unexpected message, code 24).
+ */
+import { Element, ErrorCodes, InfError, toRequestFailed, toSyncError } from '@tandem/protocol';
+import { type AclSheet, ACL_SETTINGS, defaultRootSheet } from '../storage/acl-format.js';
+import { describeNameProblem, nameKey, nameProblem } from '../storage/names.js';
+import type { Storage } from '../storage/types.js';
+import { SyncInReceiver } from '../session/sync-in.js';
+import { type Member, TextSession } from '../session/text-session.js';
+import { type DirNode, SUBDIRECTORY, Tree } from './tree.js';
+
+const DIR = ErrorCodes.INF_DIRECTORY_ERROR;
+const REQ = ErrorCodes.INF_REQUEST_ERROR;
+export const DIRECTORY_GROUP = 'InfDirectory';
+
+/** A pending subscription, waiting for subscribe-ack / subscribe-nack (keyed by node id). */
+type Pending =
+  | { kind: 'subscribe'; node: DirNode }
+  | { kind: 'add-node'; parent: DirNode; id: number; name: string; type: string; seq?: string }
+  | { kind: 'sync-in'; parent: DirNode; id: number; name: string; type: string; subscribe: boolean; group: string; receiver?: SyncInReceiver };
+
+interface ClientState {
+  seqId: number;
+  explored: Set<DirNode>;
+  pending: Map<number, Pending>;
+  /** Messages of one connection are handled strictly in order, across all its groups. */
+  queue: Promise<void>;
+}
+
+export interface DirectoryOptions {
+  storage: Storage;
+  /** Note types with a loaded plugin. */
+  noteTypes: readonly string[];
+  /** Idle sessions are saved and unloaded after this long (infinoted: 60 s). */
+  idleUnloadMs: number;
+  log(line: string): void;
+}
+
+class Reply extends InfError {}
+
+export class Directory {
+  private readonly tree = new Tree();
+  private readonly clients = new Map<Member, ClientState>();
+  private readonly sessions = new Map<number, TextSession>();
+  private readonly idleTimers = new Map<number, NodeJS.Timeout>();
+  /** Serialises storage operations so a save never races a remove of the same node. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private rootAcl: AclSheet[] = [defaultRootSheet()];
+
+  constructor(private readonly o: DirectoryOptions) {}
+
+  /** Reads (and completes, like infinoted) the root ACL; call once before serving. */
+  async init(): Promise<void> {
+    const sheets = await this.o.storage.readAcl([]);
+    const stored = sheets.find((s) => s.account === 'default');
+    const full = defaultRootSheet();
+    const merged = { account: 'default', settings: { ...full.settings, ...(stored?.settings ?? {}) } };
+    const complete = stored !== undefined && ACL_SETTINGS.every((k) => stored.settings[k] !== undefined);
+    this.rootAcl = [merged, ...sheets.filter((s) => s.account !== 'default')];
+    if (!complete) await this.o.storage.writeAcl([], this.rootAcl);
+  }
+
+  private run<T>(job: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(job, job);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  // ---- connections ------------------------------------------------------------------------
+
+  /** A connection finished authentication: give it a sequence id and the welcome (§3.1). */
+  addClient(m: Member): void {
+    const used = new Set([...this.clients.values()].map((c) => c.seqId));
+    let seqId = 1;
+    while (used.has(seqId)) seqId++;
+    this.clients.set(m, { seqId, explored: new Set(), pending: new Map(), queue: Promise.resolve() });
+    const welcome = new Element('welcome', { 'protocol-version': '1.1', 'sequence-id': String(seqId) });
+    const plugins = welcome.c('note-plugins');
+    for (const t of this.o.noteTypes) plugins.c('note-plugin', { type: t });
+    // The default sheet as this connection sees it: account features stay off (§3.1).
+    const sheet = { ...this.rootAcl[0]!.settings };
+    for (const k of ['can-query-account-list', 'can-create-account', 'can-override-account', 'can-remove-account', 'can-query-acl', 'can-set-acl'] as const) sheet[k] = false;
+    welcome.cnode(aclElement([{ account: 'default', settings: sheet }]));
+    m.sendGroup(DIRECTORY_GROUP, welcome);
+  }
+
+  removeClient(m: Member): void {
+    const c = this.clients.get(m);
+    if (!c) return;
+    this.clients.delete(m);
+    for (const s of this.sessions.values()) s.removeMember(m);
+  }
+
+  seqId(m: Member): number {
+    return this.clients.get(m)?.seqId ?? 0;
+  }
+
+  // ---- dispatch ---------------------------------------------------------------------------
+
+  /** A message of any group from an authenticated connection. */
+  handleGroup(m: Member, group: string, message: Element): void {
+    const c = this.clients.get(m);
+    if (!c) return;
+    c.queue = c.queue.then(() => this.route(m, c, group, message)).catch((err: Error) => {
+      this.o.log(`Internal error handling "${message.name}" from ${m.remote}: ${err.stack ?? err}`);
+    });
+  }
+
+  private async route(m: Member, c: ClientState, group: string, message: Element): Promise<void> {
+    if (!this.clients.has(m)) return;
+    if (group === DIRECTORY_GROUP) {
+      await this.handleDirectory(m, c, message);
+      return;
+    }
+    // Sync-in groups route to their receiver, session groups to their session (§2.2).
+    for (const p of c.pending.values()) {
+      if (p.kind === 'sync-in' && p.group === group && p.receiver) {
+        await this.syncInMessage(m, c, p, message);
+        return;
+      }
+    }
+    const m2 = /^InfSession_(\d+)$/.exec(group);
+    const session = m2 ? this.sessions.get(Number(m2[1])) : undefined;
+    // Messages to a group the connection is not in are dropped silently (§2.1).
+    if (session) session.handle(m, message);
+  }
+
+  private async handleDirectory(m: Member, c: ClientState, el: Element): Promise<void> {
+    let seq: string | undefined;
+    const rawSeq = el.attrs.seq;
+    if (rawSeq !== undefined) {
+      if (!/^\d{1,10}$/.test(String(rawSeq))) {
+        m.sendGroup(DIRECTORY_GROUP, toRequestFailed(new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, "Attribute 'seq' does not contain a valid number")));
+        return;
+      }
+      seq = `${c.seqId}/${rawSeq}`;
+    }
+    try {
+      switch (el.name) {
+        case 'explore-node': return await this.exploreNode(m, c, el, seq);
+        case 'add-node': return await this.addNode(m, c, el, seq);
+        case 'remove-node': return await this.removeNode(m, c, el, seq);
+        case 'subscribe-session': return await this.subscribeSession(m, c, el, seq);
+        case 'subscribe-ack': return await this.subscribeAck(m, c, el);
+        case 'subscribe-nack': return this.subscribeNack(c, el);
+        case 'save-session': return await this.saveSession(m, el, seq);
+        case 'subscribe-chat':
+          throw new Reply('INF_DIRECTORY_ERROR', DIR.CHAT_DISABLED, 'The chat is disabled on the server side');
+        default:
+          throw new Reply('INF_DIRECTORY_ERROR', DIR.UNEXPECTED_MESSAGE, `Received unexpected network message "${el.name}"`);
+      }
+    } catch (err) {
+      const e = err instanceof InfError ? err : new InfError('INF_DIRECTORY_ERROR', DIR.FAILED, (err as Error).message);
+      if (!(err instanceof InfError)) this.o.log(`Directory error for ${m.remote}: ${(err as Error).stack ?? err}`);
+      m.sendGroup(DIRECTORY_GROUP, toRequestFailed(e, seq));
+    }
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  private nodeAttr(el: Element, attr: string): DirNode {
+    const id = uint(el, attr);
+    const node = this.tree.get(id);
+    if (!node) throw new Reply('INF_DIRECTORY_ERROR', DIR.NO_SUCH_NODE, 'Node does not exist');
+    return node;
+  }
+
+  private async loadChildren(node: DirNode): Promise<DirNode[]> {
+    if (!node.children) this.tree.loadChildren(node, await this.o.storage.list(this.tree.path(node)));
+    return node.children!;
+  }
+
+  private addNodeElement(node: DirNode, seq?: string): Element {
+    const el = new Element('add-node', { id: String(node.id), parent: String(node.parent!.id), name: node.name, type: node.type });
+    if (seq !== undefined) el.attrs.seq = seq;
+    return el;
+  }
+
+  /** Everyone who explored `parent`, plus `also` (the requester always gets its reply). */
+  private explorers(parent: DirNode, also?: Member): Member[] {
+    const out = [...this.clients].filter(([, c]) => c.explored.has(parent)).map(([m]) => m);
+    if (also && !out.includes(also)) out.push(also);
+    return out;
+  }
+
+  private nameTaken(parent: DirNode, name: string): boolean {
+    if (this.tree.findChild(parent, name)) return true;
+    const key = nameKey(name);
+    // Names of nodes still being created (add-node with subscribe, sync-in) are taken too.
+    for (const c of this.clients.values()) {
+      for (const p of c.pending.values()) if (p.kind !== 'subscribe' && p.parent === parent && nameKey(p.name) === key) return true;
+    }
+    return false;
+  }
+
+  private sessionContext() {
+    return {
+      seqId: (m: Member) => this.seqId(m),
+      log: this.o.log,
+      idle: (s: TextSession) => this.scheduleUnload(s),
+    };
+  }
+
+  private async loadSession(node: DirNode): Promise<TextSession> {
+    const open = this.sessions.get(node.id);
+    if (open) return open;
+    const doc = await this.run(() => this.o.storage.readText(this.tree.path(node)));
+    const again = this.sessions.get(node.id);
+    if (again) return again;
+    const s = TextSession.fromStored(`InfSession_${node.id}`, doc, this.sessionContext());
+    this.sessions.set(node.id, s);
+    return s;
+  }
+
+  // ---- handlers ---------------------------------------------------------------------------
+
+  private async exploreNode(m: Member, c: ClientState, el: Element, seq?: string): Promise<void> {
+    const node = this.nodeAttr(el, 'id');
+    if (node.type !== SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_SUBDIRECTORY, 'Node is not a subdirectory');
+    if (c.explored.has(node)) throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_EXPLORED, 'Subdirectory has already been explored');
+    const children = await this.loadChildren(node);
+    c.explored.add(node);
+    const begin = new Element('explore-begin', { total: String(children.length) });
+    if (seq !== undefined) begin.attrs.seq = seq;
+    const end = new Element('explore-end');
+    if (seq !== undefined) end.attrs.seq = seq;
+    m.sendGroup(DIRECTORY_GROUP, begin, ...children.map((n) => this.addNodeElement(n, seq)), end);
+  }
+
+  private async addNode(m: Member, c: ClientState, el: Element, seq?: string): Promise<void> {
+    const parent = this.nodeAttr(el, 'parent');
+    const type = required(el, 'add-node', 'type');
+    const name = required(el, 'add-node', 'name');
+    if (parent.type !== SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_SUBDIRECTORY, 'Node is not a subdirectory');
+    if (type !== SUBDIRECTORY && !this.o.noteTypes.includes(type)) {
+      throw new Reply('INF_DIRECTORY_ERROR', DIR.TYPE_UNKNOWN, 'Note type is not supported');
+    }
+    const problem = nameProblem(name);
+    if (problem) throw new Reply('INF_DIRECTORY_ERROR', DIR.INVALID_NAME, describeNameProblem(name, problem));
+    await this.loadChildren(parent);
+    if (this.nameTaken(parent, name)) {
+      throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
+    }
+    const subscribe = el.getChild('subscribe') !== undefined;
+    const syncIn = el.getChild('sync-in') !== undefined;
+    if (type === SUBDIRECTORY) {
+      await this.run(() => this.o.storage.createSubdirectory([...this.tree.path(parent), name]));
+      if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
+      const node = this.tree.add(parent, name, type);
+      node.children = [];
+      for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node, seq));
+      return;
+    }
+    if (syncIn) {
+      const id = this.tree.allocateId();
+      const group = subscribe ? `InfSession_${id}` : `InfSession_SyncIn_${id}`;
+      c.pending.set(id, { kind: 'sync-in', parent, id, name, type, subscribe, group });
+      const reply = new Element('sync-in', { id: String(id), parent: String(parent.id), name, type, group, method: 'central' });
+      if (seq !== undefined) reply.attrs.seq = seq;
+      if (subscribe) reply.c('subscribe', { method: 'central', group });
+      m.sendGroup(DIRECTORY_GROUP, reply);
+      return;
+    }
+    if (subscribe) {
+      const id = this.tree.allocateId();
+      c.pending.set(id, { kind: 'add-node', parent, id, name, type, ...(seq !== undefined ? { seq } : {}) });
+      const reply = new Element('add-node', { id: String(id), parent: String(parent.id), name, type });
+      if (seq !== undefined) reply.attrs.seq = seq;
+      reply.c('subscribe', { group: `InfSession_${id}`, method: 'central' });
+      m.sendGroup(DIRECTORY_GROUP, reply);
+      return;
+    }
+    // A plain new note: written empty at once (§7.6), announced to the parent's explorers.
+    await this.run(() => this.o.storage.writeText([...this.tree.path(parent), name], { users: [], segments: [] }));
+    if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
+    const node = this.tree.add(parent, name, type);
+    for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node, seq));
+  }
+
+  private async removeNode(m: Member, _c: ClientState, el: Element, seq?: string): Promise<void> {
+    const node = this.nodeAttr(el, 'id');
+    if (!node.parent) throw new Reply('INF_DIRECTORY_ERROR', DIR.ROOT_NODE_REMOVE_ATTEMPT, 'The root node cannot be removed');
+    const parent = node.parent;
+    const path = this.tree.path(node);
+    // Subscribers of every session in the subtree are told first (cap 01: session-close, then remove-node).
+    for (const n of this.tree.subtree(node)) {
+      const s = this.sessions.get(n.id);
+      if (!s) continue;
+      s.close();
+      this.sessions.delete(n.id);
+      this.cancelUnload(n.id);
+    }
+    const removed = this.tree.remove(node);
+    for (const c of this.clients.values()) for (const r of removed) c.explored.delete(r);
+    await this.run(() => this.o.storage.remove(path, node.type));
+    const reply = new Element('remove-node', { id: String(node.id) });
+    if (seq !== undefined) reply.attrs.seq = seq;
+    for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, reply);
+  }
+
+  private async subscribeSession(m: Member, c: ClientState, el: Element, seq?: string): Promise<void> {
+    const node = this.nodeAttr(el, 'id');
+    if (node.type === SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_NOTE, `Node with ID "${node.id}" is not a leaf node`);
+    if (node.type !== 'InfText') throw new Reply('INF_DIRECTORY_ERROR', DIR.NOTE_TYPE_UNSUPPORTED, `Note type "${node.type}" is not supported`);
+    if (c.pending.has(node.id) || this.sessions.get(node.id)?.isSubscribed(m)) {
+      throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_SUBSCRIBED, 'The session is already subscribed');
+    }
+    c.pending.set(node.id, { kind: 'subscribe', node });
+    const reply = new Element('subscribe-session', { group: `InfSession_${node.id}`, method: 'central', id: String(node.id) });
+    if (seq !== undefined) reply.attrs.seq = seq;
+    m.sendGroup(DIRECTORY_GROUP, reply);
+  }
+
+  private takePending(c: ClientState, el: Element): Pending {
+    const raw = el.attrs.id;
+    const id = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
+    const p = id === undefined ? undefined : c.pending.get(id);
+    if (!p || (p.kind === 'sync-in' && p.receiver)) {
+      throw new Reply('INF_DIRECTORY_ERROR', DIR.NO_SUCH_SUBSCRIPTION_REQUEST, `No subscription request with ID ${raw ?? ''}`);
+    }
+    if (p.kind !== 'sync-in') c.pending.delete(id!);
+    return p;
+  }
+
+  private async subscribeAck(m: Member, c: ClientState, el: Element): Promise<void> {
+    const p = this.takePending(c, el);
+    switch (p.kind) {
+      case 'subscribe': {
+        if (this.tree.get(p.node.id) !== p.node) return; // removed meanwhile
+        const session = await this.loadSession(p.node);
+        if (this.tree.get(p.node.id) !== p.node || !this.clients.has(m)) return;
+        this.cancelUnload(p.node.id);
+        session.subscribe(m, true);
+        return;
+      }
+      case 'add-node': {
+        // The node exists from the ack on; the creator is subscribed without a sync (§3.4).
+        const path = [...this.tree.path(p.parent), p.name];
+        await this.run(() => this.o.storage.writeText(path, { users: [], segments: [] }));
+        if (this.tree.get(p.parent.id) !== p.parent || this.tree.findChild(p.parent, p.name)) return;
+        const node = this.tree.add(p.parent, p.name, p.type, p.id);
+        const session = TextSession.fromStored(`InfSession_${node.id}`, { users: [], segments: [] }, this.sessionContext());
+        this.sessions.set(node.id, session);
+        for (const x of this.explorers(p.parent)) if (x !== m) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node));
+        if (this.clients.has(m)) session.subscribe(m, false);
+        else this.scheduleUnload(session);
+        return;
+      }
+      case 'sync-in':
+        p.receiver = new SyncInReceiver();
+        return;
+    }
+  }
+
+  private subscribeNack(c: ClientState, el: Element): void {
+    const p = this.takePending(c, el);
+    if (p.kind === 'sync-in') c.pending.delete(p.id);
+  }
+
+  private async syncInMessage(m: Member, c: ClientState, p: Extract<Pending, { kind: 'sync-in' }>, el: Element): Promise<void> {
+    let step;
+    try {
+      step = p.receiver!.feed(el);
+    } catch (err) {
+      c.pending.delete(p.id);
+      const e = err instanceof InfError ? err : new InfError('INF_SESSION_SYNC_ERROR', ErrorCodes.INF_SESSION_SYNC_ERROR.FAILED, (err as Error).message);
+      if (e.code !== ErrorCodes.INF_SESSION_SYNC_ERROR.SENDER_CANCELLED || e.domain !== 'INF_SESSION_SYNC_ERROR') m.sendGroup(p.group, toSyncError(e));
+      return;
+    }
+    if (!step.done) return;
+    c.pending.delete(p.id);
+    const { state } = step;
+    let session: TextSession;
+    try {
+      session = new TextSession(`InfSession_${p.id}`, {
+        // Users the uploader has joined stay joined through it if it subscribes (§4.1).
+        users: state.users.map((u) => ({ ...u, ...(p.subscribe && u.status !== 'unavailable' ? { member: m } : {}) })),
+        requests: state.requests,
+        segments: state.segments,
+      }, this.sessionContext());
+    } catch (err) {
+      m.sendGroup(p.group, toSyncError(new InfError('INF_ADOPTED_SESSION_ERROR', ErrorCodes.INF_ADOPTED_SESSION_ERROR.INVALID_REQUEST, (err as Error).message)));
+      return;
+    }
+    if (this.tree.get(p.parent.id) !== p.parent || this.nameTakenExcept(p)) {
+      m.sendGroup(p.group, toSyncError(new InfError('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${p.name}" exists already`)));
+      return;
+    }
+    const node = this.tree.add(p.parent, p.name, p.type, p.id);
+    this.sessions.set(node.id, session);
+    m.sendGroup(p.group, new Element('sync-ack'));
+    await this.save(node.id);
+    for (const x of this.explorers(p.parent)) if (x !== m) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node));
+    if (p.subscribe && this.clients.has(m)) session.subscribe(m, false);
+    else this.scheduleUnload(session);
+  }
+
+  private nameTakenExcept(p: { parent: DirNode; name: string }): boolean {
+    return this.tree.findChild(p.parent, p.name) !== undefined;
+  }
+
+  private async saveSession(m: Member, el: Element, seq?: string): Promise<void> {
+    const node = this.nodeAttr(el, 'id');
+    if (node.type === SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_NOTE, `Node with ID "${node.id}" is not a leaf node`);
+    const s = this.sessions.get(node.id);
+    if (!s || !s.isSubscribed(m)) throw new Reply('INF_DIRECTORY_ERROR', DIR.UNSUBSCRIBED, 'The session is not subscribed');
+    await this.save(node.id);
+    // libinfinity clients expect "saved-session" (infc-browser.c); infinoted 0.7.2 sends
+    // "session-saved", which they reject (quirk 10.1). We send what the clients understand.
+    const reply = new Element('saved-session');
+    if (seq !== undefined) reply.attrs.seq = seq;
+    m.sendGroup(DIRECTORY_GROUP, reply);
+  }
+
+  // ---- persistence ------------------------------------------------------------------------
+
+  private async save(id: number): Promise<void> {
+    const node = this.tree.get(id);
+    const s = this.sessions.get(id);
+    if (!node || !s) return;
+    const doc = s.toStored();
+    const path = this.tree.path(node);
+    s.modified = false;
+    await this.run(async () => {
+      if (this.tree.get(id) === node) await this.o.storage.writeText(path, doc);
+    });
+  }
+
+  private scheduleUnload(s: TextSession): void {
+    const id = Number(s.group.slice('InfSession_'.length));
+    this.cancelUnload(id);
+    const t = setTimeout(() => {
+      this.idleTimers.delete(id);
+      if (this.sessions.get(id) !== s || s.subscriberCount > 0) return;
+      void this.save(id).then(() => {
+        if (this.sessions.get(id) === s && s.subscriberCount === 0) this.sessions.delete(id);
+      }, (err: Error) => this.o.log(`Could not save session ${id}: ${err.message}`));
+    }, this.o.idleUnloadMs);
+    t.unref();
+    this.idleTimers.set(id, t);
+  }
+
+  private cancelUnload(id: number): void {
+    const t = this.idleTimers.get(id);
+    if (t) clearTimeout(t);
+    this.idleTimers.delete(id);
+  }
+
+  /** Saves every loaded session (shutdown). */
+  async saveAll(): Promise<void> {
+    for (const id of [...this.sessions.keys()]) await this.save(id);
+  }
+
+  /** Shutdown: session-close to every subscriber, timers off. */
+  closeAll(): void {
+    for (const s of this.sessions.values()) s.close();
+    for (const id of [...this.idleTimers.keys()]) this.cancelUnload(id);
+  }
+
+  /** For tests and tools: the text of a loaded session. */
+  sessionText(id: number): string | undefined {
+    return this.sessions.get(id)?.text();
+  }
+}
+
+function required(el: Element, request: string, attr: string): string {
+  const v = el.attrs[attr];
+  if (typeof v !== 'string') {
+    throw new Reply('INF_REQUEST_ERROR', REQ.NO_SUCH_ATTRIBUTE, `Request '${request}' does not contain required attribute '${attr}'`);
+  }
+  return v;
+}
+
+function uint(el: Element, attr: string): number {
+  const v = required(el, el.name, attr);
+  if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffffffff) {
+    throw new Reply('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, `Attribute '${attr}' does not contain a valid number`);
+  }
+  return Number(v);
+}
+
+function aclElement(sheets: readonly AclSheet[]): Element {
+  const acl = new Element('acl');
+  for (const s of sheets) {
+    const attrs: Record<string, string> = { id: s.account };
+    for (const k of ACL_SETTINGS) if (s.settings[k] !== undefined) attrs[k] = s.settings[k] ? 'yes' : 'no';
+    acl.c('sheet', attrs);
+  }
+  return acl;
+}

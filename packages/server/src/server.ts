@@ -1,0 +1,95 @@
+/**
+ * createServer({ storage, auth, ... }): the transport-independent server. `handle(duplex)` takes
+ * any byte stream (a TCP or TLS socket, an in-memory pair); transports live in transport/*.
+ */
+import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
+import { type AuthPolicy, anonymous } from './auth.js';
+import { Connection, type ConnectionLimits, type TransportInfo, defaultConnectionLimits } from './connection/connection.js';
+import type { TlsPolicy } from './connection/xmpp.js';
+import { Directory } from './directory/directory.js';
+import type { Storage } from './storage/types.js';
+
+export interface ServerOptions {
+  storage: Storage;
+  /** Default: ANONYMOUS. */
+  auth?: AuthPolicy;
+  /** Default require-tls, like infinoted; transports without TLS never offer STARTTLS. */
+  securityPolicy?: TlsPolicy;
+  /** `from` of our stream header; default the machine's host name (g_get_host_name). */
+  hostName?: string;
+  /** Note types served; default ['InfText'] (the note-text plugin). */
+  noteTypes?: string[];
+  /** Idle sessions are saved and unloaded after this long; default 60 s (infinoted). */
+  idleUnloadMs?: number;
+  limits?: Partial<ConnectionLimits>;
+  log?: (line: string) => void;
+}
+
+export interface TandemServer {
+  /** Serves one connection over any duplex byte stream. */
+  handle(stream: Duplex, transport?: TransportInfo): Connection;
+  /** Number of open connections. */
+  readonly connectionCount: number;
+  /** Writes every loaded session to storage. */
+  saveAll(): Promise<void>;
+  /** Saves everything, closes sessions and connections. */
+  close(): Promise<void>;
+  /** The text of a loaded session, by node id (for tests and tools). */
+  sessionText(id: number): string | undefined;
+}
+
+export async function createServer(o: ServerOptions): Promise<TandemServer> {
+  const log = o.log ?? (() => undefined);
+  const directory = new Directory({
+    storage: o.storage,
+    noteTypes: o.noteTypes ?? ['InfText'],
+    idleUnloadMs: o.idleUnloadMs ?? 60_000,
+    log,
+  });
+  await directory.init();
+  const connections = new Set<Connection>();
+  const options = {
+    hostName: o.hostName ?? (hostname() || 'localhost'),
+    policy: o.securityPolicy ?? 'require-tls',
+    auth: o.auth ?? anonymous(),
+    limits: { ...defaultConnectionLimits, ...o.limits },
+    log,
+  } as const;
+  let closing = false;
+
+  return {
+    handle(stream, transport = {}) {
+      const conn = new Connection(stream, transport, options);
+      if (closing) {
+        conn.destroy();
+        return conn;
+      }
+      connections.add(conn);
+      conn.on('open', () => directory.addClient(conn));
+      conn.on('group', (name, container) => {
+        for (const child of container.children) if (typeof child !== 'string') directory.handleGroup(conn, name, child);
+      });
+      conn.on('closed', () => {
+        connections.delete(conn);
+        directory.removeClient(conn);
+      });
+      return conn;
+    },
+    get connectionCount() {
+      return connections.size;
+    },
+    saveAll: () => directory.saveAll(),
+    async close() {
+      if (closing) return;
+      closing = true;
+      await directory.saveAll();
+      directory.closeAll();
+      for (const c of [...connections]) {
+        c.end();
+        c.destroy();
+      }
+    },
+    sessionText: (id) => directory.sessionText(id),
+  };
+}

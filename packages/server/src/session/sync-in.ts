@@ -1,0 +1,98 @@
+/**
+ * Receiving a synchronisation from a client (sync-in, protocol.md §3.7 and §4): the client is
+ * the synchroniser and the server the receiver. Validates the message sequence like
+ * inf_session_handle_received_sync_message and collects the state for a new session.
+ */
+import { StateVector } from '@tandem/adopted';
+import {
+  Element, ErrorCodes, InfError, type Segment, type UserStatus, type WireSyncRequest,
+  decodeSyncBegin, decodeSyncRequest, decodeSyncSegment, decodeUser,
+} from '@tandem/protocol';
+
+const SYNC = ErrorCodes.INF_SESSION_SYNC_ERROR;
+
+export interface ReceivedUser {
+  id: number;
+  name: string;
+  status: UserStatus;
+  hue: number;
+  vector: StateVector;
+  caret: number;
+  selection: number;
+}
+
+export interface ReceivedState {
+  users: ReceivedUser[];
+  requests: WireSyncRequest[];
+  segments: Segment[];
+}
+
+export type SyncStep = { done: false } | { done: true; state: ReceivedState };
+
+export class SyncInReceiver {
+  private expected: number | undefined;
+  private received = 0;
+  private readonly state: ReceivedState = { users: [], requests: [], segments: [] };
+
+  /** Feeds one message; throws InfError (sent back as sync-error) when the sync is bad. */
+  feed(el: Element): SyncStep {
+    if (el.name === 'sync-cancel') {
+      throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.SENDER_CANCELLED, 'The sender cancelled the synchronization');
+    }
+    if (this.expected === undefined) {
+      if (el.name !== 'sync-begin') {
+        throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.EXPECTED_BEGIN_OF_SYNC, 'Expected begin-of-sync message as first message during synchronization');
+      }
+      this.expected = decodeSyncBegin(el).numMessages;
+      return { done: false };
+    }
+    if (el.name === 'sync-begin') {
+      throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.UNEXPECTED_BEGIN_OF_SYNC, 'Got begin-of-sync message, but synchronization is already in progress');
+    }
+    if (el.name === 'sync-end') {
+      if (this.received < this.expected) {
+        throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.UNEXPECTED_END_OF_SYNC, 'Got end-of-sync message, but synchronization is still in progress');
+      }
+      return { done: true, state: this.state };
+    }
+    if (this.received >= this.expected) {
+      throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.EXPECTED_END_OF_SYNC, 'Expected end-of-sync message as last message during synchronization');
+    }
+    this.received++;
+    switch (el.name) {
+      case 'sync-user': {
+        const u = decodeUser(el);
+        if (this.state.users.some((x) => x.id === u.id)) {
+          throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.ID_IN_USE, 'User ID is already in use');
+        }
+        if (this.state.users.some((x) => x.name === u.name)) {
+          throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.NAME_IN_USE, 'User Name is already in use');
+        }
+        this.state.users.push({
+          id: u.id, name: u.name, status: u.status, hue: u.hue ?? 0, vector: u.time ?? StateVector.zero,
+          caret: u.caret ?? 0, selection: u.selection ?? 0,
+        });
+        break;
+      }
+      case 'sync-request': {
+        const r = decodeSyncRequest(el);
+        if (!this.state.users.some((u) => u.id === r.user)) {
+          throw new InfError('INF_ADOPTED_SESSION_ERROR', ErrorCodes.INF_ADOPTED_SESSION_ERROR.NO_SUCH_USER, `No such user with ID '${r.user}'`);
+        }
+        this.state.requests.push(r);
+        break;
+      }
+      case 'sync-segment': {
+        const s = decodeSyncSegment(el);
+        if (s.author !== 0 && !this.state.users.some((u) => u.id === s.author)) {
+          throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NO_SUCH_USER, `No such user with ID '${s.author}'`);
+        }
+        if (s.text !== '') this.state.segments.push(s);
+        break;
+      }
+      default:
+        throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.UNEXPECTED_NODE, `Received unexpected XML message "${el.name}" during synchronization`);
+    }
+    return { done: false };
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * A hosted InfText session (infd-session-proxy.c + inf-adopted-session.c + inf-text-session.c,
+ * server side, central method): subscribers, users, synchronisation of new subscribers,
+ * requests executed by the engine and relayed verbatim to the other members.
+ */
+import { AdoptedSession, StateVector, type Request, type RequestBody, type SessionState } from '@tandem/adopted';
+import {
+  Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequest, decodeUserColorChange,
+  decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeSignal, encodeSyncBegin, encodeSyncRequest,
+  encodeSyncSegment, encodeUser, encodeUserStatusChange, splitSegments, toRequestFailed, type UserStatus, type WireUser,
+} from '@tandem/protocol';
+import type { StoredTextDocument } from '../storage/text-format.js';
+
+/** The part of a connection a session uses. */
+export interface Member {
+  sendGroup(group: string, ...messages: Element[]): void;
+  readonly remote: string;
+}
+
+/** What the engine does not keep: the colour and the connection a user joined through. */
+export interface SessionUser {
+  id: number;
+  name: string;
+  hue: number;
+  /** The member the user joined through; undefined while unavailable. */
+  member: Member | undefined;
+}
+
+/** A synchronised state plus what the protocol adds to users. */
+export interface InitialState {
+  users: { id: number; name: string; hue: number; status: UserStatus; vector: StateVector; caret: number; selection: number; member?: Member }[];
+  requests: WireSyncRequest[];
+  segments: { author: number; text: string }[];
+}
+
+export interface SessionContext {
+  /** The member's sequence id, for `seq="ID/N"` replies. */
+  seqId(member: Member): number;
+  log(line: string): void;
+  /** Called when the session has no subscribers left (the owner starts its idle timer). */
+  idle(session: TextSession): void;
+}
+
+type Subscription = { state: 'syncing' | 'ready' };
+
+export class TextSession {
+  private readonly members = new Map<Member, Subscription>();
+  private readonly users = new Map<number, SessionUser>();
+  /** The adOPTed site of the server: buffer, request logs, user vectors and carets. */
+  private readonly engine: AdoptedSession;
+  /** Set when the buffer or its authors changed since the last save. */
+  modified = false;
+
+  /** Throws (an AdoptedError) when a synchronised state is inconsistent. */
+  constructor(
+    readonly group: string,
+    state: InitialState,
+    private readonly ctx: SessionContext,
+  ) {
+    const sync: SessionState = {
+      users: state.users.map((u) => ({
+        id: u.id, name: u.name, vector: u.vector, caret: u.caret, selection: u.selection,
+        // Users not bound to a connection of ours are unavailable (§4.1, §7.2).
+        status: u.member ? u.status : 'unavailable',
+      })),
+      requests: state.requests.map(fromWireSync),
+      segments: state.segments,
+    };
+    this.engine = AdoptedSession.fromSync(sync);
+    for (const u of state.users) this.users.set(u.id, { id: u.id, name: u.name, hue: u.hue, member: u.member });
+  }
+
+  /** A document from storage: all users unavailable, zero vectors, no history (§7.2). */
+  static fromStored(group: string, doc: StoredTextDocument, ctx: SessionContext): TextSession {
+    return new TextSession(group, {
+      users: doc.users.map((u) => ({ ...u, status: 'unavailable' as const, vector: StateVector.zero, caret: 0, selection: 0 })),
+      requests: [],
+      segments: doc.segments,
+    }, ctx);
+  }
+
+  private status(id: number): UserStatus {
+    return this.engine.user(id)?.status ?? 'unavailable';
+  }
+
+  private setStatus(id: number, status: UserStatus): void {
+    // The engine's cleanup only waits for users that are not unavailable (§6.7).
+    this.engine.updateUser(id, { status });
+  }
+
+  get subscriberCount(): number {
+    return this.members.size;
+  }
+
+  isSubscribed(m: Member): boolean {
+    return this.members.has(m);
+  }
+
+  /** Contents for storage: authoring users and the buffer runs. */
+  toStored(): StoredTextDocument {
+    return {
+      users: [...this.users.values()].map((u) => ({ id: u.id, name: u.name, hue: u.hue })),
+      segments: this.engine.segments(),
+    };
+  }
+
+  /** The buffer as plain text (for tests and tools). */
+  text(): string {
+    return this.engine.segments().map((s) => s.text).join('');
+  }
+
+  /**
+   * Adds a subscriber. With `synchronize` it gets the whole state (§4) and is ignored until its
+   * sync-ack; without (a node it just created, or a sync-in uploader) it is ready at once.
+   */
+  subscribe(m: Member, synchronize: boolean): void {
+    this.members.set(m, { state: synchronize ? 'syncing' : 'ready' });
+    if (synchronize) this.synchronize(m);
+  }
+
+  private wireUser(u: SessionUser): WireUser {
+    const e = this.engine.user(u.id)!;
+    return { id: u.id, name: u.name, status: e.status, time: e.vector, caret: e.caret, selection: e.selection, hue: u.hue };
+  }
+
+  private synchronize(m: Member): void {
+    const users = [...this.users.values()].sort((a, b) => a.id - b.id);
+    const requests = this.engine.exportSync().requests.map(toWireSync);
+    const segments = splitSegments(this.engine.segments());
+    const messages: Element[] = [encodeSyncBegin(users.length + requests.length + segments.length)];
+    for (const u of users) messages.push(encodeUser('sync-user', this.wireUser(u)));
+    for (const r of requests) messages.push(encodeSyncRequest(r));
+    for (const s of segments) messages.push(encodeSyncSegment(s));
+    messages.push(encodeSignal('sync-end'));
+    m.sendGroup(this.group, ...messages);
+  }
+
+  /** Tells every subscriber the session is gone (node removed, shutdown) and forgets them. */
+  close(): void {
+    for (const m of this.members.keys()) m.sendGroup(this.group, encodeSignal('session-close'));
+    for (const u of this.users.values()) {
+      if (u.member) this.setStatus(u.id, 'unavailable');
+      u.member = undefined;
+    }
+    this.members.clear();
+  }
+
+  /** Unsubscribe or disconnect: the member's users become unavailable for everyone else (§5.3). */
+  removeMember(m: Member): void {
+    if (!this.members.delete(m)) return;
+    for (const u of this.users.values()) {
+      if (u.member !== m) continue;
+      u.member = undefined;
+      if (this.status(u.id) !== 'unavailable') {
+        this.setStatus(u.id, 'unavailable');
+        this.broadcast(encodeUserStatusChange(u.id, 'unavailable'));
+      }
+    }
+    if (this.members.size === 0) this.ctx.idle(this);
+  }
+
+  private broadcast(el: Element, except?: Member): void {
+    for (const m of this.members.keys()) if (m !== except) m.sendGroup(this.group, el);
+  }
+
+  /** One message from a member in this session's group. */
+  handle(m: Member, el: Element): void {
+    const sub = this.members.get(m);
+    if (!sub) return;
+    if (sub.state === 'syncing') {
+      // Until sync-ack everything else is swallowed by the synchronisation (§3.6, quirk 11).
+      if (el.name === 'sync-ack') sub.state = 'ready';
+      else if (el.name === 'sync-error') this.removeMember(m);
+      return;
+    }
+    try {
+      switch (el.name) {
+        case 'user-join': return this.userJoin(m, el);
+        case 'request': return this.request(m, el);
+        case 'user-status-change': return this.statusChange(m, el);
+        case 'user-color-change': return this.colorChange(m, el);
+        case 'session-unsubscribe': return this.removeMember(m);
+        default:
+          // Unknown session messages are ignored ("Received unhandled XML message", §5.7).
+          this.ctx.log(`Session ${this.group}: unhandled message "${el.name}" from ${m.remote}`);
+      }
+    } catch (err) {
+      this.ctx.log(`Session ${this.group}: error in "${el.name}" from ${m.remote}: ${(err as Error).message}`);
+    }
+  }
+
+  private userJoin(m: Member, el: Element): void {
+    const seqAttr = el.attrs.seq;
+    const seq = typeof seqAttr === 'string' && /^\d+$/.test(seqAttr) ? `${this.ctx.seqId(m)}/${seqAttr}` : undefined;
+    try {
+      const req = decodeUserJoinRequest(el);
+      if (req.time === undefined) {
+        throw new InfError('INF_ADOPTED_SESSION_ERROR', ErrorCodes.INF_ADOPTED_SESSION_ERROR.MISSING_STATE_VECTOR, '"time" attribute in user message is missing');
+      }
+      if (req.caret === undefined) {
+        throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NO_SUCH_ATTRIBUTE, "Request 'user-join' does not contain required attribute 'caret'");
+      }
+      if (!req.time.causallyBefore(this.engine.current)) {
+        throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.INVALID_ATTRIBUTE, `The state "${req.time.toString()}" is ahead of the session "${this.engine.current.toString()}"`);
+      }
+      if (req.hue !== undefined && (req.hue < 0 || req.hue > 1)) {
+        throw new InfError('INF_TEXT_SESSION_ERROR', ErrorCodes.INF_TEXT_SESSION_ERROR.INVALID_HUE, `Invalid hue value: "${req.hue}"`);
+      }
+      const caret = Math.min(req.caret, this.engine.length);
+      const existing = [...this.users.values()].find((u) => u.name === req.name);
+      if (existing && this.status(existing.id) !== 'unavailable') {
+        throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NAME_IN_USE, `Name "${req.name}" already in use`);
+      }
+      // A rejoin keeps the id and overwrites everything else (§5.2).
+      const props = { name: req.name, status: req.status ?? 'active', vector: req.time, caret, selection: req.selection ?? 0 } as const;
+      let user: SessionUser;
+      if (existing) {
+        user = existing;
+        this.engine.updateUser(user.id, props);
+      } else {
+        user = { id: Math.max(0, ...this.users.keys()) + 1, name: req.name, hue: 0, member: undefined };
+        this.engine.addUser({ id: user.id, ...props });
+        this.users.set(user.id, user);
+      }
+      user.hue = req.hue ?? Math.random();
+      user.member = m;
+      this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', this.wireUser(user), seq));
+    } catch (err) {
+      const e = err instanceof InfError ? err : new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.FAILED, (err as Error).message);
+      m.sendGroup(this.group, toRequestFailed(e, seq));
+    }
+  }
+
+  private ownUser(m: Member, id: number): SessionUser | undefined {
+    const u = this.users.get(id);
+    // Only the joining connection may act for a user (INF_USER_ERROR 4, not reported, §5.3).
+    return u && u.member === m && this.status(id) !== 'unavailable' ? u : undefined;
+  }
+
+  private request(m: Member, el: Element): void {
+    const req = decodeRequest(el);
+    const user = this.ownUser(m, req.user);
+    if (!user) {
+      this.ctx.log(`Session ${this.group}: request for user ${req.user} not joined via ${m.remote}, dropped`);
+      return;
+    }
+    const vector = this.engine.decodeTime(user.id, req.time);
+    const current = this.engine.current;
+    const failed = (reason: string): void => {
+      m.sendGroup(this.group, encodeInvalidRequest({
+        request: vector, state: current, user: user.id,
+        reason: `Failed to apply request "${vector.toString()}" from user "${user.name}" at state "${current.toString()}": ${reason}`,
+      }));
+    };
+    // The own component must be exactly the next index; anything else is dropped (§5.5).
+    if (vector.get(user.id) !== this.engine.userVector(user.id).get(user.id)) {
+      this.ctx.log(`Session ${this.group}: request "${vector.toString()}" of user ${user.id} out of order, dropped`);
+      return;
+    }
+    // A central-method client only knows what the server relayed: a vector ahead of the
+    // server's state is bogus, and would otherwise wait in the queue forever.
+    if (!vector.causallyBefore(current)) {
+      failed('The request refers to requests the server has not seen');
+      return;
+    }
+    const result = this.engine.receive({ ...toBody(req.operation), user: user.id, time: req.time, ...(req.num ? { num: req.num } : {}) });
+    const error = result.error ?? result.executed.find((x) => x.error)?.error;
+    if (error) {
+      // Answered to the sender alone; the others never see the request (and stay consistent).
+      failed(error.message);
+      return;
+    }
+    if (affects(req.operation)) this.modified = true;
+    this.broadcast(el, m);
+  }
+
+  private statusChange(m: Member, el: Element): void {
+    const { id, status } = decodeUserStatusChange(el);
+    const user = this.ownUser(m, id);
+    if (!user) return;
+    this.setStatus(id, status);
+    if (status === 'unavailable') user.member = undefined;
+    this.broadcast(el, m);
+  }
+
+  private colorChange(m: Member, el: Element): void {
+    const { id, hue } = decodeUserColorChange(el);
+    const user = this.ownUser(m, id);
+    if (!user) return;
+    user.hue = hue;
+    this.modified = true;
+    this.broadcast(el, m);
+  }
+}
+
+function affects(op: WireOperation): boolean {
+  return op.kind !== 'move' && op.kind !== 'no-op';
+}
+
+/** The protocol's operation as the engine's request body. */
+function toBody(op: WireOperation): RequestBody {
+  switch (op.kind) {
+    case 'undo': return { type: 'undo' };
+    case 'redo': return { type: 'redo' };
+    case 'insert': return { type: 'do', op: { kind: 'insert', pos: op.pos, text: op.text } };
+    case 'move': return { type: 'do', op: { kind: 'move', caret: op.caret, selection: op.selection } };
+    case 'no-op': return { type: 'do', op: { kind: 'no-op' } };
+    case 'delete':
+      if ('len' in op) return { type: 'do', op: { kind: 'delete', pos: op.pos, len: op.len } };
+      return { type: 'do', op: { kind: 'delete', pos: op.pos, len: [...op.segments.map((s) => s.text).join('')].length, removed: op.segments } };
+  }
+}
+
+function fromWireSync(r: WireSyncRequest): Request {
+  return { ...toBody(r.operation), user: r.user, vector: r.time };
+}
+
+function toWireSync(r: Request): WireSyncRequest {
+  let operation: WireOperation;
+  if (r.type === 'undo' || r.type === 'redo') operation = { kind: r.type };
+  else if (r.op.kind === 'delete') {
+    // Synchronised deletions carry the removed text for undo (§4.1).
+    operation = { kind: 'delete', pos: r.op.pos, segments: (r.op.removed ?? []).map((s) => ({ author: s.author, text: s.text })) };
+  } else operation = r.op;
+  return { user: r.user, time: r.vector, operation };
+}

@@ -1,0 +1,83 @@
+/**
+ * TCP and TLS-over-STARTTLS transport. The only module that knows node:net and node:tls.
+ * Like infinoted (infinoted-startup.c): one dual-stack IPv6 socket unless an address is given,
+ * TCP keep-alive after 60 s idle, and TCP_NODELAY, without which every request/reply exchange
+ * waits for the peer's delayed ACK (~40 ms).
+ */
+import { type AddressInfo, type Server, type Socket, createServer as createNetServer } from 'node:net';
+import { type SecureContext, TLSSocket, createSecureContext } from 'node:tls';
+import type { TandemServer } from '../server.js';
+
+export interface TcpOptions {
+  port: number;
+  /** Default: '::' (dual stack), falling back to 0.0.0.0 where IPv6 is unavailable. */
+  host?: string;
+  /** PEM key and certificate chain; without them STARTTLS is not offered. */
+  tls?: { key: string; cert: string };
+}
+
+export interface TcpListener {
+  readonly address: AddressInfo;
+  close(): Promise<void>;
+}
+
+/** infinoted's keep-alive idle time; Node cannot set the 5 s probe interval per socket. */
+const KEEPALIVE_IDLE_MS = 60_000;
+
+function peerId(socket: Socket): string {
+  const a = socket.remoteAddress ?? '?';
+  return a.includes(':') ? `[${a}]:${socket.remotePort}` : `${a}:${socket.remotePort}`;
+}
+
+function startTls(socket: Socket, context: SecureContext): () => Promise<TLSSocket> {
+  return () => new Promise((resolve, reject) => {
+    // The same socket becomes the TLS server end (RFC 6120 §5.4.3.3: no new connection).
+    const secure = new TLSSocket(socket, { isServer: true, secureContext: context });
+    const fail = (err: Error): void => {
+      secure.destroy();
+      reject(err);
+    };
+    secure.once('secure', () => {
+      secure.off('error', fail);
+      resolve(secure);
+    });
+    secure.once('error', fail);
+  });
+}
+
+export async function listenTcp(server: TandemServer, o: TcpOptions): Promise<TcpListener> {
+  const context = o.tls ? createSecureContext({ key: o.tls.key, cert: o.tls.cert }) : undefined;
+  const sockets = new Set<Socket>();
+  const net: Server = createNetServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_IDLE_MS }, (socket) => {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    server.handle(socket, { remote: peerId(socket), ...(context ? { startTls: startTls(socket, context) } : {}) });
+  });
+  const listen = (host: string): Promise<void> => new Promise((resolve, reject) => {
+    net.once('error', reject);
+    net.listen({ port: o.port, host, ipv6Only: false }, () => {
+      net.off('error', reject);
+      resolve();
+    });
+  });
+  if (o.host !== undefined) {
+    await listen(o.host);
+  } else {
+    try {
+      await listen('::');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
+      await listen('0.0.0.0');
+    }
+  }
+  return {
+    address: net.address() as AddressInfo,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      net.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * startTandemd(): the built tandemd bin as a child process, in the harness's ServerUnderTest
+ * shape, so the interop scenarios run against tandemd exactly as against infinoted.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, stopProcess, tempDir, testCertificate, track, type ServerOptions, type ServerUnderTest } from './harness/index.js';
+
+/** test/dist/interop -> repository root */
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const TANDEMD = join(REPO, 'packages', 'server', 'dist', 'src', 'cli', 'tandemd.js');
+
+const READY = /Server running on port (\d+)/;
+
+export interface TandemdUnderTest extends ServerUnderTest {
+  readonly kind: 'tandemd';
+  readonly home: string;
+}
+
+export async function startTandemd(options: ServerOptions & { home?: string; noKeyFiles?: boolean }): Promise<TandemdUnderTest> {
+  const port = options.port ?? (await freePort());
+  const home = options.home ?? tempDir('tandem-tandemd-home-');
+  const root = options.root ?? join(home, 'root');
+  mkdirSync(root, { recursive: true });
+  const cert = options.noKeyFiles ? undefined : testCertificate();
+  const args = [
+    TANDEMD,
+    '--listen-address=127.0.0.1',
+    `--port=${port}`,
+    `--security-policy=${options.securityPolicy}`,
+    `--root-directory=${root}`,
+    ...(cert ? [`--key-file=${cert.keyFile}`, `--certificate-file=${cert.certFile}`] : []),
+    ...(options.plugins ?? []).map((p) => `--plugins=${p}`),
+    ...(options.password !== undefined ? [`--password=${options.password}`] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_CONFIG_DIRS: join(home, 'config-dirs'),
+    XDG_DATA_HOME: join(home, 'data'),
+  };
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
+  let out = '';
+  let exited: string | null = null;
+  const onData = (b: Buffer) => {
+    out += b.toString('utf8');
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  child.once('exit', (code, sig) => {
+    exited = `tandemd exited (code ${code}, signal ${sig}) before listening:\n${out}`;
+  });
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const m = READY.exec(out);
+    if (m && Number(m[1]) === port) break;
+    if (exited) throw new Error(exited);
+    if (Date.now() > deadline) {
+      await stopProcess(child);
+      throw new Error(`tandemd did not report listening on port ${port} within 30 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    kind: 'tandemd',
+    host: '127.0.0.1',
+    port,
+    root,
+    home,
+    securityPolicy: options.securityPolicy,
+    ...(options.password !== undefined ? { password: options.password } : {}),
+    output: () => out,
+    // SIGTERM: tandemd saves every loaded session, then exits.
+    stop: () => (stopping ??= stopProcess(child, 10000)),
+  };
+}

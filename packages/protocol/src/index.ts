@@ -33,3 +33,13 @@ export { ServerStream } from './stream/server.js';
 export type { ServerAction, ServerStreamOptions, SaslCredentials, AuthResult } from './stream/server.js';
 export { ClientStream } from './stream/client.js';
 export type { ClientAction, ClientStreamOptions, ClientSasl } from './stream/client.js';
+export { decodeGroup, encodeGroup, formatReplySeq, parseReplySeq, requestSeq } from './infinote/group.js';
+export type { GroupEnvelope, ReplySeq } from './infinote/group.js';
+export { ACL_SETTINGS, decodePerms, encodePerms, decodeAcl, encodeAcl, decodeAccount, accountAttrs } from './infinote/acl.js';
+export type { AclSetting, AclPerms, AclSheet, AclAccount } from './infinote/acl.js';
+export {
+  decodeDirectoryRequest, encodeDirectoryRequest, decodeDirectoryReply, encodeDirectoryReply, unexpectedMessage,
+} from './infinote/directory.js';
+export type { DirectoryRequest, DirectoryReply } from './infinote/directory.js';
+export { decodeChatMessage, encodeChatMessage } from './infinote/chat.js';
+export type { ChatMessage, ChatMessageType } from './infinote/chat.js';

@@ -286,10 +286,14 @@ export function decodeUserJoinRequest(el: Element): UserJoinRequest {
   if (optionalAttr(el, 'id') !== undefined) {
     throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_ATTRIBUTE, "'id' attribute provided in request");
   }
+  const name = optionalAttr(el, 'name');
+  if (name === undefined) {
+    // infd_session_proxy words this one differently from inf_xml_util (capture 03b).
+    throw new InfError('INF_REQUEST_ERROR', REQ.NO_SUCH_ATTRIBUTE, 'Request does not contain required attribute "name"');
+  }
   const u = readUserProps(el);
-  const name = requireAttr(el, 'name');
   if (u.status === 'unavailable') {
-    throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_ATTRIBUTE, "'status' attribute is 'unavailable' in join request");
+    throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_ATTRIBUTE, '"status" attribute is "unavailable" in user join request');
   }
   const seq = optionalUintAttr(el, 'seq');
   const out: UserJoinRequest = { name };

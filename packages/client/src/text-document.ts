@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { ClientError } from './errors.js';
 import type { BufferChange, SessionProxy, SessionUser } from './session.js';
-import { minimalEdit } from './text/minimal-edit.js';
+import { minimalEdit, type EditStep } from './text/minimal-edit.js';
 import { codePointLength, codePointRangeToUnits, codePointsToUnits, unitRangeToCodePoints, unitsToCodePoints } from './text/units.js';
 
 /** A user of the document. */
@@ -106,12 +106,14 @@ export class TextDocument extends EventEmitter<TextDocumentEvents> {
    * its authors. `onProgress(done, total)` reports steps sent, for progress bars.
    */
   async setText(next: string, onProgress?: (done: number, total: number) => void): Promise<void> {
-    const steps = minimalEdit(this.mirror, next);
+    const steps = splitLargeInserts(minimalEdit(this.mirror, next));
     let done = 0;
     for (const step of steps) {
       if (step.kind === 'insert') this.session.send({ kind: 'insert', pos: step.pos, text: step.text });
       else this.session.send({ kind: 'delete', pos: step.pos, len: step.len });
       onProgress?.(++done, steps.length);
+      // Let the socket drain and a progress bar repaint during long uploads.
+      if (onProgress && done % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     if (steps.length > 0) await this.session.flush();
   }
@@ -177,4 +179,30 @@ export class TextDocument extends EventEmitter<TextDocumentEvents> {
       this.emit('change', { kind: 'delete', index: start, length, text, author, local });
     }
   }
+}
+
+/** Inserts above this many characters are sent as several requests, so that progress shows and
+ * no single message approaches a server's stanza size limit. */
+const MAX_INSERT = 16384;
+
+function splitLargeInserts(steps: EditStep[]): EditStep[] {
+  const out: EditStep[] = [];
+  for (const step of steps) {
+    if (step.kind !== 'insert' || step.text.length <= MAX_INSERT) {
+      out.push(step);
+      continue;
+    }
+    let pos = step.pos;
+    let rest = step.text;
+    while (rest.length > 0) {
+      let cut = Math.min(MAX_INSERT, rest.length);
+      // Never split a surrogate pair.
+      if (cut < rest.length && /[\ud800-\udbff]/.test(rest[cut - 1])) cut--;
+      const piece = rest.slice(0, cut);
+      out.push({ kind: 'insert', pos, text: piece });
+      pos += codePointLength(piece);
+      rest = rest.slice(cut);
+    }
+  }
+  return out;
 }

@@ -226,11 +226,22 @@ export class XmlParser {
     this.pos = 0;
   }
 
-  /** Bounds what an incomplete token may buffer (UTF-16 units never exceed UTF-8 bytes). */
+  /**
+   * Bounds unread input while the consumer is not pulling (e.g. during a credential check).
+   * Complete stanzas may wait here, so the cap is generous; incomplete tokens are bounded in wait().
+   */
   private checkPending(): void {
-    if (this.buf.length - this.pos + this.elementBytes > this.limits.maxElementBytes + MAX_REFERENCE) {
-      this.fail(new XmlError('policy-violation', `Element exceeds ${this.limits.maxElementBytes} bytes`));
+    if (this.buf.length - this.pos > 2 * this.limits.maxElementBytes + 65536) {
+      this.fail(new XmlError('policy-violation', `More than ${2 * this.limits.maxElementBytes} bytes of unread input`));
     }
+  }
+
+  /** More input is needed for the token at pos: bound what it may buffer (UTF-16 units never exceed UTF-8 bytes). */
+  private wait(): undefined {
+    if (this.buf.length - this.pos + this.elementBytes > this.limits.maxElementBytes + MAX_REFERENCE) {
+      throw new XmlError('policy-violation', `Element exceeds ${this.limits.maxElementBytes} bytes`);
+    }
+    return undefined;
   }
 
   private count(s: string): void {
@@ -247,21 +258,21 @@ export class XmlParser {
       if (this.pos >= this.buf.length) return undefined;
       const buf = this.buf;
       if (buf.charCodeAt(this.pos) !== 0x3c /* < */) {
-        if (!this.text()) return undefined;
+        if (!this.text()) return this.wait();
         continue;
       }
       // Markup. Decide what kind once enough characters are there.
       const head = buf.slice(this.pos, this.pos + 9);
       if (head.startsWith('<!--')) {
         const end = buf.indexOf('-->', this.pos + 4);
-        if (end < 0) return undefined;
+        if (end < 0) return this.wait();
         this.count(buf.slice(this.pos, end + 3));
         this.pos = end + 3;
         continue;
       }
       if (head.startsWith('<![CDATA[')) {
         const end = buf.indexOf(']]>', this.pos + 9);
-        if (end < 0) return undefined;
+        if (end < 0) return this.wait();
         const raw = buf.slice(this.pos + 9, end);
         this.count(buf.slice(this.pos, end + 3));
         this.pos = end + 3;
@@ -271,13 +282,13 @@ export class XmlParser {
         continue;
       }
       if (head.startsWith('<!')) {
-        if (head.length < 9 && ('<![CDATA['.startsWith(head) || '<!--'.startsWith(head))) return undefined;
+        if (head.length < 9 && ('<![CDATA['.startsWith(head) || '<!--'.startsWith(head))) return this.wait();
         // A DOCTYPE could declare entities; XMPP (RFC 6120 11.1) and this protocol never use one.
         throw new XmlError('restricted-xml', 'Document type declarations are not allowed');
       }
       if (head.startsWith('<?')) {
         const end = buf.indexOf('?>', this.pos + 2);
-        if (end < 0) return undefined;
+        if (end < 0) return this.wait();
         const target = NAME_AT.exec(buf.slice(this.pos + 2, end))?.[0] ?? '';
         if (target.toLowerCase() === 'xml' && (this.rootSeen || (this.mode === 'document' && this.pos !== 0))) {
           throw new XmlError('bad-format', 'XML declaration not at the start');
@@ -286,9 +297,9 @@ export class XmlParser {
         this.pos = end + 2;
         continue; // processing instructions carry nothing for us; libxml2 reports, libinfinity ignores
       }
-      if (head.length < 2) return undefined;
+      if (head.length < 2) return this.wait();
       const gt = this.findTagEnd();
-      if (gt < 0) return undefined;
+      if (gt < 0) return this.wait();
       const tag = buf.slice(this.pos + 1, gt);
       const start = this.pos;
       this.pos = gt + 1;
@@ -340,16 +351,23 @@ export class XmlParser {
       if (end === this.pos) return false;
     }
     const raw = buf.slice(this.pos, end);
+    // UTF-16 units never exceed UTF-8 bytes: refuse an oversized run before measuring it exactly.
+    if (this.inStanza() && raw.length + this.elementBytes > this.limits.maxElementBytes) {
+      throw new XmlError('policy-violation', `Element exceeds ${this.limits.maxElementBytes} bytes`);
+    }
     this.count(raw);
     this.pos = end;
     this.addText(decode(raw, false), false);
     return true;
   }
 
+  private inStanza(): boolean {
+    return this.mode === 'stream' ? this.stack.length >= 2 : this.stack.length >= 1;
+  }
+
   private addText(s: string, cdata: boolean): void {
     const top = this.stack[this.stack.length - 1];
-    const inStanza = this.mode === 'stream' ? this.stack.length >= 2 : this.stack.length >= 1;
-    if (!inStanza) {
+    if (!this.inStanza()) {
       // Between stanzas libinfinity ignores character data (white-space keep-alives, §1.1);
       // outside a document's root only white space is well-formed.
       if (this.mode === 'document' && /[^ \t\r\n]/.test(s)) {

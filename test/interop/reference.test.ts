@@ -167,24 +167,32 @@ describe('interop harness against the real infinoted and libinfinity', function 
     }
     const pieces = ['x', 'yz', '😀', 'e\u0301', '\t', ' ', 'ä€'];
 
-    // Each editor issues its operations without waiting for the other: real concurrency.
+    // Each editor issues its operations without waiting for the other: real concurrency. Remote
+    // edits can shrink the document between choosing a position and applying it; the driver then
+    // refuses the range, and the editor re-reads the length and chooses again.
     const edit = async (d: InfDriver) => {
-      let length = cps((await d.call('text', { path: '/shared' })).text).length;
       for (let i = 0; i < 25; i++) {
         const r = rand();
-        if (r < 0.6 || length === 0) {
-          const pos = Math.floor(rand() * (length + 1));
-          length = (await d.call('insert', { path: '/shared', pos, text: pieces[Math.floor(rand() * pieces.length)]! })).length;
-        } else if (r < 0.9) {
-          const pos = Math.floor(rand() * length);
-          const len = Math.min(length - pos, 1 + Math.floor(rand() * 3));
-          length = (await d.call('delete', { path: '/shared', pos, len })).length;
-        } else {
-          const undone = await d.attempt('undo', { path: '/shared' });
-          if (undone.ok) length = undone.length;
+        const piece = pieces[Math.floor(rand() * pieces.length)]!;
+        const [fPos, fLen] = [rand(), rand()];
+        for (let attempt = 0; ; attempt++) {
+          const length = cps((await d.call('text', { path: '/shared' })).text).length;
+          let outcome: { ok: boolean; error?: string };
+          if (r < 0.6 || length === 0) {
+            outcome = await d.attempt('insert', { path: '/shared', pos: Math.floor(fPos * (length + 1)), text: piece });
+          } else if (r < 0.9) {
+            const pos = Math.floor(fPos * length);
+            const len = Math.min(length - pos, 1 + Math.floor(fLen * 3));
+            outcome = await d.attempt('delete', { path: '/shared', pos, len });
+          } else {
+            outcome = await d.attempt('undo', { path: '/shared' });
+            if (!outcome.ok && /nothing to undo/.test(outcome.error ?? '')) break;
+          }
+          if (outcome.ok) break;
+          if (!/outside the document/.test(outcome.error ?? '') || attempt > 5) {
+            throw new Error(`seed ${seed}: ${outcome.error}`);
+          }
         }
-        // The driver reports its own length; remote changes also move it, so re-read now and then.
-        if (i % 5 === 4) length = cps((await d.call('text', { path: '/shared' })).text).length;
       }
     };
     await Promise.all([edit(a), edit(b)]);

@@ -52,7 +52,7 @@ describe('malformed input', () => {
 
   it('stops a 10 MB element at the size limit instead of buffering it', () => {
     const s = openStream();
-    const chunk = new TextEncoder().encode('a'.repeat(64 * 1024));
+    const chunk = new TextEncoder().encode('a'.repeat(256 * 1024));
     let actions = s.receive('<group name="InfSession_1"><request user="1" time=""><insert-caret pos="0">');
     let fed = 0;
     while (!s.isClosed && fed < 10 * 1024 * 1024) {

@@ -7,6 +7,12 @@
  * libxml2 SAX1 push parser (inf-xmpp-connection.c) that rejects all of that as not well-formed,
  * so this parser does the same, with configurable limits on element size and nesting depth.
  *
+ * protocol.md 10.3 (decided): infinoted's SAX1 parser hands `&amp;` inside an attribute value
+ * over as the literal `&#38;`. This parser decodes it to "&" like any XML parser; clients rely
+ * on nothing here. Names already stored by infinoted as "a&#38;b" are read back from disk as that
+ * literal, so they are served as `name="a&amp;#38;b"`, the same bytes infinoted sends.
+ * Other 0.7.2 quirks of section 10 are the server's business, not the codec's.
+ *
  * Pull model: push() input, then call next() until it returns undefined. restart() drops the
  * element stack but keeps unread input, which is exactly an XMPP stream restart after SASL
  * success (the peer's new header may already be in the same chunk as the last stanza).

@@ -1,0 +1,171 @@
+// Protocol-level tests over an in-memory duplex pair: exact bytes as in the captures.
+import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex, PassThrough } from 'node:stream';
+import { plain } from '../src/auth.js';
+import { type TandemServer, createServer } from '../src/server.js';
+import { FilesystemStorage } from '../src/storage/filesystem.js';
+
+const HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
+
+/** The client end of an in-memory pair; `next(pattern)` waits until the output matches. */
+function pair(server: TandemServer) {
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const serverEnd = Duplex.from({ readable: toServer, writable: toClient });
+  server.handle(serverEnd);
+  let buffer = '';
+  toClient.on('data', (b: Buffer) => (buffer += b.toString('utf8')));
+  return {
+    send: (s: string) => toServer.write(s),
+    async next(until: RegExp | string): Promise<string> {
+      for (let i = 0; i < 200; i++) {
+        const idx = typeof until === 'string' ? buffer.indexOf(until) : buffer.search(until);
+        if (idx >= 0) {
+          const m = typeof until === 'string' ? until : buffer.match(until)![0];
+          const out = buffer.slice(0, idx + m.length);
+          buffer = buffer.slice(idx + m.length);
+          return out;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      throw new Error(`timed out waiting for ${until}; have: ${buffer}`);
+    },
+    get pending() {
+      return buffer;
+    },
+  };
+}
+
+const group = (name: string, body: string) => `<group publisher="you" name="${name}">${body}</group>`;
+
+async function login(c: ReturnType<typeof pair>, name = 'YWxpY2U='): Promise<string> {
+  c.send(HEADER);
+  await c.next('</stream:features>');
+  c.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
+  await c.next('<challenge xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
+  c.send(`<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">${name}</response>`);
+  await c.next('<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
+  c.send(HEADER);
+  return c.next('</welcome></group>');
+}
+
+describe('tandemd protocol (in-memory)', () => {
+  let root: string;
+  let server: TandemServer;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tandem-proto-'));
+    server = await createServer({ storage: new FilesystemStorage(root), securityPolicy: 'no-tls', hostName: 'vm' });
+  });
+  afterEach(async () => {
+    await server.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('negotiates ANONYMOUS and welcomes with the bytes infinoted sends', async () => {
+    const c = pair(server);
+    c.send(HEADER);
+    expect(await c.next('</stream:features>')).to.equal('<stream:stream xmlns:stream="http://etherx.jabber.org/streams" xmlns="jabber:client" version="1.0" from="vm"><stream:features><mechanisms xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><mechanism>ANONYMOUS</mechanism></mechanisms></stream:features>');
+    c.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
+    await c.next('<challenge xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
+    c.send('<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">YWxpY2U=</response>');
+    await c.next('<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
+    c.send(HEADER);
+    expect(await c.next('</welcome></group>')).to.equal('<stream:stream xmlns:stream="http://etherx.jabber.org/streams" xmlns="jabber:client" version="1.0" from="vm"><stream:features/><group name="InfDirectory"><welcome protocol-version="1.1" sequence-id="1"><note-plugins><note-plugin type="InfText"/></note-plugins><acl><sheet id="default" can-add-subdirectory="yes" can-add-document="yes" can-sync-in="yes" can-remove-node="yes" can-explore-node="yes" can-subscribe-chat="yes" can-subscribe-session="yes" can-join-user="yes" can-query-account-list="no" can-create-account="no" can-override-account="no" can-remove-account="no" can-query-acl="no" can-set-acl="no"/></acl></welcome></group>');
+  });
+
+  it('answers a wrong password with not-authorized and lets the client retry', async () => {
+    await server.close();
+    server = await createServer({ storage: new FilesystemStorage(root), securityPolicy: 'no-tls', hostName: 'vm', auth: plain({ password: 'secret' }) });
+    const c = pair(server);
+    c.send(HEADER);
+    expect(await c.next('</stream:features>')).to.include('<mechanism>PLAIN</mechanism></mechanisms>');
+    c.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN"/>');
+    await c.next('<challenge xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
+    c.send(`<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">${Buffer.from('\0alice\0nope').toString('base64')}</response>`);
+    expect(await c.next('</failure>')).to.equal('<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><not-authorized><error code="0" domain="INF_AUTHENTICATION_DETAIL_ERROR">User did not provide valid credentials.</error></not-authorized></failure>');
+    c.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN"/>');
+    await c.next('<challenge xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
+    c.send(`<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">${Buffer.from('\0alice\0secret').toString('base64')}</response>`);
+    await c.next('<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
+  });
+
+  it('closes with not-authorized when a stanza comes before authentication', async () => {
+    const c = pair(server);
+    c.send(HEADER);
+    await c.next('</stream:features>');
+    c.send(group('InfDirectory', '<explore-node seq="0" id="0"/>'));
+    expect(await c.next('</stream:stream>')).to.equal('<stream:error><not-authorized xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error></stream:stream>');
+  });
+
+  it('explores, adds nodes, and reports directory errors with codes and seq', async () => {
+    const c = pair(server);
+    await login(c);
+    c.send(group('InfDirectory', '<explore-node seq="0" id="0"/>'));
+    expect(await c.next('<explore-end seq="1/0"/></group>')).to.equal('<group name="InfDirectory"><explore-begin total="0" seq="1/0"/></group><group name="InfDirectory"><explore-end seq="1/0"/></group>');
+    c.send(group('InfDirectory', '<add-node seq="1" parent="0" type="InfSubdirectory" name="dir1"/>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="1" parent="0" name="dir1" type="InfSubdirectory" seq="1/1"/></group>');
+    c.send(group('InfDirectory', '<add-node seq="2" parent="0" type="InfText" name="DIR1"/>'));
+    expect(await c.next('</group>')).to.match(/<request-failed code="2" domain="INF_DIRECTORY_ERROR" seq="1\/2">/);
+    c.send(group('InfDirectory', '<add-node seq="3" parent="0" type="InfText" name=".."/>'));
+    expect(await c.next('</group>')).to.match(/code="3" domain="INF_DIRECTORY_ERROR" seq="1\/3"/);
+    c.send(group('InfDirectory', '<add-node seq="4" parent="0" type="InfText"/>'));
+    expect(await c.next('</group>')).to.include(`<request-failed code="3" domain="INF_REQUEST_ERROR" seq="1/4">Request 'add-node' does not contain required attribute 'name'</request-failed>`);
+    c.send(group('InfDirectory', '<frobnicate seq="5"/>'));
+    expect(await c.next('</group>')).to.include('code="24" domain="INF_DIRECTORY_ERROR" seq="1/5">Received unexpected network message "frobnicate"');
+    c.send(group('InfDirectory', '<explore-node seq="x" id="0"/>'));
+    expect(await c.next('</group>')).to.equal(`<group name="InfDirectory"><request-failed code="5" domain="INF_REQUEST_ERROR">Attribute 'seq' does not contain a valid number</request-failed></group>`);
+    c.send(group('InfDirectory', '<remove-node seq="6" id="0"/>'));
+    expect(await c.next('</group>')).to.include('code="10"');
+    c.send(group('InfDirectory', '<add-node seq="7" parent="0" type="InfText" name="café"/>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="2" parent="0" name="café" type="InfText" seq="1/7"/></group>');
+  });
+
+  it('runs a session: create with subscribe, join, relay requests, name in use, invalid request to the sender only', async () => {
+    const a = pair(server);
+    const b = pair(server);
+    await login(a);
+    await login(b, 'Ym9i');
+    a.send(group('InfDirectory', '<explore-node seq="0" id="0"/>'));
+    await a.next('<explore-end seq="1/0"/></group>');
+    b.send(group('InfDirectory', '<explore-node seq="0" id="0"/>'));
+    await b.next('<explore-end seq="2/0"/></group>');
+    a.send(group('InfDirectory', '<add-node seq="1" parent="0" type="InfText" name="doc1"><subscribe/></add-node>'));
+    expect(await a.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="1" parent="0" name="doc1" type="InfText" seq="1/1"><subscribe group="InfSession_1" method="central"/></add-node></group>');
+    a.send(group('InfDirectory', '<subscribe-ack id="1"/>'));
+    expect(await b.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="1" parent="0" name="doc1" type="InfText"/></group>');
+    a.send(group('InfSession_1', '<user-join seq="0" name="alice" status="active" time="" caret="0" hue="0.25"/>'));
+    expect(await a.next('</group>')).to.equal('<group name="InfSession_1"><user-join id="1" name="alice" status="active" time="" caret="0" selection="0" hue="0.25" seq="1/0"/></group>');
+    a.send(group('InfSession_1', '<request user="1" time=""><insert-caret pos="0">H😀<uchar codepoint="12"/></insert-caret></request>'));
+    b.send(group('InfDirectory', '<subscribe-session seq="1" id="1"/>'));
+    expect(await b.next('</group>')).to.equal('<group name="InfDirectory"><subscribe-session group="InfSession_1" method="central" id="1" seq="2/1"/></group>');
+    b.send(group('InfDirectory', '<subscribe-ack id="1"/>'));
+    const sync = await b.next('<sync-end/></group>');
+    expect(sync).to.include('<sync-begin num-messages="3"/>');
+    expect(sync).to.include('<sync-user id="1" name="alice" status="active" time="1:1" caret="3" selection="0" hue="0.25"/>');
+    expect(sync).to.include('<sync-request user="1" time=""><insert-caret pos="0">H😀<uchar codepoint="12"/></insert-caret></sync-request>');
+    expect(sync).to.include('<sync-segment author="1">H😀<uchar codepoint="12"/></sync-segment>');
+    // Ignored until sync-ack (quirk 11).
+    b.send(group('InfSession_1', '<user-join seq="0" name="early" status="active" time="1:1" caret="0"/>'));
+    b.send(group('InfSession_1', '<sync-ack/>'));
+    b.send(group('InfSession_1', '<user-join seq="1" name="alice" status="active" time="1:1" caret="0"/>'));
+    expect(await b.next('</group>')).to.equal('<group name="InfSession_1"><request-failed code="0" domain="INF_USER_ERROR" seq="2/1">Name "alice" already in use</request-failed></group>');
+    b.send(group('InfSession_1', '<user-join seq="2" name="bob" status="active" time="1:1" caret="0" hue="0.5"/>'));
+    expect(await b.next('</group>')).to.include('<user-join id="2" name="bob" status="active" time="1:1" caret="0" selection="0" hue="0.5" seq="2/2"/>');
+    expect(await a.next('</group>')).to.include('seq="2/2"');
+    b.send(group('InfSession_1', '<request user="2" time=""><insert-caret pos="99">x</insert-caret></request>'));
+    expect(await b.next('</group>')).to.match(/^<group name="InfSession_1"><invalid-request request="1:1" state="1:1" user="2"><reason>Failed to apply request "1:1" from user "bob" at state "1:1": /);
+    // The session goes on for the others: alice edits, bob gets it, alice never saw bob's bad request.
+    expect(a.pending).to.equal('');
+    a.send(group('InfSession_1', '<request user="1" time=""><insert-caret pos="3">!</insert-caret></request>'));
+    expect(await b.next('</group>')).to.equal('<group name="InfSession_1"><request user="1" time=""><insert-caret pos="3">!</insert-caret></request></group>');
+    expect(server.sessionText(1)).to.equal('H😀\f!');
+    // A request for someone else's user is dropped; nothing is relayed.
+    b.send(group('InfSession_1', '<request user="1" time=""><insert-caret pos="0">z</insert-caret></request>'));
+    b.send(group('InfSession_1', '<session-unsubscribe/>'));
+    expect(await a.next('</group>')).to.equal('<group name="InfSession_1"><user-status-change id="2" status="unavailable"/></group>');
+    expect(server.sessionText(1)).to.equal('H😀\f!');
+  });
+});

@@ -52,8 +52,12 @@ export interface DriverCommands {
     result: { user: UserInfo };
   };
   leave: { params: Path; result: Empty };
-  insert: { params: Path & { pos: number; text: string }; result: { length: number } };
-  delete: { params: Path & { pos: number; len: number }; result: { length: number } };
+  /** clamp: move pos/len into the current document instead of refusing (random concurrent edits). */
+  insert: { params: Path & { pos: number; text: string; clamp?: boolean }; result: { length: number; pos: number } };
+  delete: {
+    params: Path & { pos: number; len: number; clamp?: boolean };
+    result: { length: number; pos: number; len: number };
+  };
   undo: { params: Path & { n?: number }; result: { length: number } };
   redo: { params: Path & { n?: number }; result: { length: number } };
   text: { params: Path; result: TextState };

@@ -32,7 +32,7 @@ export type { SecurityPolicy, SaslMechanism, StreamErrorCondition, SaslFailureCo
 export { ServerStream } from './stream/server.js';
 export type { ServerAction, ServerStreamOptions, SaslCredentials, AuthResult } from './stream/server.js';
 export { ClientStream } from './stream/client.js';
-export type { ClientAction, ClientStreamOptions, ClientSasl } from './stream/client.js';
+export type { ClientAction, ClientStreamOptions, ClientSasl, ClientRefusal } from './stream/client.js';
 export { decodeGroup, encodeGroup, formatReplySeq, parseReplySeq, requestSeq } from './infinote/group.js';
 export type { GroupEnvelope, ReplySeq } from './infinote/group.js';
 export { ACL_SETTINGS, decodePerms, encodePerms, decodeAcl, encodeAcl, decodeAccount, accountAttrs } from './infinote/acl.js';

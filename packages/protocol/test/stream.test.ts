@@ -335,7 +335,22 @@ describe('ClientStream', () => {
     const c = new ClientStream({ host: 'h', policy: 'no-tls', sasl: { anonymous: { trace: 'x' } } });
     c.start();
     const actions = c.receive(S_HEADER + `<stream:features><starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"><required/></starttls>${MECH_ANON}</stream:features>`);
-    expect(actions.at(-1)).to.deep.include({ type: 'close', reason: 'error', message: 'The server requires transport layer security (TLS)' });
+    expect(actions.at(-1)).to.deep.include({ type: 'close', reason: 'error', message: 'The server requires transport layer security (TLS)', refusal: 'tls-required' });
+  });
+
+  it('names its refusal when TLS is required by the policy but not offered', () => {
+    const c = new ClientStream({ host: 'h', policy: 'require-tls', sasl: { anonymous: { trace: 'x' } } });
+    c.start();
+    const actions = c.receive(S_HEADER + `<stream:features>${MECH_ANON}</stream:features>`);
+    expect(actions.at(-1)).to.deep.include({ type: 'close', reason: 'error', refusal: 'tls-unavailable' });
+  });
+
+  it('names its refusal and reports the offer when no configured mechanism is offered', () => {
+    const c = new ClientStream({ host: 'h', policy: 'no-tls', sasl: { anonymous: { trace: 'x' } } });
+    c.start();
+    const actions = c.receive(S_HEADER + `<stream:features>${MECH_PLAIN}</stream:features>`);
+    expect(actions.at(-1)).to.deep.include({ type: 'close', reason: 'error', refusal: 'no-mechanism' });
+    expect(c.offeredMechanisms).to.deep.equal(['PLAIN']);
   });
 
   it('reports a failure with its detail and retries on the same stream', () => {

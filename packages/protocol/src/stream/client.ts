@@ -28,8 +28,11 @@ export type ClientAction =
   | { type: 'ready' }
   | { type: 'stanza'; element: Element }
   | { type: 'peer-error'; condition: string }
-  /** The stream is over; `message` explains a local refusal (e.g. TLS policy). */
-  | { type: 'close'; reason: 'peer-closed' | 'error' | 'closed'; condition?: string; message?: string };
+  /** The stream is over; `message` explains a local refusal (e.g. TLS policy), `refusal` names it. */
+  | { type: 'close'; reason: 'peer-closed' | 'error' | 'closed'; condition?: string; message?: string; refusal?: ClientRefusal };
+
+/** Why the client gave up on its own, so callers branch on a name rather than on message text. */
+export type ClientRefusal = 'tls-required' | 'tls-unavailable' | 'starttls-refused' | 'no-mechanism';
 
 export interface ClientStreamOptions {
   /** Sent as `to`: the host name the user typed. */
@@ -60,6 +63,11 @@ export class ClientStream {
 
   get isSecure(): boolean {
     return this.secure;
+  }
+
+  /** The SASL mechanisms (of those this client knows) the server offered, once its features arrived. */
+  get offeredMechanisms(): readonly SaslMechanism[] {
+    return this.offered;
   }
 
   /** The first bytes to send once the transport is connected. */
@@ -118,10 +126,10 @@ export class ClientStream {
   }
 
   /** A local refusal: the error is ours to report, the server just sees the stream end. */
-  private giveUp(out: ClientAction[], message: string): void {
+  private giveUp(out: ClientAction[], refusal: ClientRefusal, message: string): void {
     this.sendClose(out);
     this.state = 'closed';
-    out.push({ type: 'close', reason: 'error', message });
+    out.push({ type: 'close', reason: 'error', message, refusal });
   }
 
   private streamFail(out: ClientAction[], condition: StreamErrorCondition, message: string): void {
@@ -178,7 +186,7 @@ export class ClientStream {
           this.state = 'tls';
           out.push({ type: 'starttls' });
         } else {
-          this.giveUp(out, 'The server refused to start TLS');
+          this.giveUp(out, 'starttls-refused', 'The server refused to start TLS');
         }
         return;
       case 'challenge':
@@ -212,11 +220,11 @@ export class ClientStream {
     if (!this.secure) {
       const starttls = el.getChild('starttls');
       if (!starttls && policy === 'require-tls') {
-        return this.giveUp(out, 'The server does not support transport layer security (TLS)');
+        return this.giveUp(out, 'tls-unavailable', 'The server does not support transport layer security (TLS)');
       }
       if (starttls) {
         const required = starttls.getChild('required') !== undefined;
-        if (required && policy === 'no-tls') return this.giveUp(out, 'The server requires transport layer security (TLS)');
+        if (required && policy === 'no-tls') return this.giveUp(out, 'tls-required', 'The server requires transport layer security (TLS)');
         if (required || policy !== 'no-tls') {
           out.push({ type: 'send', data: serialize(tls('starttls')) });
           this.state = 'proceed';
@@ -225,7 +233,7 @@ export class ClientStream {
       }
     }
     const mechs = el.getChild('mechanisms');
-    if (!mechs) return this.giveUp(out, 'The server does not provide any authentication mechanism');
+    if (!mechs) return this.giveUp(out, 'no-mechanism', 'The server does not provide any authentication mechanism');
     this.offered = mechs
       .getChildren('mechanism')
       .map((m) => m.getText().trim())
@@ -239,7 +247,7 @@ export class ClientStream {
     const mech: SaslMechanism | undefined =
       this.offered.includes('PLAIN') && creds.plain ? 'PLAIN' : this.offered.includes('ANONYMOUS') && creds.anonymous ? 'ANONYMOUS' : undefined;
     if (!mech) {
-      return this.giveUp(out, `No configured SASL mechanism is offered (server offers: ${this.offered.join(', ') || 'none'})`);
+      return this.giveUp(out, 'no-mechanism', `No configured SASL mechanism is offered (server offers: ${this.offered.join(', ') || 'none'})`);
     }
     this.mechanism = mech;
     const auth = sasl('auth');

@@ -280,7 +280,9 @@ export function encodeDirectoryReply(msg: DirectoryReply): Element {
       const el = seq(new Element('sync-in', {
         id: String(msg.id), parent: String(msg.parent), name: msg.name, type: msg.type, group: msg.group, method: msg.method,
       }));
-      if (msg.subscribe) el.c('subscribe');
+      // infd_directory_handle_add_node: with <subscribe/> the sync group is the session group,
+      // and the child repeats it (method first).
+      if (msg.subscribe) el.c('subscribe', { method: msg.method, group: msg.group });
       return el;
     }
     case 'session-saved':

@@ -3,7 +3,10 @@
  * (with subscribe / sync-in), remove-node, subscribe-session and its ack/nack, save-session.
  * One handler per message and an explicit default (unexpected message, code 24).
  */
-import { Element, ErrorCodes, InfError, toRequestFailed, toSyncError } from '@tandem/protocol';
+import {
+  Element, ErrorCodes, InfError, type DirectoryReply, type DirectoryRequest, decodeDirectoryRequest, encodeDirectoryReply,
+  encodeSignal, formatReplySeq, requestSeq, toRequestFailed, toSyncError, unexpectedMessage,
+} from '@tandem/protocol';
 import { type AclSheet, ACL_SETTINGS, defaultRootSheet } from '../storage/acl-format.js';
 import { describeNameProblem, nameKey, nameProblem } from '../storage/names.js';
 import type { Storage } from '../storage/types.js';
@@ -12,7 +15,6 @@ import { type Member, TextSession } from '../session/text-session.js';
 import { type DirNode, SUBDIRECTORY, Tree } from './tree.js';
 
 const DIR = ErrorCodes.INF_DIRECTORY_ERROR;
-const REQ = ErrorCodes.INF_REQUEST_ERROR;
 export const DIRECTORY_GROUP = 'InfDirectory';
 
 /** A pending subscription, waiting for subscribe-ack / subscribe-nack (keyed by node id). */
@@ -76,14 +78,13 @@ export class Directory {
     let seqId = 1;
     while (used.has(seqId)) seqId++;
     this.clients.set(m, { seqId, explored: new Set(), pending: new Map(), queue: Promise.resolve() });
-    const welcome = new Element('welcome', { 'protocol-version': '1.1', 'sequence-id': String(seqId) });
-    const plugins = welcome.c('note-plugins');
-    for (const t of this.o.noteTypes) plugins.c('note-plugin', { type: t });
     // The default sheet as this connection sees it: account features stay off (§3.1).
     const sheet = { ...this.rootAcl[0]!.settings };
     for (const k of ['can-query-account-list', 'can-create-account', 'can-override-account', 'can-remove-account', 'can-query-acl', 'can-set-acl'] as const) sheet[k] = false;
-    welcome.cnode(aclElement([{ account: 'default', settings: sheet }]));
-    m.sendGroup(DIRECTORY_GROUP, welcome);
+    this.reply(m, {
+      kind: 'welcome', protocolVersion: '1.1', sequenceId: seqId, notePlugins: [...this.o.noteTypes],
+      acl: [{ account: 'default', perms: sheet }],
+    });
   }
 
   removeClient(m: Member): void {
@@ -127,29 +128,35 @@ export class Directory {
     if (session) session.handle(m, message);
   }
 
+  /** Sends one directory message to one connection. */
+  private reply(m: Member, msg: DirectoryReply): void {
+    m.sendGroup(DIRECTORY_GROUP, encodeDirectoryReply(msg));
+  }
+
   private async handleDirectory(m: Member, c: ClientState, el: Element): Promise<void> {
     let seq: string | undefined;
-    const rawSeq = el.attrs.seq;
-    if (rawSeq !== undefined) {
-      if (!/^\d{1,10}$/.test(String(rawSeq))) {
-        m.sendGroup(DIRECTORY_GROUP, toRequestFailed(new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, "Attribute 'seq' does not contain a valid number")));
-        return;
-      }
-      seq = `${c.seqId}/${rawSeq}`;
+    try {
+      // A bad seq is answered without one (infd_directory_make_seq, capture 03).
+      const n = requestSeq(el);
+      if (n !== undefined) seq = formatReplySeq(c.seqId, n);
+    } catch (err) {
+      m.sendGroup(DIRECTORY_GROUP, toRequestFailed(err as InfError));
+      return;
     }
     try {
-      switch (el.name) {
-        case 'explore-node': return await this.exploreNode(m, c, el, seq);
-        case 'add-node': return await this.addNode(m, c, el, seq);
-        case 'remove-node': return await this.removeNode(m, c, el, seq);
-        case 'subscribe-session': return await this.subscribeSession(m, c, el, seq);
-        case 'subscribe-ack': return await this.subscribeAck(m, c, el);
-        case 'subscribe-nack': return this.subscribeNack(c, el);
-        case 'save-session': return await this.saveSession(m, el, seq);
+      const req = decodeDirectoryRequest(el);
+      switch (req.kind) {
+        case 'explore-node': return await this.exploreNode(m, c, req, seq);
+        case 'add-node': return await this.addNode(m, c, req, seq);
+        case 'remove-node': return await this.removeNode(m, c, req, seq);
+        case 'subscribe-session': return await this.subscribeSession(m, c, req, seq);
+        case 'subscribe-ack': return await this.subscribeAck(m, c, req);
+        case 'subscribe-nack': return this.subscribeNack(c, req);
+        case 'save-session': return await this.saveSession(m, req, seq);
         case 'subscribe-chat':
           throw new Reply('INF_DIRECTORY_ERROR', DIR.CHAT_DISABLED, 'The chat is disabled on the server side');
         default:
-          throw new Reply('INF_DIRECTORY_ERROR', DIR.UNEXPECTED_MESSAGE, `Received unexpected network message "${el.name}"`);
+          throw unexpectedMessage(el.name);
       }
     } catch (err) {
       const e = err instanceof InfError ? err : new InfError('INF_DIRECTORY_ERROR', DIR.FAILED, (err as Error).message);
@@ -160,8 +167,7 @@ export class Directory {
 
   // ---- helpers ----------------------------------------------------------------------------
 
-  private nodeAttr(el: Element, attr: string): DirNode {
-    const id = uint(el, attr);
+  private node(id: number): DirNode {
     const node = this.tree.get(id);
     if (!node) throw new Reply('INF_DIRECTORY_ERROR', DIR.NO_SUCH_NODE, 'Node does not exist');
     return node;
@@ -173,9 +179,7 @@ export class Directory {
   }
 
   private addNodeElement(node: DirNode, seq?: string): Element {
-    const el = new Element('add-node', { id: String(node.id), parent: String(node.parent!.id), name: node.name, type: node.type });
-    if (seq !== undefined) el.attrs.seq = seq;
-    return el;
+    return encodeDirectoryReply({ kind: 'add-node', id: node.id, parent: node.parent!.id, name: node.name, type: node.type, ...(seq !== undefined ? { seq } : {}) });
   }
 
   /** Everyone who explored `parent`, plus `also` (the requester always gets its reply). */
@@ -216,23 +220,22 @@ export class Directory {
 
   // ---- handlers ---------------------------------------------------------------------------
 
-  private async exploreNode(m: Member, c: ClientState, el: Element, seq?: string): Promise<void> {
-    const node = this.nodeAttr(el, 'id');
+  private async exploreNode(m: Member, c: ClientState, req: { id: number }, seq?: string): Promise<void> {
+    const node = this.node(req.id);
     if (node.type !== SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_SUBDIRECTORY, 'Node is not a subdirectory');
     if (c.explored.has(node)) throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_EXPLORED, 'Subdirectory has already been explored');
     const children = await this.loadChildren(node);
     c.explored.add(node);
-    const begin = new Element('explore-begin', { total: String(children.length) });
-    if (seq !== undefined) begin.attrs.seq = seq;
-    const end = new Element('explore-end');
-    if (seq !== undefined) end.attrs.seq = seq;
-    m.sendGroup(DIRECTORY_GROUP, begin, ...children.map((n) => this.addNodeElement(n, seq)), end);
+    const s = seq !== undefined ? { seq } : {};
+    m.sendGroup(DIRECTORY_GROUP,
+      encodeDirectoryReply({ kind: 'explore-begin', total: children.length, ...s }),
+      ...children.map((n) => this.addNodeElement(n, seq)),
+      encodeDirectoryReply({ kind: 'explore-end', ...s }));
   }
 
-  private async addNode(m: Member, c: ClientState, el: Element, seq?: string): Promise<void> {
-    const parent = this.nodeAttr(el, 'parent');
-    const type = required(el, 'add-node', 'type');
-    const name = required(el, 'add-node', 'name');
+  private async addNode(m: Member, c: ClientState, req: Extract<DirectoryRequest, { kind: 'add-node' }>, seq?: string): Promise<void> {
+    const parent = this.node(req.parent);
+    const { type, name, subscribe, syncIn } = req;
     if (parent.type !== SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_SUBDIRECTORY, 'Node is not a subdirectory');
     if (type !== SUBDIRECTORY && !this.o.noteTypes.includes(type)) {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.TYPE_UNKNOWN, 'Note type is not supported');
@@ -243,8 +246,6 @@ export class Directory {
     if (this.nameTaken(parent, name)) {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
     }
-    const subscribe = el.getChild('subscribe') !== undefined;
-    const syncIn = el.getChild('sync-in') !== undefined;
     if (type === SUBDIRECTORY) {
       await this.run(() => this.o.storage.createSubdirectory([...this.tree.path(parent), name]));
       if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
@@ -257,19 +258,16 @@ export class Directory {
       const id = this.tree.allocateId();
       const group = subscribe ? `InfSession_${id}` : `InfSession_SyncIn_${id}`;
       c.pending.set(id, { kind: 'sync-in', parent, id, name, type, subscribe, group });
-      const reply = new Element('sync-in', { id: String(id), parent: String(parent.id), name, type, group, method: 'central' });
-      if (seq !== undefined) reply.attrs.seq = seq;
-      if (subscribe) reply.c('subscribe', { method: 'central', group });
-      m.sendGroup(DIRECTORY_GROUP, reply);
+      this.reply(m, { kind: 'sync-in', id, parent: parent.id, name, type, group, method: 'central', subscribe, ...(seq !== undefined ? { seq } : {}) });
       return;
     }
     if (subscribe) {
       const id = this.tree.allocateId();
       c.pending.set(id, { kind: 'add-node', parent, id, name, type, ...(seq !== undefined ? { seq } : {}) });
-      const reply = new Element('add-node', { id: String(id), parent: String(parent.id), name, type });
-      if (seq !== undefined) reply.attrs.seq = seq;
-      reply.c('subscribe', { group: `InfSession_${id}`, method: 'central' });
-      m.sendGroup(DIRECTORY_GROUP, reply);
+      this.reply(m, {
+        kind: 'add-node', id, parent: parent.id, name, type, ...(seq !== undefined ? { seq } : {}),
+        subscribe: { group: `InfSession_${id}`, method: 'central' },
+      });
       return;
     }
     // A plain new note: written empty at once (§7.6), announced to the parent's explorers.
@@ -279,8 +277,8 @@ export class Directory {
     for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node, seq));
   }
 
-  private async removeNode(m: Member, _c: ClientState, el: Element, seq?: string): Promise<void> {
-    const node = this.nodeAttr(el, 'id');
+  private async removeNode(m: Member, _c: ClientState, req: { id: number }, seq?: string): Promise<void> {
+    const node = this.node(req.id);
     if (!node.parent) throw new Reply('INF_DIRECTORY_ERROR', DIR.ROOT_NODE_REMOVE_ATTEMPT, 'The root node cannot be removed');
     const parent = node.parent;
     const path = this.tree.path(node);
@@ -295,37 +293,33 @@ export class Directory {
     const removed = this.tree.remove(node);
     for (const c of this.clients.values()) for (const r of removed) c.explored.delete(r);
     await this.run(() => this.o.storage.remove(path, node.type));
-    const reply = new Element('remove-node', { id: String(node.id) });
-    if (seq !== undefined) reply.attrs.seq = seq;
+    const reply = encodeDirectoryReply({ kind: 'remove-node', id: node.id, ...(seq !== undefined ? { seq } : {}) });
     for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, reply);
   }
 
-  private async subscribeSession(m: Member, c: ClientState, el: Element, seq?: string): Promise<void> {
-    const node = this.nodeAttr(el, 'id');
+  private async subscribeSession(m: Member, c: ClientState, req: { id: number }, seq?: string): Promise<void> {
+    const node = this.node(req.id);
     if (node.type === SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_NOTE, `Node with ID "${node.id}" is not a leaf node`);
     if (node.type !== 'InfText') throw new Reply('INF_DIRECTORY_ERROR', DIR.NOTE_TYPE_UNSUPPORTED, `Note type "${node.type}" is not supported`);
     if (c.pending.has(node.id) || this.sessions.get(node.id)?.isSubscribed(m)) {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_SUBSCRIBED, 'The session is already subscribed');
     }
     c.pending.set(node.id, { kind: 'subscribe', node });
-    const reply = new Element('subscribe-session', { group: `InfSession_${node.id}`, method: 'central', id: String(node.id) });
-    if (seq !== undefined) reply.attrs.seq = seq;
-    m.sendGroup(DIRECTORY_GROUP, reply);
+    this.reply(m, { kind: 'subscribe-session', group: `InfSession_${node.id}`, method: 'central', id: node.id, ...(seq !== undefined ? { seq } : {}) });
   }
 
-  private takePending(c: ClientState, el: Element): Pending {
-    const raw = el.attrs.id;
-    const id = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
+  private takePending(c: ClientState, req: { id?: number }): Pending {
+    const { id } = req;
     const p = id === undefined ? undefined : c.pending.get(id);
     if (!p || (p.kind === 'sync-in' && p.receiver)) {
-      throw new Reply('INF_DIRECTORY_ERROR', DIR.NO_SUCH_SUBSCRIPTION_REQUEST, `No subscription request with ID ${raw ?? ''}`);
+      throw new Reply('INF_DIRECTORY_ERROR', DIR.NO_SUCH_SUBSCRIPTION_REQUEST, `No subscription request with ID ${id ?? ''}`);
     }
     if (p.kind !== 'sync-in') c.pending.delete(id!);
     return p;
   }
 
-  private async subscribeAck(m: Member, c: ClientState, el: Element): Promise<void> {
-    const p = this.takePending(c, el);
+  private async subscribeAck(m: Member, c: ClientState, req: { id?: number }): Promise<void> {
+    const p = this.takePending(c, req);
     switch (p.kind) {
       case 'subscribe': {
         if (this.tree.get(p.node.id) !== p.node) return; // removed meanwhile
@@ -354,8 +348,8 @@ export class Directory {
     }
   }
 
-  private subscribeNack(c: ClientState, el: Element): void {
-    const p = this.takePending(c, el);
+  private subscribeNack(c: ClientState, req: { id?: number }): void {
+    const p = this.takePending(c, req);
     if (p.kind === 'sync-in') c.pending.delete(p.id);
   }
 
@@ -390,7 +384,7 @@ export class Directory {
     }
     const node = this.tree.add(p.parent, p.name, p.type, p.id);
     this.sessions.set(node.id, session);
-    m.sendGroup(p.group, new Element('sync-ack'));
+    m.sendGroup(p.group, encodeSignal('sync-ack'));
     await this.save(node.id);
     for (const x of this.explorers(p.parent)) if (x !== m) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node));
     if (p.subscribe && this.clients.has(m)) session.subscribe(m, false);
@@ -401,17 +395,15 @@ export class Directory {
     return this.tree.findChild(p.parent, p.name) !== undefined;
   }
 
-  private async saveSession(m: Member, el: Element, seq?: string): Promise<void> {
-    const node = this.nodeAttr(el, 'id');
+  private async saveSession(m: Member, req: { id: number }, seq?: string): Promise<void> {
+    const node = this.node(req.id);
     if (node.type === SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_NOTE, `Node with ID "${node.id}" is not a leaf node`);
     const s = this.sessions.get(node.id);
     if (!s || !s.isSubscribed(m)) throw new Reply('INF_DIRECTORY_ERROR', DIR.UNSUBSCRIBED, 'The session is not subscribed');
     await this.save(node.id);
     // libinfinity clients expect "saved-session" (infc-browser.c); infinoted 0.7.2 sends
     // "session-saved", which they reject (quirk 10.1). We send what the clients understand.
-    const reply = new Element('saved-session');
-    if (seq !== undefined) reply.attrs.seq = seq;
-    m.sendGroup(DIRECTORY_GROUP, reply);
+    this.reply(m, { kind: 'session-saved', name: 'saved-session', ...(seq !== undefined ? { seq } : {}) });
   }
 
   // ---- persistence ------------------------------------------------------------------------
@@ -463,30 +455,4 @@ export class Directory {
   sessionText(id: number): string | undefined {
     return this.sessions.get(id)?.text();
   }
-}
-
-function required(el: Element, request: string, attr: string): string {
-  const v = el.attrs[attr];
-  if (typeof v !== 'string') {
-    throw new Reply('INF_REQUEST_ERROR', REQ.NO_SUCH_ATTRIBUTE, `Request '${request}' does not contain required attribute '${attr}'`);
-  }
-  return v;
-}
-
-function uint(el: Element, attr: string): number {
-  const v = required(el, el.name, attr);
-  if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffffffff) {
-    throw new Reply('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, `Attribute '${attr}' does not contain a valid number`);
-  }
-  return Number(v);
-}
-
-function aclElement(sheets: readonly AclSheet[]): Element {
-  const acl = new Element('acl');
-  for (const s of sheets) {
-    const attrs: Record<string, string> = { id: s.account };
-    for (const k of ACL_SETTINGS) if (s.settings[k] !== undefined) attrs[k] = s.settings[k] ? 'yes' : 'no';
-    acl.c('sheet', attrs);
-  }
-  return acl;
 }

@@ -3,7 +3,7 @@
  * server side, central method): subscribers, users, synchronisation of new subscribers,
  * requests executed by the engine and relayed verbatim to the other members.
  */
-import { AdoptedSession, StateVector, type Request, type RequestBody, type SessionState } from '@tandem/adopted';
+import { AdoptedSession, StateVector, type Executed, type Request, type RequestBody, type SessionState } from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequest, decodeUserColorChange,
   decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeSignal, encodeSyncBegin, encodeSyncRequest,
@@ -39,6 +39,23 @@ export interface SessionContext {
   log(line: string): void;
   /** Called when the session has no subscribers left (the owner starts its idle timer). */
   idle(session: TextSession): void;
+  /** Plugin hooks (plugins/bridge.ts). */
+  hooks?: TextSessionHooks;
+}
+
+/** What a session tells plugins; `m` is the connection the user or message came through. */
+export interface TextSessionHooks {
+  /** A returned reason rejects the request and unsubscribes `m` (InfAdoptedSession::check-request). */
+  checkRequest(s: TextSession, m: Member, user: { id: number; name: string }, vector: StateVector, current: StateVector): string | undefined;
+  /** Times in microseconds since the epoch. */
+  requestExecuted(s: TextSession, m: Member, user: { id: number; name: string }, executed: Executed, received: number, at: number): void;
+  userAdded(s: TextSession, user: WireUser): void;
+  sessionError(s: TextSession, m: Member, message: Element, error: string): void;
+}
+
+/** g_get_real_time(): wall clock in microseconds. */
+function nowMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
 type Subscription = { state: 'syncing' | 'ready' };
@@ -124,6 +141,11 @@ export class TextSession {
   }
 
   private synchronize(m: Member): void {
+    m.sendGroup(this.group, ...this.syncMessages());
+  }
+
+  /** The whole state as a synchronisation (§4): sync-begin, users, requests, segments, sync-end. */
+  syncMessages(): Element[] {
     const users = [...this.users.values()].sort((a, b) => a.id - b.id);
     const requests = this.engine.exportSync().requests.map(toWireSync);
     const segments = splitSegments(this.engine.segments());
@@ -132,7 +154,7 @@ export class TextSession {
     for (const r of requests) messages.push(encodeSyncRequest(r));
     for (const s of segments) messages.push(encodeSyncSegment(s));
     messages.push(encodeSignal('sync-end'));
-    m.sendGroup(this.group, ...messages);
+    return messages;
   }
 
   /** Tells every subscriber the session is gone (node removed, shutdown) and forgets them. */
@@ -186,6 +208,7 @@ export class TextSession {
       }
     } catch (err) {
       this.ctx.log(`Session ${this.group}: error in "${el.name}" from ${m.remote}: ${(err as Error).message}`);
+      this.ctx.hooks?.sessionError(this, m, el, (err as Error).message);
     }
   }
 
@@ -225,6 +248,7 @@ export class TextSession {
       user.hue = req.hue ?? Math.random();
       user.member = m;
       this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', this.wireUser(user), seq));
+      if (!existing) this.ctx.hooks?.userAdded(this, this.wireUser(user));
     } catch (err) {
       const e = err instanceof InfError ? err : new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.FAILED, (err as Error).message);
       m.sendGroup(this.group, toRequestFailed(e, seq));
@@ -263,6 +287,16 @@ export class TextSession {
       failed('The request refers to requests the server has not seen');
       return;
     }
+    // Plugins may refuse before any transformation (transformation-protection): the sender is
+    // unsubscribed, as infinoted_plugin_transformation_protection_check_request_cb does.
+    const veto = this.ctx.hooks?.checkRequest(this, m, user, vector, current);
+    if (veto !== undefined) {
+      this.ctx.log(veto);
+      m.sendGroup(this.group, encodeSignal('session-close'));
+      this.removeMember(m);
+      return;
+    }
+    const received = nowMicros();
     const result = this.engine.receive({ ...toBody(req.operation), user: user.id, time: req.time, ...(req.num ? { num: req.num } : {}) });
     const error = result.error ?? result.executed.find((x) => x.error)?.error;
     if (error) {
@@ -272,6 +306,8 @@ export class TextSession {
     }
     if (affects(req.operation)) this.modified = true;
     this.broadcast(el, m);
+    const at = nowMicros();
+    for (const x of result.executed) this.ctx.hooks?.requestExecuted(this, m, user, x, received, at);
   }
 
   private statusChange(m: Member, el: Element): void {

@@ -33,7 +33,7 @@ export interface DeleteOp {
   readonly reconOffset: number;
 }
 
-/** Two operations applied one after the other; only ever made of deletes (inf-adopted-split-operation.c). */
+/** Two operations applied one after the other (inf-adopted-split-operation.c): deletes, or inserts once undone. */
 export interface SplitOp {
   readonly kind: 'split';
   readonly first: Op;
@@ -117,11 +117,6 @@ export function revert(op: Op): Op {
   }
 }
 
-/** Only two inserts at the same position need a concurrency id (splits are made of deletes). */
-export function needConcurrencyId(op: Op, against: Op): boolean {
-  return op.kind === 'insert' && against.kind === 'insert' && op.pos === against.pos;
-}
-
 /** Includes the effect of `against` into `op`; both are defined on the same document state. */
 export function transform(op: Op, against: Op, cid: ConcurrencyId): Op {
   // inf_adopted_operation_transform: a split `against` is handled part by part first.
@@ -155,7 +150,8 @@ function transformInsertInsert(op: InsertOp, against: InsertOp, cid: Concurrency
   if (op.pos < against.pos) return op;
   if (op.pos > against.pos) return insertOp(op.pos + against.chunk.length, op.chunk);
   // Tie. libinfinity compares the positions at the least common successor, which in
-  // translate_request_forward is always the state both are defined at, so only the id decides.
+  // translate_request_forward is always the state both are defined at, so only the id decides
+  // (where libinfinity asserts because it saw no need for an id, we decide the same way).
   if (cid === 1) return op;
   if (cid === -1) return insertOp(op.pos + against.chunk.length, op.chunk);
   throw new Error('two inserts at the same position need a concurrency id');

@@ -3,7 +3,7 @@
  * `user` at state `vector`. Immutable; fold, mirror and transform make new ones
  * (inf_adopted_request_fold/_mirror/_transform).
  */
-import { affectsBuffer, revert, transform, needConcurrencyId, type Op } from './operations.js';
+import { affectsBuffer, revert, transform, type Op } from './operations.js';
 import type { StateVector, UserId } from './state-vector.js';
 
 export const DO = 0;
@@ -40,12 +40,11 @@ export function mirror(r: Req, by: number): Req {
 }
 
 /**
- * Transforms DO `r` against DO `against`, both at the same state. In a tie the request of the
- * user with the larger id keeps its place (concurrency id OTHER), as inf_adopted_request_transform.
+ * Transforms DO `r` against DO `against`, both at the same state. inf_adopted_request_transform
+ * always passes OTHER when r's user id is the larger one, else SELF: in a tie between two inserts
+ * (also inside split operations, which undo turns into inserts) the larger id keeps its place.
  */
 export function transformReq(r: Req, against: Req): Req {
-  const a = r.op!;
-  const b = against.op!;
-  const cid = needConcurrencyId(a, b) ? (r.user > against.user ? 1 : -1) : 0;
-  return { type: DO, user: r.user, vector: r.vector.add(against.user, 1), op: transform(a, b, cid) };
+  const cid = r.user > against.user ? 1 : -1;
+  return { type: DO, user: r.user, vector: r.vector.add(against.user, 1), op: transform(r.op!, against.op!, cid) };
 }

@@ -13,6 +13,7 @@ import type { Storage } from '../storage/types.js';
 import { SyncInReceiver } from '../session/sync-in.js';
 import { type Member, TextSession } from '../session/text-session.js';
 import { type DirNode, SUBDIRECTORY, Tree } from './tree.js';
+import type { SessionBridge } from '../plugins/bridge.js';
 
 const DIR = ErrorCodes.INF_DIRECTORY_ERROR;
 export const DIRECTORY_GROUP = 'InfDirectory';
@@ -38,6 +39,8 @@ export interface DirectoryOptions {
   /** Idle sessions are saved and unloaded after this long (infinoted: 60 s). */
   idleUnloadMs: number;
   log(line: string): void;
+  /** Plugin hooks; none when absent. */
+  plugins?: SessionBridge;
 }
 
 class Reply extends InfError {}
@@ -204,7 +207,13 @@ export class Directory {
       seqId: (m: Member) => this.seqId(m),
       log: this.o.log,
       idle: (s: TextSession) => this.scheduleUnload(s),
+      ...(this.o.plugins ? { hooks: this.o.plugins } : {}),
     };
+  }
+
+  /** A session became loaded at `node`: plugins see it added (infinoted's session-added). */
+  private plugged(node: DirNode, s: TextSession): void {
+    this.o.plugins?.added(s, node.id, '/' + this.tree.path(node).join('/'));
   }
 
   private async loadSession(node: DirNode): Promise<TextSession> {
@@ -215,6 +224,7 @@ export class Directory {
     if (again) return again;
     const s = TextSession.fromStored(`InfSession_${node.id}`, doc, this.sessionContext());
     this.sessions.set(node.id, s);
+    this.plugged(node, s);
     return s;
   }
 
@@ -288,11 +298,13 @@ export class Directory {
       if (!s) continue;
       s.close();
       this.sessions.delete(n.id);
+      this.o.plugins?.removed(s);
       this.cancelUnload(n.id);
     }
     const removed = this.tree.remove(node);
     for (const c of this.clients.values()) for (const r of removed) c.explored.delete(r);
     await this.run(() => this.o.storage.remove(path, node.type));
+    this.o.plugins?.nodeRemoved('/' + path.join('/'), node.type === SUBDIRECTORY);
     const reply = encodeDirectoryReply({ kind: 'remove-node', id: node.id, ...(seq !== undefined ? { seq } : {}) });
     for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, reply);
   }
@@ -337,6 +349,7 @@ export class Directory {
         const node = this.tree.add(p.parent, p.name, p.type, p.id);
         const session = TextSession.fromStored(`InfSession_${node.id}`, { users: [], segments: [] }, this.sessionContext());
         this.sessions.set(node.id, session);
+        this.plugged(node, session);
         for (const x of this.explorers(p.parent)) if (x !== m) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node));
         if (this.clients.has(m)) session.subscribe(m, false);
         else this.scheduleUnload(session);
@@ -384,6 +397,7 @@ export class Directory {
     }
     const node = this.tree.add(p.parent, p.name, p.type, p.id);
     this.sessions.set(node.id, session);
+    this.plugged(node, session);
     m.sendGroup(p.group, encodeSignal('sync-ack'));
     await this.save(node.id);
     for (const x of this.explorers(p.parent)) if (x !== m) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node));
@@ -418,6 +432,12 @@ export class Directory {
     await this.run(async () => {
       if (this.tree.get(id) === node) await this.o.storage.writeText(path, doc);
     });
+    this.o.plugins?.saved(s);
+  }
+
+  /** Writes a loaded session to storage now (for plugins: autosave). */
+  saveNode(id: number): Promise<void> {
+    return this.save(id);
   }
 
   private scheduleUnload(s: TextSession): void {
@@ -427,7 +447,9 @@ export class Directory {
       this.idleTimers.delete(id);
       if (this.sessions.get(id) !== s || s.subscriberCount > 0) return;
       void this.save(id).then(() => {
-        if (this.sessions.get(id) === s && s.subscriberCount === 0) this.sessions.delete(id);
+        if (this.sessions.get(id) !== s || s.subscriberCount !== 0) return;
+        this.sessions.delete(id);
+        this.o.plugins?.removed(s);
       }, (err: Error) => this.o.log(`Could not save session ${id}: ${err.message}`));
     }, this.o.idleUnloadMs);
     t.unref();
@@ -447,7 +469,10 @@ export class Directory {
 
   /** Shutdown: session-close to every subscriber, timers off. */
   closeAll(): void {
-    for (const s of this.sessions.values()) s.close();
+    for (const s of this.sessions.values()) {
+      s.close();
+      this.o.plugins?.removed(s);
+    }
     for (const id of [...this.idleTimers.keys()]) this.cancelUnload(id);
   }
 

@@ -1,0 +1,156 @@
+// Writes the "Server" section of docs/benchmarks.md from a results file. The "Engine" section
+// belongs to the engine benchmark: the file is re-read right before writing and only the text
+// from "## Server" to the next "## " heading is replaced.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const fmt = (v, d = 2) => (v === null || v === undefined ? '–' : typeof v === 'number' ? String(Math.round(v * 10 ** d) / 10 ** d) : String(v));
+const ratio = (a, b, d = 2) => (typeof a === 'number' && typeof b === 'number' && b !== 0 ? `${fmt(a / b, d)}×` : '–');
+const yes = (b) => (b ? 'yes' : '**no**');
+
+function table(head, rows) {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Pairs rows of the two servers by `key`, in the order they first appear. */
+function pairs(rows, key) {
+  const order = [];
+  const by = new Map();
+  for (const r of rows) {
+    const k = key(r);
+    if (!by.has(k)) { by.set(k, {}); order.push(k); }
+    by.get(k)[r.server] = r;
+  }
+  return order.map((k) => [k, by.get(k)]);
+}
+
+function sectionA(rows) {
+  const out = [];
+  for (const [K, { tandemd: t, infinoted: i }] of pairs(rows, (r) => r.K)) {
+    const line = (r) => [K, r.server, fmt(r.editsPerSecond, 0), fmt(r.latency.p50), fmt(r.latency.p95), fmt(r.latency.p99),
+      fmt(r.serverCpuPer1000Edits, 3), fmt(r.editsPerServerCpuSecond, 0), fmt(r.serverRssMiB, 0), r.loadCpuShare.map((c) => fmt(c)).join('+') + (r.loadLimited ? ' (limit)' : ''), yes(r.converged)];
+    if (t) out.push(line(t));
+    if (i) out.push(line(i));
+    if (t && i) {
+      out.push([K, '*tandemd ÷ infinoted*', '', ratio(t.latency.p50, i.latency.p50), ratio(t.latency.p95, i.latency.p95), ratio(t.latency.p99, i.latency.p99),
+        ratio(t.serverCpuPer1000Edits, i.serverCpuPer1000Edits), ratio(t.editsPerServerCpuSecond, i.editsPerServerCpuSecond), ratio(t.serverRssMiB, i.serverRssMiB), '', '']);
+    }
+  }
+  return table(['K', 'server', 'edits/s', 'p50 ms', 'p95 ms', 'p99 ms', 'server CPU s / 1000 edits', 'edits / server CPU s', 'server RSS MiB', 'load-gen CPU (cores)', 'converged'], out);
+}
+
+function sectionB(rows) {
+  const out = rows.map((r) => [r.server, fmt(r.editsPerSecond, 0), fmt(r.serverCpuShare), fmt(r.serverCpuPer1000Edits, 3), fmt(r.latency.p50), fmt(r.latency.p99),
+    r.loadCpuShare.map((c) => fmt(c)).join('+') + (r.loadLimited ? ' (limit)' : ''), yes(r.converged)]);
+  const t = rows.find((r) => r.server === 'tandemd');
+  const i = rows.find((r) => r.server === 'infinoted');
+  if (t && i) out.push(['*tandemd ÷ infinoted*', ratio(t.editsPerSecond, i.editsPerSecond), ratio(t.serverCpuShare, i.serverCpuShare), ratio(t.serverCpuPer1000Edits, i.serverCpuPer1000Edits), ratio(t.latency.p50, i.latency.p50), ratio(t.latency.p99, i.latency.p99), '', '']);
+  return table(['server', 'edits/s', 'server CPU (cores)', 'server CPU s / 1000 edits', 'p50 ms', 'p99 ms', 'load-gen CPU (cores)', 'converged'], out);
+}
+
+function sectionC(rows) {
+  const out = [];
+  for (const [doc, { tandemd: t, infinoted: i }] of pairs(rows, (r) => r.document)) {
+    out.push([doc, fmt(t?.subscribeMs, 1), fmt(i?.subscribeMs, 1), ratio(t?.subscribeMs, i?.subscribeMs), `${t?.times?.join(', ') ?? '–'} / ${i?.times?.join(', ') ?? '–'}`, `${fmt(t?.buildSeconds, 1)} / ${fmt(i?.buildSeconds, 1)}`]);
+  }
+  return table(['document', 'tandemd ms', 'infinoted ms', 'tandemd ÷ infinoted', 'each run (tandemd / infinoted)', 'built in s (tandemd / infinoted)'], out);
+}
+
+function sectionD(rows) {
+  const t = rows.find((r) => r.server === 'tandemd');
+  const i = rows.find((r) => r.server === 'infinoted');
+  const out = rows.map((r) => [r.server, r.clients, fmt(r.lastReadyMs, 0), yes(r.allSynced), r.failed, fmt(r.serverRssMiB, 0)]);
+  if (t && i) out.push(['*tandemd ÷ infinoted*', '', ratio(t.lastReadyMs, i.lastReadyMs), '', '', ratio(t.serverRssMiB, i.serverRssMiB)]);
+  return table(['server', 'clients', 'last ready after ms', 'all synced', 'failed', 'server RSS MiB'], out);
+}
+
+function sectionE(rows) {
+  const t = rows.find((r) => r.server === 'tandemd');
+  const i = rows.find((r) => r.server === 'infinoted');
+  const out = rows.map((r) => [r.server, r.connections, r.documents, fmt(r.rssBeforeMiB, 1), fmt(r.rssAfterMiB, 1), fmt(r.kibPerConnection, 1), r.failed]);
+  if (t && i) out.push(['*tandemd ÷ infinoted*', '', '', ratio(t.rssBeforeMiB, i.rssBeforeMiB), ratio(t.rssAfterMiB, i.rssAfterMiB), ratio(t.kibPerConnection, i.kibPerConnection), '']);
+  return table(['server', 'connections', 'documents', 'RSS before MiB', 'RSS after MiB', 'KiB per connection', 'failed'], out);
+}
+
+/** Before/after figures of tandemd in (a), from results-before.json (the run before the fixes). */
+function beforeAfter(before, after) {
+  const b = before?.scenarios?.a?.filter((r) => r.server === 'tandemd') ?? [];
+  const a = after?.scenarios?.a?.filter((r) => r.server === 'tandemd') ?? [];
+  const out = [];
+  for (const rb of b) {
+    const ra = a.find((r) => r.K === rb.K);
+    if (!ra) continue;
+    out.push([rb.K, `${fmt(rb.serverCpuPer1000Edits, 3)} → ${fmt(ra.serverCpuPer1000Edits, 3)}`, `${fmt(rb.editsPerServerCpuSecond, 0)} → ${fmt(ra.editsPerServerCpuSecond, 0)}`,
+      `${fmt(rb.latency.p95)} → ${fmt(ra.latency.p95)}`, `${fmt(rb.latency.p99)} → ${fmt(ra.latency.p99)}`, `${fmt(rb.serverRssMiB, 0)} → ${fmt(ra.serverRssMiB, 0)}`]);
+  }
+  if (out.length === 0) return '';
+  return `Before → after, tandemd in scenario (a) (before: \`${before.command}\` at ${before.date.slice(0, 16)}; after: this run):\n\n` +
+    table(['K', 'server CPU s / 1000 edits', 'edits / server CPU s', 'p95 ms', 'p99 ms', 'RSS MiB'], out);
+}
+
+export function renderServerSection(results, { before, notes } = {}) {
+  const m = results.machine;
+  const s = results.scenarios;
+  const parts = [
+    '## Server',
+    '',
+    '<!-- Generated by bench/server/report.mjs from bench/server/results.json; edit bench/server/notes.md instead. -->',
+    '',
+    `tandemd against the real infinoted (${m.infinoted}), both started by the benchmark as child processes with ` +
+      '`--security-policy=no-tls -p PORT -r ROOT --listen-address=127.0.0.1` and a fresh root directory, loaded over loopback by ' +
+      'separate load-generator processes built on `@tandem/client` (bench/server/worker.mjs). Server CPU is utime+stime from ' +
+      '`/proc/PID/stat` over the measurement window, RSS is VmRSS from `/proc/PID/status`.',
+    '',
+    `* Machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpu}, Node ${m.node}; load average at start ${m.loadAverageAtStart} (the machine was shared).`,
+    `* Command: \`${results.command}\` (${results.date.slice(0, 16)} UTC, ${results.totalSeconds ?? '?'} s, seed ${results.settings.seed}).`,
+    '',
+  ];
+  if (notes) parts.push(notes.trim(), '');
+  if (s.a) {
+    parts.push(`### (a) K clients typing 5 edits/s each on one document`, '',
+      `Each client inserts a 7-character tag or deletes 1-7 characters at a random position, 5 times a second, on a ~2,000-character document. ` +
+      `Latency: from the send of an insert to its arrival at every other client (the tag carries the send time; deletes are not timed). ` +
+      `Measured over ${results.settings.windowMs / 1000} s after a ${results.settings.warmupMs / 1000} s warm-up; K escalates until p95 passes 100 ms ` +
+      `or the ${results.settings.capA / 60}-minute cap. Converged: every client received every insert and its text equals a fresh subscriber's. ` +
+      '"(limit)": a load process used more than 0.85 of a core, so the load generator, not the server, limited that row.', '', sectionA(s.a), '');
+  }
+  if (s.b) parts.push('### (b) Maximum throughput, 20 clients', '', 'Each client sends 20 edits, waits for a directory round trip (the server has processed them), and repeats.', '', sectionB(s.b), '');
+  if (s.c) parts.push('### (c) Subscribe time', '', 'A fresh connection subscribes (synchronisation until `sync-end`, acknowledged); median of 3. The big documents are uploaded with `put` (requests of 16 KiB); the history is built by 4 clients sending batches of 100 edits.', '', sectionC(s.c), '');
+  if (s.d) parts.push('### (d) 128 clients joining one document at once', '', '128 connected clients subscribe and join a 10,000-character document at the same moment; time until the last has joined. All synced: every text equals a fresh subscriber\'s and every client sees all 128 joiners (plus the uploader).', '', sectionD(s.d), '');
+  if (s.e) parts.push(`### (e) ${results.settings.idle} idle connections over 100 documents`, '', 'Each connection subscribes to and joins one of 100 documents of 1,000 characters. RSS before (documents created, no connection) and 2 s after the last join.', '', sectionE(s.e), '');
+  const ba = beforeAfter(before, results);
+  if (ba) parts.push('### Profile and fixes: before and after', '', ba, '');
+  return parts.join('\n');
+}
+
+/** Replaces (or appends) the Server section of docs/benchmarks.md; returns the file's path. */
+export function writeReport(results, repo) {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const readJson = (p) => (existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : undefined);
+  const notesFile = join(here, 'notes.md');
+  const section = renderServerSection(results, {
+    before: readJson(join(here, 'results-before.json')),
+    notes: existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : undefined,
+  });
+  const file = join(repo, 'docs', 'benchmarks.md');
+  // Re-read right before writing: the engine benchmark edits its own section of the same file.
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n## Engine\n\n(Written by the engine benchmark, bench/engine.)\n\n## Server\n';
+  const start = current.search(/^## Server\s*$/m);
+  let next;
+  if (start < 0) next = current.trimEnd() + '\n\n' + section + '\n';
+  else {
+    const rest = current.slice(start + 1);
+    const end = rest.search(/^## /m);
+    next = current.slice(0, start) + section + '\n' + (end < 0 ? '' : '\n' + rest.slice(end));
+  }
+  writeFileSync(file, next);
+  return file;
+}
+
+// `node bench/server/report.mjs [results.json]` rewrites the section from a results file.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const repo = fileURLToPath(new URL('../..', import.meta.url));
+  const file = process.argv[2] ?? join(repo, 'bench', 'server', 'results.json');
+  console.log(writeReport(JSON.parse(readFileSync(file, 'utf8')), repo));
+}

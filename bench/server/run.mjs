@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// tandemd vs infinoted, side by side (issue 7). `npm run bench:server [-- --quick]`.
+//   --quick            a short run (K up to 50, 3 s windows, smaller documents): about 3 minutes
+//   --only a,b,c,d,e   run only these scenarios
+//   --servers LIST     tandemd,infinoted (default both)
+//   --procs N          load worker processes for (a) and (b) (default 1)
+//   --profile DIR      run tandemd under node --cpu-prof, profiles written to DIR
+//   --out FILE         results file (default bench/server/results.json, quick: results-quick.json)
+//   --no-report        do not rewrite the Server section of docs/benchmarks.md
+//   --seed N           seed of the edit sequence (printed)
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { writeReport } from './report.mjs';
+import { scenarioA, scenarioB, scenarioC, scenarioD, scenarioE } from './scenarios.mjs';
+import { INFINOTED, SERVERS } from './servers.mjs';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'a,b,c,d,e' },
+    servers: { type: 'string', default: SERVERS.join(',') },
+    procs: { type: 'string', default: '1' },
+    profile: { type: 'string' },
+    out: { type: 'string' },
+    'no-report': { type: 'boolean', default: false },
+    seed: { type: 'string', default: String(Date.now() % 100000) },
+  },
+});
+
+const quick = values.quick;
+const opts = {
+  quick,
+  seed: Number(values.seed),
+  servers: values.servers.split(',').filter(Boolean),
+  procs: Number(values.procs),
+  profile: values.profile,
+  ks: quick ? [5, 20, 50] : [5, 20, 50, 100, 200, 500, 1000, 2000],
+  capA: quick ? 120 : 480,
+  warmupMs: quick ? 1000 : 2000,
+  windowMs: quick ? 3000 : 10000,
+  sizes: quick ? [2 ** 20, 2 * 2 ** 20] : [2 ** 20, 10 * 2 ** 20],
+  history: quick ? 10000 : 100000,
+  idle: quick ? 200 : 1000,
+};
+for (const s of opts.servers) if (!SERVERS.includes(s)) throw new Error(`unknown server "${s}" (tandemd, infinoted)`);
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const out = values.out ?? fileURLToPath(new URL(quick ? './results-quick.json' : './results.json', import.meta.url));
+const argv = process.argv.slice(2);
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  let infinoted = 'unknown';
+  try {
+    infinoted = execFileSync(INFINOTED, ['--version'], { encoding: 'utf8' }).trim().split('\n')[0];
+  } catch { /* reported as unknown */ }
+  return {
+    nproc: cpus().length,
+    cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown',
+    node: process.version,
+    infinoted,
+    loadAverageAtStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  };
+}
+
+const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+const results = {
+  command: `npm run bench:server${argv.length ? ' -- ' + argv.join(' ') : ''}`,
+  date: new Date().toISOString(),
+  machine: machine(),
+  settings: { ...opts, profile: undefined },
+  scenarios: {},
+};
+log(`seed ${opts.seed}; ${results.machine.nproc} CPUs (${results.machine.cpu}), Node ${results.machine.node}, ${results.machine.infinoted}`);
+const started = Date.now();
+const table = { a: scenarioA, b: scenarioB, c: scenarioC, d: scenarioD, e: scenarioE };
+for (const name of values.only.split(',').filter(Boolean)) {
+  if (!table[name]) throw new Error(`unknown scenario "${name}" (a-e)`);
+  results.scenarios[name] = await table[name](opts, log);
+  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+}
+results.totalSeconds = Math.round((Date.now() - started) / 1000);
+writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+log(`results in ${out} (${results.totalSeconds} s)`);
+if (!values['no-report']) log(`report: ${writeReport(results, repo)}`);

@@ -1,0 +1,248 @@
+// The five scenarios of issue 7, each run once per server with identical settings. The
+// orchestrator only starts processes, keeps time and reads /proc; all client work happens in the
+// load workers (worker.mjs), each a separate process.
+import { fork } from 'node:child_process';
+import { Histogram, nowMs, sleep } from './stats.mjs';
+import { startServer } from './servers.mjs';
+
+const WORKER = new URL('./worker.mjs', import.meta.url);
+
+/** A load process and a promise-returning `call(cmd, args)` for it. */
+async function startWorker(index, seed) {
+  const child = fork(WORKER, [], { env: { ...process.env, BENCH_WORKER: String(index), BENCH_SEED: String(seed) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pending = new Map();
+  let nextId = 0;
+  let exitError;
+  child.on('message', (m) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.ok) p.resolve({ ...m.result, workerMiB: m.memory });
+    else p.reject(new Error(`worker ${index}: ${m.error}`));
+  });
+  child.on('exit', (code, sig) => {
+    exitError = new Error(`worker ${index} exited (code ${code}, signal ${sig})`);
+    for (const p of pending.values()) p.reject(exitError);
+    pending.clear();
+  });
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('error', reject);
+  });
+  return {
+    pid: child.pid,
+    call(cmd, args) {
+      if (exitError) return Promise.reject(exitError);
+      return new Promise((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        child.send({ id, cmd, args });
+      });
+    },
+    async stop() {
+      if (exitError) return;
+      await this.call('close').catch(() => undefined);
+      child.kill();
+    },
+  };
+}
+
+/** Runs `fn(server, workers)` against a fresh server with `procs` load workers, then cleans up. */
+async function withServer(kind, opts, procs, fn) {
+  const server = await startServer(kind, { profileDir: opts.profile && kind === 'tandemd' ? opts.profile : undefined });
+  const workers = [];
+  try {
+    for (let i = 0; i < procs; i++) workers.push(await startWorker(i, opts.seed));
+    return await fn(server, workers);
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await server.stop();
+  }
+}
+
+/** Splits `names` round-robin over the workers and connects them. */
+async function connectAll(server, workers, names, concurrency = 50) {
+  await Promise.all(workers.map((w, i) => w.call('connect', {
+    port: server.port, names: names.filter((_, j) => j % workers.length === i), concurrency,
+  })));
+}
+
+const round = (v, d = 2) => (v === undefined || v === null || !Number.isFinite(v) ? null : Math.round(v * 10 ** d) / 10 ** d);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Types with every connected client, measuring the server over the window after the warm-up,
+ * then waits for every insert to arrive everywhere and compares every text with a fresh
+ * subscriber's (the server's text).
+ */
+async function typingRun(server, workers, path, { warmupMs, windowMs, mode, rate, batch }) {
+  const startAt = nowMs() + 300;
+  const typing = Promise.all(workers.map((w) => w.call('type', { startAt, warmupMs, durationMs: warmupMs + windowMs, mode, rate, batch })));
+  await sleep(startAt + warmupMs - nowMs());
+  const cpu0 = server.cpu();
+  const t0 = nowMs();
+  await sleep(startAt + warmupMs + windowMs - nowMs());
+  const cpu1 = server.cpu();
+  const seconds = (nowMs() - t0) / 1000;
+  const memory = server.memory();
+  const typed = await typing;
+  const totalInserts = typed.reduce((n, t) => n + t.inserts, 0);
+  const drained = await Promise.all(workers.map((w) => w.call('drain', { totalInserts })));
+  const observed = await workers[0].call('observe', { port: server.port, path });
+  const hashes = drained.flatMap((d) => d.hashes);
+  const edits = typed.reduce((n, t) => n + t.editsInWindow, 0);
+  const serverCpu = cpu1 - cpu0;
+  const loadCpu = typed.map((t) => t.cpuSeconds / seconds);
+  const latency = drained.reduce((h, d) => h.merge(new Histogram(d.histogram)), new Histogram()).summary();
+  return {
+    clients: hashes.length,
+    windowSeconds: round(seconds),
+    edits,
+    editsPerSecond: round(edits / seconds, 1),
+    latency,
+    serverCpuSeconds: round(serverCpu, 3),
+    serverCpuPer1000Edits: round((serverCpu / edits) * 1000, 3),
+    editsPerServerCpuSecond: round(edits / serverCpu, 0),
+    serverCpuShare: round(serverCpu / seconds),
+    serverRssMiB: round(memory.rss, 1),
+    serverPeakRssMiB: round(memory.peak, 1),
+    loadCpuShare: loadCpu.map((c) => round(c)),
+    loadLimited: loadCpu.some((c) => c > 0.85),
+    undelivered: drained.reduce((n, d) => n + d.incomplete, 0),
+    converged: drained.every((d) => d.incomplete === 0) && hashes.every((h) => h === observed.hash),
+  };
+}
+
+/** (a) K clients typing 5 edits/s each, K escalating until p95 passes 100 ms or time runs out. */
+export async function scenarioA(opts, log) {
+  const rows = [];
+  const done = new Set();
+  const deadline = Date.now() + opts.capA * 1000;
+  for (const K of opts.ks) {
+    for (const kind of opts.servers) {
+      if (done.has(kind)) continue;
+      if (Date.now() > deadline) { log(`(a) time cap reached before K=${K} on ${kind}`); done.add(kind); continue; }
+      const row = await withServer(kind, opts, opts.procs, async (server, workers) => {
+        await workers[0].call('put', { port: server.port, path: '/a', size: 2000 });
+        await connectAll(server, workers, Array.from({ length: K }, (_, i) => `u${i}`));
+        const opened = await Promise.all(workers.map((w) => w.call('open', { paths: ['/a'], join: true })));
+        const failed = opened.reduce((n, o) => n + o.failed, 0);
+        if (failed) throw new Error(`(a) ${failed} of ${K} clients could not join on ${kind}: ${opened.find((o) => o.firstError)?.firstError}`);
+        return typingRun(server, workers, '/a', { warmupMs: opts.warmupMs, windowMs: opts.windowMs, mode: 'paced', rate: 5 });
+      });
+      rows.push({ server: kind, K, ...row });
+      log(`(a) ${kind} K=${K}: ${row.editsPerSecond} edits/s, p50/p95/p99 ${row.latency.p50}/${row.latency.p95}/${row.latency.p99} ms, ` +
+        `${row.serverCpuPer1000Edits} server CPU s/1000 edits, RSS ${row.serverRssMiB} MiB, load CPU ${row.loadCpuShare}, converged ${row.converged}`);
+      if (!(row.latency.p95 <= 100)) done.add(kind);
+    }
+    if (opts.servers.every((k) => done.has(k))) break;
+  }
+  return rows;
+}
+
+/** (b) 20 clients sending batches as fast as the server acknowledges them. */
+export async function scenarioB(opts, log) {
+  const rows = [];
+  for (const kind of opts.servers) {
+    const row = await withServer(kind, opts, opts.procs, async (server, workers) => {
+      await workers[0].call('put', { port: server.port, path: '/b', size: 2000 });
+      await connectAll(server, workers, Array.from({ length: 20 }, (_, i) => `f${i}`));
+      await Promise.all(workers.map((w) => w.call('open', { paths: ['/b'], join: true })));
+      return typingRun(server, workers, '/b', { warmupMs: opts.warmupMs, windowMs: opts.windowMs, mode: 'flood', batch: 20 });
+    });
+    rows.push({ server: kind, ...row });
+    log(`(b) ${kind}: ${row.editsPerSecond} edits/s, ${row.serverCpuPer1000Edits} server CPU s/1000 edits, server CPU ${row.serverCpuShare}, load CPU ${row.loadCpuShare}, converged ${row.converged}`);
+  }
+  return rows;
+}
+
+/** (c) Subscribe time (median of 3 fresh subscriptions) for big documents and a long history. */
+export async function scenarioC(opts, log) {
+  const rows = [];
+  for (const kind of opts.servers) {
+    await withServer(kind, opts, 1, async (server, [w]) => {
+      for (const size of opts.sizes) {
+        const path = `/c${size}`;
+        const t0 = nowMs();
+        await w.call('put', { port: server.port, path, size });
+        const buildSeconds = (nowMs() - t0) / 1000;
+        const { times } = await w.call('observe', { port: server.port, path, repeat: 3 });
+        const row = { server: kind, document: `${round(size / 2 ** 20, 1)} MiB text`, buildSeconds: round(buildSeconds), subscribeMs: round(median(times), 1), times: times.map((t) => round(t, 1)), serverRssMiB: round(server.memory().rss, 1) };
+        rows.push(row);
+        log(`(c) ${kind} ${row.document}: subscribe ${row.subscribeMs} ms (${row.times})`);
+      }
+    });
+  }
+  for (const kind of opts.servers) {
+    await withServer(kind, opts, 1, async (server, [w]) => {
+      const writers = 4;
+      await w.call('put', { port: server.port, path: '/h', size: 2000 });
+      await w.call('connect', { port: server.port, names: Array.from({ length: writers }, (_, i) => `h${i}`) });
+      await w.call('open', { paths: ['/h'], join: true });
+      const t0 = nowMs();
+      const typed = await w.call('type', { startAt: nowMs(), durationMs: 3600000, mode: 'flood', batch: 100, maxEdits: opts.history / writers });
+      await w.call('drain', { totalInserts: typed.inserts });
+      const buildSeconds = (nowMs() - t0) / 1000;
+      const { times } = await w.call('observe', { port: server.port, path: '/h', repeat: 3 });
+      const row = { server: kind, document: `${opts.history.toLocaleString('en')}-request history`, buildSeconds: round(buildSeconds), subscribeMs: round(median(times), 1), times: times.map((t) => round(t, 1)), serverRssMiB: round(server.memory().rss, 1) };
+      rows.push(row);
+      log(`(c) ${kind} ${row.document} (built in ${row.buildSeconds} s): subscribe ${row.subscribeMs} ms (${row.times})`);
+    });
+  }
+  return rows;
+}
+
+/** (d) 128 clients subscribing and joining one document at the same moment. */
+export async function scenarioD(opts, log) {
+  const rows = [];
+  const n = 128;
+  for (const kind of opts.servers) {
+    const row = await withServer(kind, opts, 1, async (server, [w]) => {
+      await w.call('put', { port: server.port, path: '/d', size: 10000 });
+      await w.call('connect', { port: server.port, names: Array.from({ length: n }, (_, i) => `m${i}`) });
+      const opened = await w.call('open', { paths: ['/d'], join: true, concurrency: n });
+      const state = await w.call('state');
+      const observed = await w.call('observe', { port: server.port, path: '/d' });
+      return {
+        clients: n,
+        failed: opened.failed,
+        lastReadyMs: round(opened.ms, 1),
+        // Every client sees all 128 joiners plus the uploader present.
+        allSynced: opened.failed === 0 && state.hashes.every((h) => h === observed.hash) && state.present.every((p) => p === n + 1),
+        serverRssMiB: round(server.memory().rss, 1),
+      };
+    });
+    rows.push({ server: kind, ...row });
+    log(`(d) ${kind}: last of ${n} ready after ${row.lastReadyMs} ms, all synced ${row.allSynced}`);
+  }
+  return rows;
+}
+
+/** (e) 1,000 idle connections, each subscribed to and joined in one of 100 documents. */
+export async function scenarioE(opts, log) {
+  const rows = [];
+  const docs = 100;
+  for (const kind of opts.servers) {
+    const row = await withServer(kind, opts, 1, async (server, [w]) => {
+      for (let i = 0; i < docs; i++) await w.call('put', { port: server.port, path: `/e${i}`, size: 1000, keep: false });
+      await sleep(500);
+      const before = server.memory();
+      await w.call('connect', { port: server.port, names: Array.from({ length: opts.idle }, (_, i) => `i${i}`) });
+      const opened = await w.call('open', { paths: Array.from({ length: docs }, (_, i) => `/e${i}`), join: true });
+      await sleep(2000);
+      const after = server.memory();
+      return {
+        connections: opts.idle,
+        documents: docs,
+        failed: opened.failed,
+        rssBeforeMiB: round(before.rss, 1),
+        rssAfterMiB: round(after.rss, 1),
+        kibPerConnection: round(((after.rss - before.rss) * 1024) / opts.idle, 1),
+        loadRssMiB: round(opened.workerMiB, 1),
+      };
+    });
+    rows.push({ server: kind, ...row });
+    log(`(e) ${kind}: RSS ${row.rssBeforeMiB} -> ${row.rssAfterMiB} MiB for ${opts.idle} connections (${row.kibPerConnection} KiB each), ${row.failed} failed`);
+  }
+  return rows;
+}

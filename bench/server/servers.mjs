@@ -1,0 +1,83 @@
+// Starts the two servers under test as child processes with the same settings: plain TCP on
+// 127.0.0.1, a fresh empty root directory, no password. Both are measured through /proc.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuSeconds, memoryMiB, sleep } from './stats.mjs';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+export const INFINOTED = process.env.INFINOTED ?? '/usr/bin/infinoted';
+export const SERVERS = ['tandemd', 'infinoted'];
+
+/** The command line each server runs with (printed in the report). */
+export function commandLine(kind, port, root) {
+  return kind === 'tandemd'
+    ? ['node', 'packages/server/bin/tandemd.js', '--security-policy=no-tls', '-p', String(port), '-r', root, '--listen-address=127.0.0.1']
+    : [INFINOTED, '--security-policy=no-tls', '-p', String(port), '-r', root, '--listen-address=127.0.0.1'];
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = new Socket();
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+    s.connect(port, '127.0.0.1');
+  });
+}
+
+/**
+ * Starts `kind` and resolves once it accepts connections. `profileDir` runs tandemd under
+ * `node --cpu-prof` (the profile is written when it exits).
+ */
+export async function startServer(kind, { profileDir } = {}) {
+  const home = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
+  const root = join(home, 'root');
+  mkdirSync(root);
+  const port = await freePort();
+  const [cmd, ...args] = commandLine(kind, port, root);
+  if (kind === 'tandemd' && profileDir) args.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+  // A private HOME and XDG dirs: infinoted would otherwise read the machine's infinoted.conf.
+  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CONFIG_DIRS: join(home, 'xdg'), LC_ALL: 'C.UTF-8' };
+  const child = spawn(cmd === 'node' ? process.execPath : cmd, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (b) => { output = (output + b.toString()).slice(-20000); };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let exited = null;
+  const exit = new Promise((resolve) => child.once('exit', (code, sig) => { exited = `${kind} exited (code ${code}, signal ${sig}):\n${output}`; resolve(); }));
+  const deadline = Date.now() + 30000;
+  while (!(await canConnect(port))) {
+    if (exited) throw new Error(exited);
+    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`${kind} did not listen within 30 s:\n${output}`); }
+    await sleep(50);
+  }
+  return {
+    kind, port, root, pid: child.pid,
+    cpu: () => cpuSeconds(child.pid),
+    memory: () => memoryMiB(child.pid),
+    output: () => output,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 15000);
+        await exit;
+        clearTimeout(killer);
+      }
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}

@@ -7,7 +7,9 @@ import {
   Element, ErrorCodes, InfError, type DirectoryReply, type DirectoryRequest, decodeDirectoryRequest, encodeDirectoryReply,
   encodeSignal, formatReplySeq, requestSeq, toRequestFailed, toSyncError, unexpectedMessage,
 } from '@tandem/protocol';
-import { type AclSheet, ACL_SETTINGS, defaultRootSheet } from '../storage/acl-format.js';
+import { type AclHost, AclService } from '../acl/acl-service.js';
+import { AccountStore } from '../accounts/account-store.js';
+import type { AclAccount, AclSetting, AclSheet } from '@tandem/protocol';
 import { describeNameProblem, nameKey, nameProblem } from '../storage/names.js';
 import type { Storage } from '../storage/types.js';
 import { SyncInReceiver } from '../session/sync-in.js';
@@ -21,8 +23,8 @@ export const DIRECTORY_GROUP = 'InfDirectory';
 /** A pending subscription, waiting for subscribe-ack / subscribe-nack (keyed by node id). */
 type Pending =
   | { kind: 'subscribe'; node: DirNode }
-  | { kind: 'add-node'; parent: DirNode; id: number; name: string; type: string; seq?: string }
-  | { kind: 'sync-in'; parent: DirNode; id: number; name: string; type: string; subscribe: boolean; group: string; receiver?: SyncInReceiver };
+  | { kind: 'add-node'; parent: DirNode; id: number; name: string; type: string; seq?: string; acl: AclSheet[] }
+  | { kind: 'sync-in'; parent: DirNode; id: number; name: string; type: string; subscribe: boolean; group: string; receiver?: SyncInReceiver; acl: AclSheet[] };
 
 interface ClientState {
   seqId: number;
@@ -41,6 +43,8 @@ export interface DirectoryOptions {
   log(line: string): void;
   /** Plugin hooks; none when absent. */
   plugins?: SessionBridge;
+  /** ACLs and accounts; default: accounts.xml of `storage`, no certificate authority. */
+  acl?: AclService;
 }
 
 class Reply extends InfError {}
@@ -52,19 +56,45 @@ export class Directory {
   private readonly idleTimers = new Map<number, NodeJS.Timeout>();
   /** Serialises storage operations so a save never races a remove of the same node. */
   private chain: Promise<unknown> = Promise.resolve();
-  private rootAcl: AclSheet[] = [defaultRootSheet()];
+  readonly acl: AclService;
 
-  constructor(private readonly o: DirectoryOptions) {}
+  constructor(private readonly o: DirectoryOptions) {
+    this.acl = o.acl ?? new AclService({ storage: o.storage, accounts: new AccountStore(o.storage) });
+  }
 
-  /** Reads (and completes, like infinoted) the root ACL; call once before serving. */
+  /** Reads accounts and (completing it like infinoted) the root ACL; call once before serving. */
   async init(): Promise<void> {
-    const sheets = await this.o.storage.readAcl([]);
-    const stored = sheets.find((s) => s.account === 'default');
-    const full = defaultRootSheet();
-    const merged = { account: 'default', settings: { ...full.settings, ...(stored?.settings ?? {}) } };
-    const complete = stored !== undefined && ACL_SETTINGS.every((k) => stored.settings[k] !== undefined);
-    this.rootAcl = [merged, ...sheets.filter((s) => s.account !== 'default')];
-    if (!complete) await this.o.storage.writeAcl([], this.rootAcl);
+    await this.acl.init(this.aclHost());
+  }
+
+  /** The directory state the ACL code reads and enforces on (acl/acl-service.ts). */
+  private aclHost(): AclHost {
+    return {
+      root: this.tree.root,
+      node: (id) => this.tree.get(id),
+      path: (n) => this.tree.path(n),
+      members: () => this.clients.keys(),
+      viewers: (n) => (n.parent ? this.explorers(n.parent) : [...this.clients.keys()]),
+      send: (m, ...els) => m.sendGroup(DIRECTORY_GROUP, ...els),
+      explored: (m) => [...(this.clients.get(m)?.explored ?? [])],
+      unexplore: (m, n) => {
+        const c = this.clients.get(m);
+        if (c) for (const x of this.tree.subtree(n)) c.explored.delete(x);
+      },
+      subscribed: (m) => [...this.sessions].filter(([, s]) => s.isSubscribed(m)).map(([id]) => this.tree.get(id)).filter((n): n is DirNode => n !== undefined),
+      unsubscribe: (m, n) => {
+        const s = this.sessions.get(n.id);
+        if (!s?.isSubscribed(m)) return;
+        m.sendGroup(s.group, encodeSignal('session-close'));
+        s.removeMember(m);
+      },
+      log: this.o.log,
+    };
+  }
+
+  /** Permission check for one request (infd_directory_check_auth): INF_REQUEST_ERROR 6 when denied. */
+  private check(m: Member, node: DirNode, ...settings: AclSetting[]): Promise<void> {
+    return this.acl.check(m, node, ...settings);
   }
 
   private run<T>(job: () => Promise<T>): Promise<T> {
@@ -76,24 +106,21 @@ export class Directory {
   // ---- connections ------------------------------------------------------------------------
 
   /** A connection finished authentication: give it a sequence id and the welcome (§3.1). */
-  addClient(m: Member): void {
+  addClient(m: Member, account?: AclAccount): void {
     const used = new Set([...this.clients.values()].map((c) => c.seqId));
     let seqId = 1;
     while (used.has(seqId)) seqId++;
     this.clients.set(m, { seqId, explored: new Set(), pending: new Map(), queue: Promise.resolve() });
-    // The default sheet as this connection sees it: account features stay off (§3.1).
-    const sheet = { ...this.rootAcl[0]!.settings };
-    for (const k of ['can-query-account-list', 'can-create-account', 'can-override-account', 'can-remove-account', 'can-query-acl', 'can-set-acl'] as const) sheet[k] = false;
-    this.reply(m, {
-      kind: 'welcome', protocolVersion: '1.1', sequenceId: seqId, notePlugins: [...this.o.noteTypes],
-      acl: [{ account: 'default', perms: sheet }],
-    });
+    this.acl.connect(m, account);
+    // The connection's account (if not default) and the root sheets it may see (§3.1).
+    this.reply(m, { kind: 'welcome', protocolVersion: '1.1', sequenceId: seqId, notePlugins: [...this.o.noteTypes], ...this.acl.welcome(m) });
   }
 
   removeClient(m: Member): void {
     const c = this.clients.get(m);
     if (!c) return;
     this.clients.delete(m);
+    this.acl.disconnect(m);
     for (const s of this.sessions.values()) s.removeMember(m);
   }
 
@@ -147,6 +174,7 @@ export class Directory {
       return;
     }
     try {
+      if (AclService.handles(el.name)) return await this.acl.handle(m, el, seq);
       const req = decodeDirectoryRequest(el);
       switch (req.kind) {
         case 'explore-node': return await this.exploreNode(m, c, req, seq);
@@ -181,8 +209,16 @@ export class Directory {
     return node.children!;
   }
 
-  private addNodeElement(node: DirNode, seq?: string): Element {
-    return encodeDirectoryReply({ kind: 'add-node', id: node.id, parent: node.parent!.id, name: node.name, type: node.type, ...(seq !== undefined ? { seq } : {}) });
+  private addNodeElement(node: DirNode, seq?: string, acl?: AclSheet[]): Element {
+    return encodeDirectoryReply({ kind: 'add-node', id: node.id, parent: node.parent!.id, name: node.name, type: node.type, ...(seq !== undefined ? { seq } : {}), ...(acl ? { acl } : {}) });
+  }
+
+  /** A new node announced to the explorers of its parent, each with the sheets it may see. */
+  private async announceNode(node: DirNode, seq: string | undefined, requester: Member | undefined, except?: Member): Promise<void> {
+    for (const x of this.explorers(node.parent!, requester)) {
+      if (x === except) continue;
+      x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node, x === requester ? seq : undefined, await this.acl.sheetsFor(x, node)));
+    }
   }
 
   /** Everyone who explored `parent`, plus `also` (the requester always gets its reply). */
@@ -234,12 +270,14 @@ export class Directory {
     const node = this.node(req.id);
     if (node.type !== SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_SUBDIRECTORY, 'Node is not a subdirectory');
     if (c.explored.has(node)) throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_EXPLORED, 'Subdirectory has already been explored');
+    await this.check(m, node, 'can-explore-node');
     const children = await this.loadChildren(node);
+    const acls = await Promise.all(children.map((n) => this.acl.sheetsFor(m, n)));
     c.explored.add(node);
     const s = seq !== undefined ? { seq } : {};
     m.sendGroup(DIRECTORY_GROUP,
       encodeDirectoryReply({ kind: 'explore-begin', total: children.length, ...s }),
-      ...children.map((n) => this.addNodeElement(n, seq)),
+      ...children.map((n, i) => this.addNodeElement(n, seq, acls[i])),
       encodeDirectoryReply({ kind: 'explore-end', ...s }));
   }
 
@@ -252,6 +290,13 @@ export class Directory {
     }
     const problem = nameProblem(name);
     if (problem) throw new Reply('INF_DIRECTORY_ERROR', DIR.INVALID_NAME, describeNameProblem(name, problem));
+    // infd_directory_get_add_node_permissions, checked on the parent.
+    const needed: AclSetting[] = [type === SUBDIRECTORY ? 'can-add-subdirectory' : 'can-add-document'];
+    if (type !== SUBDIRECTORY && subscribe) needed.push('can-subscribe-session');
+    if (type !== SUBDIRECTORY && syncIn) needed.push('can-sync-in');
+    if (req.acl && req.acl.length > 0) needed.push('can-set-acl');
+    await this.check(m, parent, ...needed);
+    const acl = this.acl.initialSheets(req.acl ?? []);
     await this.loadChildren(parent);
     if (this.nameTaken(parent, name)) {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
@@ -261,21 +306,22 @@ export class Directory {
       if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
       const node = this.tree.add(parent, name, type);
       node.children = [];
-      for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node, seq));
+      await this.acl.setInitial(node, acl);
+      await this.announceNode(node, seq, m);
       return;
     }
     if (syncIn) {
       const id = this.tree.allocateId();
       const group = subscribe ? `InfSession_${id}` : `InfSession_SyncIn_${id}`;
-      c.pending.set(id, { kind: 'sync-in', parent, id, name, type, subscribe, group });
+      c.pending.set(id, { kind: 'sync-in', parent, id, name, type, subscribe, group, acl });
       this.reply(m, { kind: 'sync-in', id, parent: parent.id, name, type, group, method: 'central', subscribe, ...(seq !== undefined ? { seq } : {}) });
       return;
     }
     if (subscribe) {
       const id = this.tree.allocateId();
-      c.pending.set(id, { kind: 'add-node', parent, id, name, type, ...(seq !== undefined ? { seq } : {}) });
+      c.pending.set(id, { kind: 'add-node', parent, id, name, type, ...(seq !== undefined ? { seq } : {}), acl });
       this.reply(m, {
-        kind: 'add-node', id, parent: parent.id, name, type, ...(seq !== undefined ? { seq } : {}),
+        kind: 'add-node', id, parent: parent.id, name, type, ...(seq !== undefined ? { seq } : {}), ...(acl.length > 0 ? { acl } : {}),
         subscribe: { group: `InfSession_${id}`, method: 'central' },
       });
       return;
@@ -284,13 +330,16 @@ export class Directory {
     await this.run(() => this.o.storage.writeText([...this.tree.path(parent), name], { users: [], segments: [] }));
     if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
     const node = this.tree.add(parent, name, type);
-    for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node, seq));
+    await this.acl.setInitial(node, acl);
+    await this.announceNode(node, seq, m);
   }
 
   private async removeNode(m: Member, _c: ClientState, req: { id: number }, seq?: string): Promise<void> {
     const node = this.node(req.id);
     if (!node.parent) throw new Reply('INF_DIRECTORY_ERROR', DIR.ROOT_NODE_REMOVE_ATTEMPT, 'The root node cannot be removed');
     const parent = node.parent;
+    // The remove permission is checked on the parent (infd_directory_handle_remove_node).
+    await this.check(m, parent, 'can-remove-node');
     const path = this.tree.path(node);
     // Subscribers of every session in the subtree are told first (cap 01: session-close, then remove-node).
     for (const n of this.tree.subtree(node)) {
@@ -303,6 +352,7 @@ export class Directory {
     }
     const removed = this.tree.remove(node);
     for (const c of this.clients.values()) for (const r of removed) c.explored.delete(r);
+    for (const r of removed) this.acl.forget(r);
     await this.run(() => this.o.storage.remove(path, node.type));
     this.o.plugins?.nodeRemoved('/' + path.join('/'), node.type === SUBDIRECTORY);
     const reply = encodeDirectoryReply({ kind: 'remove-node', id: node.id, ...(seq !== undefined ? { seq } : {}) });
@@ -316,6 +366,7 @@ export class Directory {
     if (c.pending.has(node.id) || this.sessions.get(node.id)?.isSubscribed(m)) {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_SUBSCRIBED, 'The session is already subscribed');
     }
+    await this.check(m, node, 'can-subscribe-session');
     c.pending.set(node.id, { kind: 'subscribe', node });
     this.reply(m, { kind: 'subscribe-session', group: `InfSession_${node.id}`, method: 'central', id: node.id, ...(seq !== undefined ? { seq } : {}) });
   }
@@ -347,10 +398,11 @@ export class Directory {
         await this.run(() => this.o.storage.writeText(path, { users: [], segments: [] }));
         if (this.tree.get(p.parent.id) !== p.parent || this.tree.findChild(p.parent, p.name)) return;
         const node = this.tree.add(p.parent, p.name, p.type, p.id);
+        await this.acl.setInitial(node, p.acl);
         const session = TextSession.fromStored(`InfSession_${node.id}`, { users: [], segments: [] }, this.sessionContext());
         this.sessions.set(node.id, session);
         this.plugged(node, session);
-        for (const x of this.explorers(p.parent)) if (x !== m) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node));
+        await this.announceNode(node, undefined, undefined, m);
         if (this.clients.has(m)) session.subscribe(m, false);
         else this.scheduleUnload(session);
         return;
@@ -400,7 +452,8 @@ export class Directory {
     this.plugged(node, session);
     m.sendGroup(p.group, encodeSignal('sync-ack'));
     await this.save(node.id);
-    for (const x of this.explorers(p.parent)) if (x !== m) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node));
+    await this.acl.setInitial(node, p.acl);
+    await this.announceNode(node, undefined, undefined, m);
     if (p.subscribe && this.clients.has(m)) session.subscribe(m, false);
     else this.scheduleUnload(session);
   }

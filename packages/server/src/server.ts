@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { type AuthPolicy, anonymous } from './auth.js';
 import { Connection, type ConnectionLimits, type TransportInfo, defaultConnectionLimits } from './connection/connection.js';
-import type { TlsPolicy } from './connection/xmpp.js';
+import type { SecurityPolicy as TlsPolicy } from '@tandem/protocol';
 import { Directory } from './directory/directory.js';
 import type { Storage } from './storage/types.js';
 
@@ -67,8 +67,8 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
       }
       connections.add(conn);
       conn.on('open', () => directory.addClient(conn));
-      conn.on('group', (name, container) => {
-        for (const child of container.children) if (typeof child !== 'string') directory.handleGroup(conn, name, child);
+      conn.on('group', (name, messages) => {
+        for (const message of messages) directory.handleGroup(conn, name, message);
       });
       conn.on('closed', () => {
         connections.delete(conn);

@@ -1,15 +1,17 @@
 /**
- * One client connection: bytes in, XMPP negotiation, then `<group>` stanzas to the server's
- * dispatcher; elements out, serialised libxml2-exactly. Per-connection limits come from the
- * protocol package's parser (element size, nesting depth) plus a cap on unsent output, so a peer
+ * One client connection: bytes in, XMPP negotiation by @tandem/protocol's ServerStream, then the
+ * messages of each `<group>` container to the server's dispatcher; elements out, serialised
+ * libxml2-exactly. This module does only the I/O the state machine asks for (writes, the TLS
+ * upgrade, the credential check, closing the transport), plus a cap on unsent output, so a peer
  * that stops reading cannot make the server buffer without bound.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { Element, XmlParser, defaultStreamLimits, escapeAttribute, serialize } from '@tandem/protocol';
-import type { XmlLimits } from '@tandem/protocol';
+import {
+  Element, InfError, ServerStream, decodeGroup, defaultStreamLimits, encodeGroup, serialize,
+  type SecurityPolicy, type ServerAction, type StreamErrorCondition, type XmlLimits,
+} from '@tandem/protocol';
 import type { AuthPolicy } from '../auth.js';
-import { type Action, NS_SASL, ServerNegotiation, type TlsPolicy, streamError } from './xmpp.js';
 
 export interface ConnectionLimits extends XmlLimits {
   /** Unsent output above which the connection is closed (resource-constraint). */
@@ -30,7 +32,7 @@ export interface TransportInfo {
 
 export interface ConnectionOptions {
   hostName: string;
-  policy: TlsPolicy;
+  policy: SecurityPolicy;
   auth: AuthPolicy;
   limits: ConnectionLimits;
   log: (line: string) => void;
@@ -39,14 +41,16 @@ export interface ConnectionOptions {
 export interface ConnectionEvents {
   /** The stream is open (authenticated); the directory sends its welcome. */
   open: [];
-  /** A `<group>` container (any element with a name attribute) once open. */
-  group: [name: string, container: Element];
+  /** The messages of one `<group>` container, in order, once open. */
+  group: [name: string, messages: Element[]];
   closed: [];
 }
 
+/** A peer that never closes its side must not keep the socket around forever. */
+const LINGER_MS = 5000;
+
 export class Connection extends EventEmitter<ConnectionEvents> {
-  private parser: XmlParser;
-  private readonly negotiation: ServerNegotiation;
+  private readonly xmpp: ServerStream;
   private closing = false;
   private closedEmitted = false;
   user: string | undefined;
@@ -57,8 +61,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     private readonly options: ConnectionOptions,
   ) {
     super();
-    this.parser = this.newParser();
-    this.negotiation = new ServerNegotiation(options.hostName, options.policy, options.auth, transport.startTls !== undefined);
+    const { maxElementBytes, maxDepth } = options.limits;
+    this.xmpp = new ServerStream({
+      host: options.hostName,
+      // A transport that cannot do TLS (an in-memory pair) never offers STARTTLS.
+      policy: transport.startTls ? options.policy : 'no-tls',
+      mechanisms: options.auth.mechanisms,
+      limits: { maxElementBytes, maxDepth },
+    });
     this.attach(stream);
   }
 
@@ -67,19 +77,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   get isOpen(): boolean {
-    return this.negotiation.isOpen && !this.closing;
-  }
-
-  private newParser(): XmlParser {
-    const { maxElementBytes, maxDepth } = this.options.limits;
-    return new XmlParser({ mode: 'stream', limits: { maxElementBytes, maxDepth } });
+    return this.xmpp.isOpen && !this.closing;
   }
 
   private readonly onData = (chunk: Buffer | string): void => {
-    this.parser.push(chunk);
-    this.drain();
+    if (!this.closing) this.run(this.xmpp.receive(chunk));
   };
-  private readonly onEnd = (): void => this.finish();
+  private readonly onEnd = (): void => {
+    if (!this.closing) this.run(this.xmpp.transportClosed());
+    this.finish();
+  };
   private readonly onError = (err: Error): void => {
     this.options.log(`Connection error from ${this.remote}: ${err.message}`);
     this.finish();
@@ -99,75 +106,71 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     stream.off('error', this.onError);
   }
 
-  private drain(): void {
-    while (!this.closing) {
-      const ev = this.parser.next();
-      if (!ev) return;
-      switch (ev.type) {
-        case 'open':
-          this.run(this.negotiation.onHeader(ev.element));
-          break;
-        case 'element':
-          if (this.negotiation.isOpen) this.dispatch(ev.element);
-          else this.run(this.negotiation.onStanza(ev.element));
-          break;
-        case 'close':
-          // Orderly close: answer with our footer, then end (protocol.md §1.7).
-          this.end();
-          return;
-        case 'error':
-          this.options.log(`Malformed XML from ${this.remote}: ${ev.error.message}`);
-          this.fail(ev.error.condition);
-          return;
-      }
-    }
-  }
-
-  private dispatch(el: Element): void {
-    const name = el.attrs.name;
-    // Any top-level element with a name attribute is a group container (inf-communication-registry.c).
-    if (typeof name !== 'string') return;
-    try {
-      this.emit('group', name, el);
-    } catch (err) {
-      this.options.log(`Internal error handling a message from ${this.remote}: ${(err as Error).stack ?? err}`);
-    }
-  }
-
-  private run(actions: Action[]): void {
+  private run(actions: ServerAction[]): void {
     for (const a of actions) {
-      switch (a.kind) {
+      switch (a.type) {
         case 'send':
-          this.write(typeof a.data === 'string' ? a.data : serialize(a.data));
+          this.write(a.data);
           break;
         case 'starttls':
           this.startTls();
-          return;
-        case 'restart':
-          this.parser.restart();
           break;
-        case 'authenticated':
-          this.user = a.user;
-          this.options.log(`User ${a.user} logged in from ${this.remote} via ${a.mechanism === 'PLAIN' ? 'password' : 'anonymous'}`);
+        case 'authenticate':
+          this.authenticate(a.credentials);
           break;
-        case 'open':
+        case 'ready':
           this.emit('open');
           break;
+        case 'stanza':
+          this.dispatch(a.element);
+          break;
+        case 'peer-error':
+          this.options.log(`Stream error from ${this.remote}: ${a.condition}`);
+          break;
         case 'close':
-          if (a.abortSasl) this.write(`<abort xmlns="${NS_SASL}"/>`);
-          this.fail(a.condition);
+          if (a.reason === 'error' || a.reason === 'not-a-stream') {
+            this.options.log(`Closing ${this.remote}: ${a.condition ?? 'stream error'}`);
+          }
+          this.shutdown();
           return;
       }
+    }
+  }
+
+  private authenticate(credentials: Parameters<AuthPolicy['authenticate']>[0]): void {
+    const result = this.options.auth.authenticate(credentials);
+    if (!result.ok) {
+      const detail = result.detail === undefined ? undefined : new InfError('INF_AUTHENTICATION_DETAIL_ERROR', result.detail);
+      this.run(this.xmpp.authResult({ ok: false, condition: result.condition, ...(detail ? { detail } : {}) }));
+      return;
+    }
+    this.user = result.user;
+    this.options.log(`User ${result.user} logged in from ${this.remote} via ${credentials.mechanism === 'PLAIN' ? 'password' : 'anonymous'}`);
+    this.run(this.xmpp.authResult({ ok: true }));
+  }
+
+  private dispatch(el: Element): void {
+    let name: string;
+    let messages: Element[];
+    try {
+      // Any top-level element with a name attribute is a group container; others are dropped
+      // (inf-communication-registry.c).
+      ({ name, messages } = decodeGroup(el));
+    } catch {
+      return;
+    }
+    try {
+      this.emit('group', name, messages);
+    } catch (err) {
+      this.options.log(`Internal error handling a message from ${this.remote}: ${(err as Error).stack ?? err}`);
     }
   }
 
   private startTls(): void {
     const upgrade = this.transport.startTls!;
     const old = this.stream;
+    // <proceed/> is already written; what follows on the socket is the TLS handshake.
     this.detach(old);
-    // Nothing the client sends before the handshake belongs to the new stream.
-    this.parser = this.newParser();
-    old.write(`<proceed xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>`);
     upgrade().then((secure) => {
       if (this.closing) {
         secure.destroy();
@@ -175,7 +178,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }
       this.stream = secure;
       this.attach(secure);
-      this.negotiation.onTlsEstablished();
+      this.run(this.xmpp.tlsEstablished());
     }, (err: Error) => {
       // A failed handshake just ends the connection; no <failure/> (protocol.md §1.4).
       this.options.log(`TLS handshake with ${this.remote} failed: ${err.message}`);
@@ -200,33 +203,36 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   sendGroup(group: string, ...messages: Element[]): void {
     if (!this.isOpen) return;
     let out = '';
-    for (const m of messages) out += `<group name="${escapeAttribute(group)}">${serialize(m)}</group>`;
+    for (const m of messages) out += serialize(encodeGroup(group, m));
     this.write(out);
   }
 
   /** Stream error (if any), footer, close. */
-  fail(condition?: string): void {
+  fail(condition?: StreamErrorCondition): void {
     if (this.closing) return;
-    this.write((condition ? streamError(condition) : '') + '</stream:stream>');
-    this.end();
+    if (condition === undefined) this.end();
+    else this.run(this.xmpp.fail(condition));
   }
 
-  /** Orderly close: footer then end of the transport. */
+  /** Orderly close: footer, then end of the transport without waiting for the peer's footer. */
   end(): void {
     if (this.closing) return;
-    this.write('</stream:stream>');
-    this.closing = true;
-    this.negotiation.close();
-    this.stream.end();
-    // A peer that never closes its side must not keep the socket around forever.
-    setTimeout(() => this.stream.destroy(), 5000).unref();
-    this.finish();
+    this.run(this.xmpp.close());
+    this.shutdown();
   }
 
   /** Immediate teardown, used on server shutdown after sending the footer. */
   destroy(): void {
     this.closing = true;
     this.stream.destroy();
+    this.finish();
+  }
+
+  private shutdown(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.stream.end();
+    setTimeout(() => this.stream.destroy(), LINGER_MS).unref();
     this.finish();
   }
 
@@ -237,4 +243,3 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.emit('closed');
   }
 }
-

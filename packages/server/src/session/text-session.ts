@@ -7,7 +7,8 @@ import { AdoptedSession, StateVector, type Executed, type Request, type RequestB
 import {
   Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequest, decodeUserColorChange,
   decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeSignal, encodeSyncBegin, encodeSyncRequest,
-  encodeSyncSegment, encodeUser, encodeUserStatusChange, splitSegments, toRequestFailed, type UserStatus, type WireUser,
+  encodeSyncSegment, encodeUser, encodeUserStatusChange, formatReplySeq, requestSeq, splitSegments, toRequestFailed,
+  type UserStatus, type WireUser,
 } from '@tandem/protocol';
 import type { StoredTextDocument } from '../storage/text-format.js';
 
@@ -213,8 +214,7 @@ export class TextSession {
   }
 
   private userJoin(m: Member, el: Element): void {
-    const seqAttr = el.attrs.seq;
-    const seq = typeof seqAttr === 'string' && /^\d+$/.test(seqAttr) ? `${this.ctx.seqId(m)}/${seqAttr}` : undefined;
+    const seq = replySeq(el, this.ctx.seqId(m));
     try {
       const req = decodeUserJoinRequest(el);
       if (req.time === undefined) {
@@ -326,6 +326,19 @@ export class TextSession {
     user.hue = hue;
     this.modified = true;
     this.broadcast(el, m);
+  }
+}
+
+/**
+ * The "K/N" seq of a reply to a session request (infd_session_proxy_make_seq); a request with
+ * an unreadable seq is still answered, without one.
+ */
+export function replySeq(el: Element, seqId: number): string | undefined {
+  try {
+    const n = requestSeq(el);
+    return n === undefined ? undefined : formatReplySeq(seqId, n);
+  } catch {
+    return undefined;
   }
 }
 

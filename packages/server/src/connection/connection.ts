@@ -44,6 +44,10 @@ export interface ConnectionEvents {
   /** The messages of one `<group>` container, in order, once open. */
   group: [name: string, messages: Element[]];
   closed: [];
+  /** Group containers as read and written once open (the traffic-logging plugin). */
+  traffic: [direction: 'received' | 'sent', xml: string];
+  /** A transport, stream or TLS error; the connection is closing (InfXmlConnection::error). */
+  failure: [message: string];
 }
 
 /** A peer that never closes its side must not keep the socket around forever. */
@@ -89,6 +93,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   };
   private readonly onError = (err: Error): void => {
     this.options.log(`Connection error from ${this.remote}: ${err.message}`);
+    this.emit('failure', err.message);
     this.finish();
   };
 
@@ -130,6 +135,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         case 'close':
           if (a.reason === 'error' || a.reason === 'not-a-stream') {
             this.options.log(`Closing ${this.remote}: ${a.condition ?? 'stream error'}`);
+            this.emit('failure', a.condition ?? 'stream error');
           }
           this.shutdown();
           return;
@@ -159,6 +165,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     } catch {
       return;
     }
+    if (this.listenerCount('traffic') > 0) this.emit('traffic', 'received', serialize(el));
     try {
       this.emit('group', name, messages);
     } catch (err) {
@@ -182,6 +189,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }, (err: Error) => {
       // A failed handshake just ends the connection; no <failure/> (protocol.md §1.4).
       this.options.log(`TLS handshake with ${this.remote} failed: ${err.message}`);
+      this.emit('failure', err.message);
       this.closing = true;
       old.destroy();
       this.finish();
@@ -203,7 +211,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   sendGroup(group: string, ...messages: Element[]): void {
     if (!this.isOpen) return;
     let out = '';
-    for (const m of messages) out += serialize(encodeGroup(group, m));
+    const traced = this.listenerCount('traffic') > 0;
+    for (const m of messages) {
+      const xml = serialize(encodeGroup(group, m));
+      out += xml;
+      if (traced) this.emit('traffic', 'sent', xml);
+    }
     this.write(out);
   }
 

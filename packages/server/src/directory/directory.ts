@@ -15,6 +15,7 @@ import type { Storage } from '../storage/types.js';
 import { SyncInReceiver } from '../session/sync-in.js';
 import { type Member, TextSession } from '../session/text-session.js';
 import { type DirNode, SUBDIRECTORY, Tree } from './tree.js';
+import { CHAT_GROUP, ServerChat } from '../chat/server-chat.js';
 import type { SessionBridge } from '../plugins/bridge.js';
 
 const DIR = ErrorCodes.INF_DIRECTORY_ERROR;
@@ -53,6 +54,8 @@ export class Directory {
   private readonly tree = new Tree();
   private readonly clients = new Map<Member, ClientState>();
   private readonly sessions = new Map<number, TextSession>();
+  /** The server-wide chat, always enabled like infinoted's (protocol.md 3.9). */
+  private readonly chat = new ServerChat({ seqId: (m) => this.seqId(m), log: (line) => this.o.log(line) });
   private readonly idleTimers = new Map<number, NodeJS.Timeout>();
   /** Serialises storage operations so a save never races a remove of the same node. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -121,6 +124,7 @@ export class Directory {
     if (!c) return;
     this.clients.delete(m);
     this.acl.disconnect(m);
+    this.chat.remove(m);
     for (const s of this.sessions.values()) s.removeMember(m);
   }
 
@@ -152,6 +156,10 @@ export class Directory {
         return;
       }
     }
+    if (group === CHAT_GROUP) {
+      this.chat.session.handle(m, message);
+      return;
+    }
     const m2 = /^InfSession_(\d+)$/.exec(group);
     const session = m2 ? this.sessions.get(Number(m2[1])) : undefined;
     // Messages to a group the connection is not in are dropped silently (§2.1).
@@ -181,11 +189,14 @@ export class Directory {
         case 'add-node': return await this.addNode(m, c, req, seq);
         case 'remove-node': return await this.removeNode(m, c, req, seq);
         case 'subscribe-session': return await this.subscribeSession(m, c, req, seq);
-        case 'subscribe-ack': return await this.subscribeAck(m, c, req);
-        case 'subscribe-nack': return this.subscribeNack(c, req);
+        // An ack or nack without id answers a subscribe-chat.
+        case 'subscribe-ack': return req.id === undefined ? this.chat.ack(m) : await this.subscribeAck(m, c, req);
+        case 'subscribe-nack': return req.id === undefined ? this.chat.nack(m) : this.subscribeNack(c, req);
         case 'save-session': return await this.saveSession(m, req, seq);
         case 'subscribe-chat':
-          throw new Reply('INF_DIRECTORY_ERROR', DIR.CHAT_DISABLED, 'The chat is disabled on the server side');
+          // infd_directory_handle_subscribe_chat: can-subscribe-chat on the root.
+          await this.check(m, this.tree.root, 'can-subscribe-chat');
+          return this.reply(m, this.chat.request(m, seq));
         default:
           throw unexpectedMessage(el.name);
       }
@@ -522,6 +533,7 @@ export class Directory {
 
   /** Shutdown: session-close to every subscriber, timers off. */
   closeAll(): void {
+    this.chat.session.close();
     for (const s of this.sessions.values()) {
       s.close();
       this.o.plugins?.removed(s);

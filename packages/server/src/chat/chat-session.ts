@@ -1,0 +1,196 @@
+/**
+ * A hosted chat session (infd-session-proxy.c + inf-chat-session.c, server side, central
+ * method): the server-wide chat in group InfChat and InfChat documents (note-chat plugin).
+ * Users join by name only; messages are relayed verbatim to the other members (no echo) and
+ * kept in a backlog of the last 256 that a new subscriber receives with their times, together
+ * with the userjoin/userpart entries the session writes when users come and go (protocol.md 5.9).
+ */
+import {
+  Element, ErrorCodes, InfError, decodeChatMessage, decodeUserJoinRequest, decodeUserStatusChange, encodeChatMessage,
+  encodeSignal, encodeSyncBegin, encodeUser, encodeUserStatusChange, toRequestFailed,
+  type ChatMessage, type UserStatus,
+} from '@tandem/protocol';
+import { type Member, replySeq } from '../session/text-session.js';
+
+/** infd_directory_enable_chat: inf_chat_buffer_new(256). */
+export const CHAT_BACKLOG_SIZE = 256;
+
+export interface ChatUser {
+  id: number;
+  name: string;
+  status: UserStatus;
+  /** The member the user joined through; undefined while unavailable. */
+  member: Member | undefined;
+}
+
+export interface ChatContext {
+  /** The member's sequence id, for `seq="ID/N"` replies. */
+  seqId(member: Member): number;
+  log(line: string): void;
+  /** Called when the session has no subscribers left. */
+  idle?(session: ChatSession): void;
+  /** Seconds since the epoch, as time(NULL); injectable for tests. */
+  now?(): number;
+}
+
+type Subscription = { state: 'syncing' | 'ready' };
+
+export class ChatSession {
+  private readonly members = new Map<Member, Subscription>();
+  private readonly users = new Map<number, ChatUser>();
+  private readonly backlog: ChatMessage[] = [];
+  /** Chat content is never stored (protocol.md 7.3); there is nothing to save after creation. */
+  readonly modified = false;
+
+  constructor(
+    readonly group: string,
+    private readonly ctx: ChatContext,
+    private readonly backlogSize = CHAT_BACKLOG_SIZE,
+  ) {}
+
+  private now(): number {
+    return this.ctx.now ? this.ctx.now() : Math.floor(Date.now() / 1000);
+  }
+
+  get subscriberCount(): number {
+    return this.members.size;
+  }
+
+  isSubscribed(m: Member): boolean {
+    return this.members.has(m);
+  }
+
+  /** The backlog as a subscriber would receive it (for tests and tools). */
+  messages(): readonly ChatMessage[] {
+    return this.backlog;
+  }
+
+  /** With `synchronize` the member gets users and backlog first and is ignored until sync-ack. */
+  subscribe(m: Member, synchronize: boolean): void {
+    this.members.set(m, { state: synchronize ? 'syncing' : 'ready' });
+    if (synchronize) this.synchronize(m);
+  }
+
+  private synchronize(m: Member): void {
+    // inf_session_to_xml_sync writes the users, inf_chat_session_to_xml_sync then the buffer.
+    const users = [...this.users.values()].sort((a, b) => a.id - b.id);
+    m.sendGroup(this.group,
+      encodeSyncBegin(users.length + this.backlog.length),
+      ...users.map((u) => encodeUser('sync-user', { id: u.id, name: u.name, status: u.status })),
+      ...this.backlog.map(encodeChatMessage),
+      encodeSignal('sync-end'));
+  }
+
+  private record(msg: ChatMessage): void {
+    this.backlog.push(msg);
+    if (this.backlog.length > this.backlogSize) this.backlog.splice(0, this.backlog.length - this.backlogSize);
+  }
+
+  /** inf_chat_session_set_status_cb: a user coming or going leaves a userjoin/userpart entry. */
+  private setStatus(u: ChatUser, status: UserStatus): void {
+    const was = u.status;
+    u.status = status;
+    if (was === 'unavailable' && status !== 'unavailable') this.record({ user: u.id, type: 'userjoin', text: '', time: this.now() });
+    else if (was !== 'unavailable' && status === 'unavailable') this.record({ user: u.id, type: 'userpart', text: '', time: this.now() });
+  }
+
+  private broadcast(el: Element, except?: Member): void {
+    for (const m of this.members.keys()) if (m !== except) m.sendGroup(this.group, el);
+  }
+
+  /** Tells every subscriber the session is gone and forgets them; their users part. */
+  close(): void {
+    for (const m of this.members.keys()) m.sendGroup(this.group, encodeSignal('session-close'));
+    for (const u of this.users.values()) {
+      if (u.member) this.setStatus(u, 'unavailable');
+      u.member = undefined;
+    }
+    this.members.clear();
+  }
+
+  /** Unsubscribe or disconnect: the member's users become unavailable for everyone else. */
+  removeMember(m: Member): void {
+    if (!this.members.delete(m)) return;
+    for (const u of this.users.values()) {
+      if (u.member !== m) continue;
+      u.member = undefined;
+      if (u.status !== 'unavailable') {
+        this.setStatus(u, 'unavailable');
+        this.broadcast(encodeUserStatusChange(u.id, 'unavailable'));
+      }
+    }
+    if (this.members.size === 0) this.ctx.idle?.(this);
+  }
+
+  /** One message from a member in this session's group. */
+  handle(m: Member, el: Element): void {
+    const sub = this.members.get(m);
+    if (!sub) return;
+    if (sub.state === 'syncing') {
+      // Until sync-ack everything else is swallowed by the synchronisation (quirk 11).
+      if (el.name === 'sync-ack') sub.state = 'ready';
+      else if (el.name === 'sync-error') this.removeMember(m);
+      return;
+    }
+    try {
+      switch (el.name) {
+        case 'user-join': return this.userJoin(m, el);
+        case 'message': return this.message(m, el);
+        case 'user-status-change': return this.statusChange(m, el);
+        case 'session-unsubscribe': return this.removeMember(m);
+        default:
+          this.ctx.log(`Session ${this.group}: unhandled message "${el.name}" from ${m.remote}`);
+      }
+    } catch (err) {
+      // Errors in chat messages are not reported to the sender (capture 10), only logged.
+      this.ctx.log(`Session ${this.group}: error in "${el.name}" from ${m.remote}: ${(err as Error).message}`);
+    }
+  }
+
+  /** infd_session_proxy_handle_user_join: a chat user has a name and a status only. */
+  private userJoin(m: Member, el: Element): void {
+    const seq = replySeq(el, this.ctx.seqId(m));
+    try {
+      const req = decodeUserJoinRequest(el);
+      const existing = [...this.users.values()].find((u) => u.name === req.name);
+      if (existing && existing.status !== 'unavailable') {
+        throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NAME_IN_USE, `Name "${req.name}" already in use`);
+      }
+      // A rejoin keeps the id (user-rejoin); otherwise the next free id.
+      const user = existing ?? { id: Math.max(0, ...this.users.keys()) + 1, name: req.name, status: 'unavailable' as UserStatus, member: undefined };
+      this.users.set(user.id, user);
+      user.member = m;
+      this.setStatus(user, req.status ?? 'active');
+      this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', { id: user.id, name: user.name, status: user.status }, seq));
+    } catch (err) {
+      const e = err instanceof InfError ? err : new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.FAILED, (err as Error).message);
+      m.sendGroup(this.group, toRequestFailed(e, seq));
+    }
+  }
+
+  /** inf_chat_session_receive_message: live messages are normal or emote, from an own user. */
+  private message(m: Member, el: Element): void {
+    const msg = decodeChatMessage(el);
+    if (msg.type === 'userjoin' || msg.type === 'userpart') {
+      throw new InfError('INF_CHAT_SESSION_ERROR', ErrorCodes.INF_CHAT_SESSION_ERROR.TYPE_INVALID, `Non-backlog message type cannot be "${msg.type}"`);
+    }
+    const user = this.users.get(msg.user);
+    if (!user) throw new InfError('INF_CHAT_SESSION_ERROR', ErrorCodes.INF_CHAT_SESSION_ERROR.NO_SUCH_USER, `No such user with ID "${msg.user}"`);
+    if (user.member !== m || user.status === 'unavailable') {
+      throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NOT_JOINED, 'User did not join from this connection');
+    }
+    // The receiver stamps live messages with its own clock.
+    this.record({ user: user.id, type: msg.type, text: msg.text, time: this.now() });
+    this.broadcast(el, m);
+  }
+
+  private statusChange(m: Member, el: Element): void {
+    const { id, status } = decodeUserStatusChange(el);
+    const user = this.users.get(id);
+    // Only the joining connection may act for a user (INF_USER_ERROR 4, not reported).
+    if (!user || user.member !== m || user.status === 'unavailable') return;
+    this.setStatus(user, status);
+    if (status === 'unavailable') user.member = undefined;
+    this.broadcast(el, m);
+  }
+}

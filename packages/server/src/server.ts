@@ -9,6 +9,9 @@ import { Connection, type ConnectionLimits, type TransportInfo, defaultConnectio
 import type { SecurityPolicy as TlsPolicy } from '@tandem/protocol';
 import { Directory } from './directory/directory.js';
 import type { Storage } from './storage/types.js';
+import { SessionBridge } from './plugins/bridge.js';
+import { PluginHost } from './plugins/host.js';
+import type { Plugin } from './plugins/types.js';
 
 export interface ServerOptions {
   storage: Storage;
@@ -24,6 +27,8 @@ export interface ServerOptions {
   idleUnloadMs?: number;
   limits?: Partial<ConnectionLimits>;
   log?: (line: string) => void;
+  /** Plugins (plugins/registry.ts builds infinoted's from configuration); default none. */
+  plugins?: readonly Plugin[];
 }
 
 export interface TandemServer {
@@ -37,19 +42,30 @@ export interface TandemServer {
   close(): Promise<void>;
   /** The text of a loaded session, by node id (for tests and tools). */
   sessionText(id: number): string | undefined;
+  /** Replaces the plugins (configuration reload); returns the errors of plugins that failed to start. */
+  setPlugins(plugins: readonly Plugin[]): Promise<string[]>;
+  /** Authentication and security policy for connections opened from now on (reload). */
+  reconfigure(o: { auth?: AuthPolicy; securityPolicy?: TlsPolicy }): void;
 }
 
 export async function createServer(o: ServerOptions): Promise<TandemServer> {
   const log = o.log ?? (() => undefined);
-  const directory = new Directory({
+  const host = new PluginHost({
+    log: (level, line) => log(level === 'info' ? line : `${level.toUpperCase()}: ${line}`),
+    saveSession: (id) => directory.saveNode(id),
+  });
+  const directory: Directory = new Directory({
+    plugins: new SessionBridge(host),
     storage: o.storage,
     noteTypes: o.noteTypes ?? ['InfText'],
     idleUnloadMs: o.idleUnloadMs ?? 60_000,
     log,
   });
   await directory.init();
+  const pluginErrors = await host.load(o.plugins ?? []);
+  if (pluginErrors.length > 0) throw new Error(pluginErrors.join('\n'));
   const connections = new Set<Connection>();
-  const options = {
+  let options = {
     hostName: o.hostName ?? (hostname() || 'localhost'),
     policy: o.securityPolicy ?? 'require-tls',
     auth: o.auth ?? anonymous(),
@@ -67,12 +83,17 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
       }
       connections.add(conn);
       conn.on('open', () => directory.addClient(conn));
+      conn.on('open', () => host.connectionAdded(conn));
+      conn.on('failure', (message) => host.connectionError(conn, message));
+      // Serialising received traffic costs; only when a plugin reads it (traffic-logging).
+      if (host.wants('traffic')) conn.on('traffic', (direction, xml) => host.traffic(conn, direction, xml));
       conn.on('group', (name, messages) => {
         for (const message of messages) directory.handleGroup(conn, name, message);
       });
       conn.on('closed', () => {
         connections.delete(conn);
         directory.removeClient(conn);
+        host.connectionRemoved(conn);
       });
       return conn;
     },
@@ -85,11 +106,16 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
       closing = true;
       await directory.saveAll();
       directory.closeAll();
+      await host.unload();
       for (const c of [...connections]) {
         c.end();
         c.destroy();
       }
     },
     sessionText: (id) => directory.sessionText(id),
+    setPlugins: (plugins) => host.load(plugins),
+    reconfigure(r) {
+      options = { ...options, ...(r.auth ? { auth: r.auth } : {}), ...(r.securityPolicy ? { policy: r.securityPolicy } : {}) };
+    },
   };
 }

@@ -19,6 +19,11 @@ export class PluginHost {
 
   constructor(private readonly ctx: PluginContext) {}
 
+  /** Whether any loaded plugin implements `hook`. */
+  wants(hook: keyof PluginHooks): boolean {
+    return this.plugins.some((p) => p[hook] !== undefined);
+  }
+
   get names(): string[] {
     return this.plugins.map((p) => p.name);
   }

@@ -52,6 +52,12 @@ export interface MoveOp {
 
 export type Op = InsertOp | DeleteOp | SplitOp | NoOp | MoveOp;
 
+/**
+ * Diagnostics for tests: how many insert/insert ties were decided by user id. libinfinity's
+ * known order-dependence (TP2 "false ties") can only arise through such ties.
+ */
+export const tieStats = { ties: 0 };
+
 /** Concurrency id (InfAdoptedConcurrencyId): +1 OTHER (this op stays left in a tie), -1 SELF, 0 NONE. */
 export type ConcurrencyId = 1 | 0 | -1;
 
@@ -152,6 +158,7 @@ function transformInsertInsert(op: InsertOp, against: InsertOp, cid: Concurrency
   // Tie. libinfinity compares the positions at the least common successor, which in
   // translate_request_forward is always the state both are defined at, so only the id decides
   // (where libinfinity asserts because it saw no need for an id, we decide the same way).
+  tieStats.ties++;
   if (cid === 1) return op;
   if (cid === -1) return insertOp(op.pos + against.chunk.length, op.chunk);
   throw new Error('two inserts at the same position need a concurrency id');

@@ -8,6 +8,9 @@ import type { TandemdOptions } from '../config/options.js';
 import { type TandemServer, createServer } from '../server.js';
 import { FilesystemStorage } from '../storage/filesystem.js';
 import { type TlsCredentials, loadCredentials } from '../tls/credentials.js';
+import { SERVER_PLUGINS, UNSUPPORTED_PLUGINS, buildPlugins } from '../plugins/registry.js';
+import type { Plugin } from '../plugins/types.js';
+import { restartOnlyChanges } from './reload.js';
 import { type TcpListener, listenTcp } from '../transport/tcp.js';
 
 /** Plugins tandemd implements itself, and the note types they bring. */
@@ -19,6 +22,11 @@ export interface RunningDaemon {
   credentials?: TlsCredentials;
   /** Saves every session and stops listening. */
   stop(): Promise<void>;
+  /**
+   * Applies re-read options (SIGHUP): plugins and their parameters, password, security policy
+   * for new connections, log file. Returns what could not be applied (needs a restart, errors).
+   */
+  reload(next: TandemdOptions): Promise<string[]>;
 }
 
 export interface StartOptions {
@@ -29,23 +37,33 @@ export interface StartOptions {
 
 export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Promise<RunningDaemon> {
   const out = s.out ?? ((line: string) => console.log(line));
+  // The log file can change on reload.
+  let logFile = o.logFile;
   const log = (line: string): void => {
     const stamped = `[${new Date().toISOString()}] ${line}`;
     out(stamped);
-    if (o.logFile) {
+    if (logFile) {
       try {
-        appendFileSync(o.logFile, stamped + '\n');
+        appendFileSync(logFile, stamped + '\n');
       } catch (err) {
-        out(`Could not write to log file "${o.logFile}": ${(err as Error).message}`);
+        out(`Could not write to log file "${logFile}": ${(err as Error).message}`);
       }
     }
   };
-  const noteTypes: string[] = [];
-  for (const p of o.plugins) {
-    const types = PLUGIN_NOTE_TYPES[p];
-    if (types) noteTypes.push(...types);
-    else log(`Plugin "${p}" is not supported by tandemd and is not loaded`);
-  }
+  const noteTypesOf = (x: TandemdOptions): string[] => x.plugins.flatMap((p) => PLUGIN_NOTE_TYPES[p] ?? []);
+  const noteTypes = noteTypesOf(o);
+  /** Server plugins from the options; a bad plugin parameter is an error (as in infinoted). */
+  const pluginsOf = (x: TandemdOptions): Plugin[] => {
+    for (const p of x.plugins) {
+      if (PLUGIN_NOTE_TYPES[p] || SERVER_PLUGINS.includes(p)) continue;
+      const why = UNSUPPORTED_PLUGINS[p];
+      log(`Plugin "${p}" is not supported by tandemd and is not loaded${why ? `: ${why}` : ''}`);
+    }
+    const built = buildPlugins(x.plugins, x.config, { rootDirectory: x.rootDirectory });
+    log(`Plugins: ${[...x.plugins.filter((p) => PLUGIN_NOTE_TYPES[p]), ...built.map((p) => p.name)].join(', ')}`);
+    return built;
+  };
+  const plugins = pluginsOf(o);
 
   let credentials: TlsCredentials | undefined;
   if (o.securityPolicy !== 'no-tls') {
@@ -64,10 +82,11 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
     log('WARNING: a password is set but TLS is off: passwords travel in clear text');
   }
 
-  const auth: AuthPolicy = o.password !== undefined ? plain({ password: o.password }) : anonymous();
+  const authOf = (x: TandemdOptions): AuthPolicy => (x.password !== undefined ? plain({ password: x.password }) : anonymous());
+  const auth = authOf(o);
   const storage = new FilesystemStorage(o.rootDirectory);
   await storage.ensureRoot();
-  const server = await createServer({ storage, auth, securityPolicy: o.securityPolicy, noteTypes, log });
+  const server = await createServer({ storage, auth, securityPolicy: o.securityPolicy, noteTypes, log, plugins });
   let listener: TcpListener;
   try {
     listener = await listenTcp(server, {
@@ -79,6 +98,7 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
     await server.close();
     throw err;
   }
+  let current = o;
   const family = listener.address.family === 'IPv6' ? 'IPv6' : 'IPv4';
   log(`${family} Server running on port ${listener.address.port} (root directory ${o.rootDirectory}, ${o.securityPolicy})`);
   return {
@@ -86,6 +106,21 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
     async stop() {
       await listener.close();
       await server.close();
+    },
+    async reload(next) {
+      const problems = restartOnlyChanges(current, next, noteTypesOf);
+      logFile = next.logFile;
+      let built: Plugin[] | undefined;
+      try {
+        built = pluginsOf(next);
+      } catch (err) {
+        problems.push(`Plugins not reloaded: ${(err as Error).message}`);
+      }
+      if (built) problems.push(...await server.setPlugins(built));
+      const tlsLater = current.securityPolicy === 'no-tls' && next.securityPolicy !== 'no-tls';
+      server.reconfigure({ auth: authOf(next), ...(tlsLater ? {} : { securityPolicy: next.securityPolicy }) });
+      current = next;
+      return problems;
     },
   };
 }

@@ -49,7 +49,20 @@ async function main(argv: string[]): Promise<number> {
       });
     };
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(sig, () => stop(sig));
-    process.on('SIGHUP', () => console.log('SIGHUP: configuration reload is not supported by tandemd; restart it to apply changes'));
+    // SIGHUP re-reads the configuration file and the same command line, as infinoted does.
+    process.on('SIGHUP', () => {
+      let next;
+      try {
+        next = resolveOptions(parseCommandLine(argv));
+      } catch (err) {
+        console.error(`tandemd: configuration not reloaded: ${(err as Error).message}`);
+        return;
+      }
+      daemon.reload(next).then((problems) => {
+        for (const p of problems) console.log(`Reload: ${p}`);
+        console.log('Configuration reloaded');
+      }, (err: Error) => console.error(`tandemd: reload failed: ${err.message}`));
+    });
   });
   return 0;
 }

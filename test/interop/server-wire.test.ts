@@ -1,0 +1,109 @@
+// tandemd's bytes against infinoted's: the same raw client script (protocol.md 1.3-1.6, 3.3, 3.4,
+// 3.6, 3.9, 5.2, 5.9) sent to both over plain TCP, every reply compared exactly. Only the host
+// name in the server's stream header differs by machine; it is normalised before comparing.
+import { expect } from 'chai';
+import { connect, type Socket } from 'node:net';
+import { requireRealLibinfinity, startInfinoted, type ServerUnderTest } from './harness/index.js';
+import { startTandemd } from './server-harness.js';
+
+const HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
+const group = (name: string, body: string): string => `<group publisher="you" name="${name}">${body}</group>`;
+
+/** One step: what the client sends, and the text the server's answer ends with. */
+type Step = [send: string, until: string];
+
+const LOGIN: Step[] = [
+  [HEADER, '</stream:features>'],
+  ['<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>', '<challenge xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>'],
+  ['<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">YWxpY2U=</response>', '<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>'],
+  [HEADER, '</welcome></group>'],
+];
+
+const SESSION: Step[] = [
+  ...LOGIN,
+  [group('InfDirectory', '<explore-node seq="0" id="0"/>'), '<explore-end seq="1/0"/></group>'],
+  [group('InfDirectory', '<add-node seq="1" parent="0" type="InfText" name="doc"/>'), '</group>'],
+  [group('InfDirectory', '<subscribe-session seq="2" id="1"/>'), '</group>'],
+  [group('InfDirectory', '<subscribe-ack id="1"/>'), '<sync-end/></group>'],
+  [group('InfSession_1', '<sync-ack/>') + group('InfSession_1', '<user-join seq="0" name="alice" status="active" time="" caret="0" hue="0.25"/>'), '</group>'],
+  [group('InfSession_1', '<request user="1" time=""><insert-caret pos="0">hi 😀</insert-caret></request>') + group('InfDirectory', '<explore-node seq="3" id="0"/>'), '</request-failed></group>'],
+  ['</stream:stream>', '</stream:stream>'],
+];
+
+const CHAT: Step[] = [
+  ...LOGIN,
+  [group('InfDirectory', '<subscribe-chat seq="0"/>'), '</group>'],
+  [group('InfDirectory', '<subscribe-ack/>'), '<sync-end/></group>'],
+  [group('InfChat', '<sync-ack/>') + group('InfChat', '<user-join seq="1" name="bob" status="active"/>'), '</group>'],
+  [group('InfChat', '<message user="1">hi &amp; bye</message>') + group('InfChat', '<message type="userjoin" user="1"/>') + group('InfDirectory', '<explore-node seq="2" id="0"/>'), '<explore-end seq="1/2"/></group>'],
+  ['</stream:stream>', '</stream:stream>'],
+];
+
+/** Runs the steps on a fresh plain connection and returns the server's answer to each. */
+async function transcript(port: number, steps: readonly Step[]): Promise<string[]> {
+  const socket: Socket = connect({ host: '127.0.0.1', port });
+  socket.setEncoding('utf8');
+  let buffer = '';
+  let wake: (() => void) | undefined;
+  socket.on('data', (d: string) => {
+    buffer += d;
+    wake?.();
+  });
+  socket.on('end', () => wake?.());
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const out: string[] = [];
+  try {
+    for (const [send, until] of steps) {
+      socket.write(send);
+      const deadline = Date.now() + 20000;
+      while (!buffer.includes(until)) {
+        if (Date.now() > deadline || socket.readableEnded) throw new Error(`no "${until}" after ${send}; have: ${buffer}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 200);
+        });
+      }
+      const end = buffer.indexOf(until) + until.length;
+      out.push(buffer.slice(0, end).replace(/ from="[^"]*"/g, ' from="HOST"'));
+      buffer = buffer.slice(end);
+    }
+    // Nothing may follow the last answer (e.g. an echo sent after the expected reply).
+    await new Promise((r) => setTimeout(r, 200));
+    out.push(buffer);
+  } finally {
+    socket.destroy();
+  }
+  return out;
+}
+
+describe('tandemd on the wire, byte for byte against infinoted', function () {
+  this.timeout(60000);
+  let servers: ServerUnderTest[] = [];
+
+  before(() => requireRealLibinfinity());
+
+  afterEach(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    servers = [];
+  });
+
+  async function both(steps: readonly Step[]): Promise<[string[], string[]]> {
+    const reference = await startInfinoted({ securityPolicy: 'no-tls' });
+    servers.push(reference);
+    const ours = await startTandemd({ securityPolicy: 'no-tls' });
+    servers.push(ours);
+    return [await transcript(reference.port, steps), await transcript(ours.port, steps)];
+  }
+
+  it('answers login, welcome, explore, add-node, subscribe, sync, user-join, a request and close with the same bytes', async () => {
+    const [theirs, ours] = await both(SESSION);
+    expect(theirs[0]).to.equal('<stream:stream xmlns:stream="http://etherx.jabber.org/streams" xmlns="jabber:client" version="1.0" from="HOST"><stream:features><mechanisms xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><mechanism>ANONYMOUS</mechanism></mechanisms></stream:features>');
+    for (let i = 0; i < theirs.length; i++) expect(ours[i], `answer to step ${i}: ${SESSION[i]?.[0] ?? '(after the script)'}`).to.equal(theirs[i]);
+  });
+
+  it('answers subscribe-chat, the chat sync, a chat user-join and chat messages with the same bytes', async () => {
+    const [theirs, ours] = await both(CHAT);
+    expect(theirs[4]).to.include('<subscribe-chat group="InfChat" method="central" seq="1/0"/>');
+    for (let i = 0; i < theirs.length; i++) expect(ours[i], `answer to step ${i}: ${CHAT[i]?.[0] ?? '(after the script)'}`).to.equal(theirs[i]);
+  });
+});

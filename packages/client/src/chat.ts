@@ -2,12 +2,12 @@
 // inf-chat-session.c: synchronised backlog, users with id/name/status only, <message> relay.
 import { EventEmitter } from 'node:events';
 import {
-  InfError, decodeSyncBegin, decodeUser, decodeUserStatusChange, encodeSignal, fromRequestFailed, toSyncError,
-  type UserStatus,
+  InfError, decodeChatMessage, decodeSyncBegin, decodeUser, decodeUserStatusChange, encodeChatMessage, encodeSignal,
+  encodeUserJoinRequest, fromRequestFailed, parseReplySeq, toSyncError,
+  type Element, type UserStatus,
 } from '@tandem/protocol';
 import { ClientError, RequestFailedError, deferred, withTimeout, type Deferred } from './errors.js';
 import type { Connection } from './net/connection.js';
-import { Element, appendText, readText } from './net/xml.js';
 
 export type ChatMessageType = 'normal' | 'emote' | 'userjoin' | 'userpart';
 
@@ -41,7 +41,7 @@ export class ChatSession extends EventEmitter<ChatEvents> {
   constructor(
     private readonly conn: Connection,
     readonly group: string,
-    private readonly sequenceId: () => string | undefined,
+    private readonly sequenceId: () => number | undefined,
     private readonly timeoutMs: number,
   ) {
     super();
@@ -81,7 +81,8 @@ export class ChatSession extends EventEmitter<ChatEvents> {
         const u = decodeUser(el);
         this.users.set(u.id, { id: u.id, name: u.name, status: u.status });
         const own = this.sequenceId();
-        if (this.join && own !== undefined && u.seq === `${own}/${this.join.seq}`) {
+        const seq = u.seq === undefined ? undefined : parseReplySeq(u.seq);
+        if (this.join && seq && seq.seqId === own && seq.n === this.join.seq) {
           this.me = u.id;
           this.join.result.resolve(u.id);
           this.join = undefined;
@@ -95,11 +96,11 @@ export class ChatSession extends EventEmitter<ChatEvents> {
         return;
       }
       case 'message': {
-        const id = Number(el.attrs.user);
-        const type = (typeof el.attrs.type === 'string' ? el.attrs.type : 'normal') as ChatMessageType;
-        const time = this.syncing && el.attrs.time !== undefined ? Number(el.attrs.time) : Math.floor(Date.now() / 1000);
+        const m = decodeChatMessage(el);
+        // Only the backlog carries a time stamp; live messages are stamped on arrival (inf-chat-session.c).
+        const time = this.syncing && m.time !== undefined ? m.time : Math.floor(Date.now() / 1000);
         const message: ChatMessage = {
-          type, user: this.users.get(id)?.name ?? `#${id}`, text: readText(el), time, backlog: this.syncing,
+          type: m.type, user: this.users.get(m.user)?.name ?? `#${m.user}`, text: m.text, time, backlog: this.syncing,
         };
         if (this.syncing) this.backlog.push(message);
         this.emit('message', message);
@@ -128,7 +129,7 @@ export class ChatSession extends EventEmitter<ChatEvents> {
       const candidate = attempt === 1 ? name : `${name} ${attempt}`;
       const seq = this.nextSeq++;
       this.join = { seq, result: deferred<number>() };
-      this.conn.send(this.group, new Element('user-join', { seq: String(seq), name: candidate, status: 'active' }));
+      this.conn.send(this.group, encodeUserJoinRequest({ seq, name: candidate, status: 'active' }));
       try {
         await withTimeout(this.join.result.promise, this.timeoutMs, `joining the chat as "${candidate}"`);
         return;
@@ -142,8 +143,7 @@ export class ChatSession extends EventEmitter<ChatEvents> {
   /** Sends a message (or an emote); the server relays it to everybody else. */
   send(text: string, options: { emote?: boolean } = {}): void {
     if (this.me === undefined) throw new ClientError('REQUEST_FAILED', 'join the chat before sending');
-    const el = new Element('message', options.emote ? { type: 'emote', user: String(this.me) } : { user: String(this.me) });
-    this.conn.send(this.group, appendText(el, text));
+    this.conn.send(this.group, encodeChatMessage({ user: this.me, type: options.emote ? 'emote' : 'normal', text }));
   }
 
   leave(): void {

@@ -4,7 +4,7 @@ import { ChatSession } from './chat.js';
 import { DIRECTORY_GROUP, Directory, type DirectoryNode } from './directory.js';
 import { ClientError } from './errors.js';
 import { Connection, type ConnectOptions } from './net/connection.js';
-import { Element } from './net/xml.js';
+import type { Element } from '@tandem/protocol';
 import { SessionProxy } from './session.js';
 import { TextDocument } from './text-document.js';
 
@@ -120,14 +120,14 @@ export class TandemClient extends EventEmitter<ClientEvents> {
       if (!group) throw new ClientError('PROTOCOL', `the server created ${path} without a subscription`);
       node = created;
       proxy = this.attachSession(group, false);
-      this.directory.notify(this.ack(created.id));
+      this.directory.acknowledge(created.id);
     } else {
       if (!node) throw new ClientError('NOT_FOUND', `no such document: ${path}`);
       if (node.isDirectory) throw new ClientError('NOT_FOUND', `${node.path} is a directory, not a document`);
       if (node.type !== 'InfText') throw new ClientError('REQUEST_FAILED', `${node.path} is a ${node.type} document, not text`);
       const group = await this.directory.subscribeSession(node);
       proxy = this.attachSession(group, true);
-      this.directory.notify(this.ack(node.id));
+      this.directory.acknowledge(node.id);
     }
     try {
       await proxy.ready();
@@ -157,7 +157,7 @@ export class TandemClient extends EventEmitter<ClientEvents> {
       this.groups.delete(group);
       this.sessions.delete(chat);
     });
-    this.directory.notify(new Element('subscribe-ack'));
+    this.directory.acknowledge();
     await chat.ready();
     if (user !== undefined) await chat.joinAs(user);
     return chat;
@@ -172,10 +172,6 @@ export class TandemClient extends EventEmitter<ClientEvents> {
   async close(): Promise<void> {
     for (const s of [...this.sessions]) s.close(undefined);
     await this.conn.close();
-  }
-
-  private ack(id: number): Element {
-    return this.directory.ackElement(id);
   }
 
   private attachSession(group: string, expectSync: boolean): SessionProxy {

@@ -3,9 +3,12 @@
 // "SEQID/N" prefix, a local mirror of the explored part of the node tree kept current by
 // add-node / remove-node notifications.
 import { EventEmitter } from 'node:events';
+import {
+  decodeDirectoryReply, encodeDirectoryRequest, parseReplySeq,
+  type DirectoryReply, type DirectoryRequest, type Element, type InfError,
+} from '@tandem/protocol';
 import { ClientError, RequestFailedError, deferred, withTimeout, type Deferred } from './errors.js';
 import type { Connection } from './net/connection.js';
-import { Element, readText } from './net/xml.js';
 
 export const DIRECTORY_GROUP = 'InfDirectory';
 
@@ -31,11 +34,14 @@ interface TreeNode {
   children: Map<number, TreeNode> | undefined;
 }
 
+/** A request without its seq: the directory numbers requests itself. */
+type Unnumbered<T> = T extends unknown ? Omit<T, 'seq'> : never;
+
 interface Pending {
-  /** Whether `el` ends the exchange (the reply, or the last message of a multi-message reply). */
-  done(el: Element): boolean;
-  messages: Element[];
-  result: Deferred<Element[]>;
+  /** Whether `reply` ends the exchange (the reply, or the last message of a multi-message reply). */
+  done(reply: DirectoryReply): boolean;
+  messages: DirectoryReply[];
+  result: Deferred<DirectoryReply[]>;
   /** The directory an explore-node exchange lists. */
   exploring?: number;
 }
@@ -45,25 +51,9 @@ export interface DirectoryEvents {
   'node-removed': [node: DirectoryNode];
 }
 
-function attrNumber(el: Element, name: string): number {
-  const raw = el.attrs[name];
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) {
-    throw new ClientError('PROTOCOL', `<${el.name}> has no valid "${name}" attribute`);
-  }
-  return Number(raw);
-}
-
-function attrString(el: Element, name: string): string {
-  const raw = el.attrs[name];
-  if (typeof raw !== 'string') throw new ClientError('PROTOCOL', `<${el.name}> has no "${name}" attribute`);
-  return raw;
-}
-
-/** Turns a <request-failed> element into an error (protocol.md §2.5). */
-export function requestFailed(el: Element, context: string): RequestFailedError {
-  const code = Number(el.attrs.code);
-  const domain = typeof el.attrs.domain === 'string' ? el.attrs.domain : 'UNKNOWN';
-  return new RequestFailedError(domain, Number.isInteger(code) ? code : -1, `${context}: ${readText(el) || `${domain} ${code}`}`);
+/** A <request-failed> reply as an error (protocol.md §2.5). */
+export function requestFailed(error: InfError, context: string): RequestFailedError {
+  return new RequestFailedError(error.domain, error.code, `${context}: ${error.message || `${error.domain} ${error.code}`}`);
 }
 
 /** Splits "/a/b/" into ["a", "b"]. Paths are absolute; a missing leading "/" is tolerated. */
@@ -77,8 +67,8 @@ export class Directory extends EventEmitter<DirectoryEvents> {
   private readonly welcome = deferred<void>();
   private nextSeq = 0;
   /** Explores in flight, so that two lookups do not explore the same directory twice. */
-  private readonly exploring = new Map<number, Promise<Element[]>>();
-  private sequenceId: string | undefined;
+  private readonly exploring = new Map<number, Promise<DirectoryReply[]>>();
+  private sequenceId: number | undefined;
   /** Note types the server supports (from the welcome). */
   noteTypes: string[] = [];
 
@@ -104,78 +94,82 @@ export class Directory extends EventEmitter<DirectoryEvents> {
 
   /** Entry point for every message of group InfDirectory. */
   handle(el: Element): void {
+    let reply: DirectoryReply;
     try {
-      this.process(el);
+      reply = decodeDirectoryReply(el);
     } catch (err) {
-      // A malformed notification must not bring the client down; a malformed reply fails its request.
-      const seq = this.ownSeq(el);
+      // A malformed notification (or one we do not know) must not bring the client down; a
+      // malformed reply fails its request (infc-browser.c logs and drops what it cannot read).
+      const seq = typeof el.attrs.seq === 'string' ? this.ownSeq(el.attrs.seq) : undefined;
       const p = seq === undefined ? undefined : this.pending.get(seq);
       if (p) {
         this.pending.delete(seq!);
-        p.result.reject(err as Error);
+        p.result.reject(new ClientError('PROTOCOL', `the server sent a malformed <${el.name}>: ${(err as Error).message}`));
       }
-    }
-  }
-
-  private process(el: Element): void {
-    if (el.name === 'welcome') {
-      const version = String(el.attrs['protocol-version'] ?? '');
-      // infc_browser_handle_welcome: only the major version must match ours (1).
-      if (!/^1\.\d+$/.test(version)) {
-        this.welcome.reject(new ClientError('PROTOCOL', `the server speaks protocol version "${version}", tandem speaks 1.x`));
-        return;
-      }
-      this.sequenceId = attrString(el, 'sequence-id');
-      this.noteTypes = (el.getChild('note-plugins')?.getChildren('note-plugin') ?? []).map((p) => String(p.attrs.type));
-      this.welcome.resolve();
       return;
     }
-    if (el.name === 'add-node') this.added(el);
-    else if (el.name === 'remove-node') this.removed(attrNumber(el, 'id'));
-    else if (el.name === 'explore-end') {
-      const id = this.pendingFor(el)?.exploring;
-      const node = id === undefined ? undefined : this.nodes.get(id);
-      if (node && !node.children) node.children = new Map();
+    this.process(reply);
+  }
+
+  private process(reply: DirectoryReply): void {
+    switch (reply.kind) {
+      case 'welcome':
+        // infc_browser_handle_welcome: only the major version must match ours (1).
+        if (!/^1\.\d+$/.test(reply.protocolVersion)) {
+          this.welcome.reject(new ClientError('PROTOCOL', `the server speaks protocol version "${reply.protocolVersion}", tandem speaks 1.x`));
+          return;
+        }
+        this.sequenceId = reply.sequenceId;
+        this.noteTypes = reply.notePlugins;
+        this.welcome.resolve();
+        return;
+      case 'add-node':
+        this.added(reply);
+        break;
+      case 'remove-node':
+        this.removed(reply.id);
+        break;
+      case 'explore-end': {
+        const id = this.pendingFor(reply)?.exploring;
+        const node = id === undefined ? undefined : this.nodes.get(id);
+        if (node && !node.children) node.children = new Map();
+        break;
+      }
     }
-    const seq = this.ownSeq(el);
+    const seq = 'seq' in reply && reply.seq !== undefined ? this.ownSeq(reply.seq) : undefined;
     if (seq === undefined) return;
     const p = this.pending.get(seq);
     if (!p) return;
-    p.messages.push(el);
-    if (el.name === 'request-failed') {
+    p.messages.push(reply);
+    if (reply.kind === 'request-failed') {
       this.pending.delete(seq);
-      p.result.reject(requestFailed(el, 'the server refused the request'));
-    } else if (p.done(el)) {
+      p.result.reject(requestFailed(reply.error, 'the server refused the request'));
+    } else if (p.done(reply)) {
       this.pending.delete(seq);
       p.result.resolve(p.messages);
     }
   }
 
-  private pendingFor(el: Element): Pending | undefined {
-    const seq = this.ownSeq(el);
+  private pendingFor(reply: DirectoryReply): Pending | undefined {
+    const seq = 'seq' in reply && reply.seq !== undefined ? this.ownSeq(reply.seq) : undefined;
     return seq === undefined ? undefined : this.pending.get(seq);
   }
 
-  /** The N of a "SEQID/N" seq attribute when SEQID is this connection's, else undefined. */
-  private ownSeq(el: Element): number | undefined {
-    const seq = el.attrs.seq;
-    if (typeof seq !== 'string' || this.sequenceId === undefined) return undefined;
-    const slash = seq.indexOf('/');
-    if (slash < 0 || seq.slice(0, slash) !== this.sequenceId) return undefined;
-    const n = Number(seq.slice(slash + 1));
-    return Number.isInteger(n) ? n : undefined;
+  /** The N of a "SEQID/N" seq when SEQID is this connection's (protocol.md §2.4), else undefined. */
+  private ownSeq(seq: string): number | undefined {
+    const parsed = parseReplySeq(seq);
+    return parsed && this.sequenceId !== undefined && parsed.seqId === this.sequenceId ? parsed.n : undefined;
   }
 
-  private added(el: Element): void {
-    const id = attrNumber(el, 'id');
-    const parentId = attrNumber(el, 'parent');
+  private added(reply: Extract<DirectoryReply, { kind: 'add-node' }>): void {
+    const { id, parent: parentId, name, type } = reply;
     const parent = this.nodes.get(parentId);
-    const node: TreeNode = { id, parent: parentId, name: attrString(el, 'name'), type: attrString(el, 'type'), children: undefined };
+    const node: TreeNode = { id, parent: parentId, name, type, children: undefined };
     // Children arrive while exploring (before explore-end marks the parent explored): keep them.
     if (!parent) return;
     if (!parent.children) {
       // Not explored yet: only the children listed by our own explore of that parent count.
-      if (this.pendingFor(el)?.exploring !== parentId) return;
+      if (this.pendingFor(reply)?.exploring !== parentId) return;
       parent.children = new Map();
     }
     if (parent.children.has(id)) return;
@@ -211,28 +205,27 @@ export class Directory extends EventEmitter<DirectoryEvents> {
    * Sends a directory request with the next seq and collects its reply messages until `done`.
    * A <request-failed> with the same seq rejects.
    */
-  request(message: Element, done: (el: Element) => boolean, what: string, exploring?: number): Promise<Element[]> {
+  request(
+    message: Unnumbered<DirectoryRequest>,
+    done: (reply: DirectoryReply) => boolean,
+    what: string,
+    exploring?: number,
+  ): Promise<DirectoryReply[]> {
     const seq = this.nextSeq++;
-    message.attrs = { seq: String(seq), ...message.attrs };
-    const p: Pending = { done, messages: [], result: deferred<Element[]>(), exploring };
+    const p: Pending = { done, messages: [], result: deferred<DirectoryReply[]>(), exploring };
     this.pending.set(seq, p);
-    this.conn.send(DIRECTORY_GROUP, message);
+    this.conn.send(DIRECTORY_GROUP, encodeDirectoryRequest({ ...message, seq } as DirectoryRequest));
     return withTimeout(p.result.promise, this.timeoutMs, what).finally(() => this.pending.delete(seq));
   }
 
   /** This connection's sequence id from the welcome (the SEQID of "SEQID/N" replies). */
-  get sequenceIdentifier(): string | undefined {
+  get sequenceIdentifier(): number | undefined {
     return this.sequenceId;
   }
 
-  /** `<subscribe-ack id="N"/>` accepting a subscription (§3.6). */
-  ackElement(id: number): Element {
-    return new Element('subscribe-ack', { id: String(id) });
-  }
-
-  /** Sends a message that gets no reply (subscribe-ack/-nack). */
-  notify(message: Element): void {
-    this.conn.send(DIRECTORY_GROUP, message);
+  /** Accepts a subscription (subscribe-ack, §3.6): with the node id for a session, without for the chat. */
+  acknowledge(id?: number): void {
+    this.conn.send(DIRECTORY_GROUP, encodeDirectoryRequest(id === undefined ? { kind: 'subscribe-ack' } : { kind: 'subscribe-ack', id }));
   }
 
   /** Lists a directory's children, exploring it first if needed (explore-node, §3.3). */
@@ -244,8 +237,8 @@ export class Directory extends EventEmitter<DirectoryEvents> {
     if (!node.children || inFlight) {
       if (!inFlight) {
         inFlight = this.request(
-          new Element('explore-node', { id: String(id) }),
-          (el) => el.name === 'explore-end',
+          { kind: 'explore-node', id },
+          (reply) => reply.kind === 'explore-end',
           `the listing of ${this.info(node).path}`,
           id,
         ).finally(() => this.exploring.delete(id));
@@ -268,7 +261,7 @@ export class Directory extends EventEmitter<DirectoryEvents> {
     }
     // Exploring an explored node is refused with INF_DIRECTORY_ERROR 12 and our seq: a no-op round trip.
     try {
-      await this.request(new Element('explore-node', { id: '0' }), () => true, 'the server to catch up');
+      await this.request({ kind: 'explore-node', id: 0 }, () => true, 'the server to catch up');
     } catch (err) {
       if (!(err instanceof RequestFailedError)) throw err;
     }
@@ -315,24 +308,25 @@ export class Directory extends EventEmitter<DirectoryEvents> {
     if (!parent.isDirectory) throw new ClientError('NOT_FOUND', `${parent.path} is not a directory`);
     // A client must explore a directory before adding to it (protocol.md §3.2).
     await this.explore(parent.id);
-    const request = new Element('add-node', { parent: String(parent.id), type, name });
-    if (options.subscribe) request.c('subscribe').up();
-    let reply: Element[];
+    let replies: DirectoryReply[];
     try {
-      reply = await this.request(request, (el) => el.name === 'add-node', `the creation of ${path}`);
+      replies = await this.request(
+        { kind: 'add-node', parent: parent.id, type, name, subscribe: options.subscribe === true, syncIn: false },
+        (reply) => reply.kind === 'add-node',
+        `the creation of ${path}`,
+      );
     } catch (err) {
       if (err instanceof RequestFailedError) {
         throw new RequestFailedError(err.domain, err.infCode, `cannot create ${path}: ${err.message.replace(/^[^:]*: /, '')}`);
       }
       throw err;
     }
-    const el = reply[reply.length - 1];
-    const node = this.nodes.get(attrNumber(el, 'id'));
-    const group = el.getChild('subscribe')?.attrs.group;
+    const reply = lastOf(replies, 'add-node');
+    const node = this.nodes.get(reply.id);
     const info = node
       ? this.info(node)
-      : { id: attrNumber(el, 'id'), parent: parent.id, name, type, path: parent.path + name + (type === 'InfSubdirectory' ? '/' : ''), isDirectory: type === 'InfSubdirectory' };
-    return { node: info, group: typeof group === 'string' ? group : undefined };
+      : { id: reply.id, parent: parent.id, name, type, path: parent.path + name + (type === 'InfSubdirectory' ? '/' : ''), isDirectory: type === 'InfSubdirectory' };
+    return { node: info, group: reply.subscribe?.group };
   }
 
   /** Removes a node and its subtree (remove-node, §3.5). */
@@ -340,7 +334,7 @@ export class Directory extends EventEmitter<DirectoryEvents> {
     const node = await this.lookup(path);
     if (node.id === 0) throw new ClientError('REQUEST_FAILED', 'the root directory cannot be removed');
     try {
-      await this.request(new Element('remove-node', { id: String(node.id) }), (el) => el.name === 'remove-node', `the removal of ${path}`);
+      await this.request({ kind: 'remove-node', id: node.id }, (reply) => reply.kind === 'remove-node', `the removal of ${path}`);
     } catch (err) {
       if (err instanceof RequestFailedError) {
         throw new RequestFailedError(err.domain, err.infCode, `cannot remove ${path}: ${err.message.replace(/^[^:]*: /, '')}`);
@@ -352,17 +346,24 @@ export class Directory extends EventEmitter<DirectoryEvents> {
   /** subscribe-session (§3.6): returns the session group; the caller acks once it listens to it. */
   async subscribeSession(node: DirectoryNode): Promise<string> {
     if (node.isDirectory) throw new ClientError('NOT_FOUND', `${node.path} is a directory, not a document`);
-    const reply = await this.request(
-      new Element('subscribe-session', { id: String(node.id) }),
-      (el) => el.name === 'subscribe-session',
+    const replies = await this.request(
+      { kind: 'subscribe-session', id: node.id },
+      (reply) => reply.kind === 'subscribe-session',
       `the subscription to ${node.path}`,
     );
-    return attrString(reply[reply.length - 1], 'group');
+    return lastOf(replies, 'subscribe-session').group;
   }
 
   /** subscribe-chat (§3.9): returns the chat group. */
   async subscribeChat(): Promise<string> {
-    const reply = await this.request(new Element('subscribe-chat'), (el) => el.name === 'subscribe-chat', 'the chat subscription');
-    return attrString(reply[reply.length - 1], 'group');
+    const replies = await this.request({ kind: 'subscribe-chat' }, (reply) => reply.kind === 'subscribe-chat', 'the chat subscription');
+    return lastOf(replies, 'subscribe-chat').group;
   }
+}
+
+/** The message that ended an exchange, checked to be of the kind the request waited for. */
+function lastOf<K extends DirectoryReply['kind']>(replies: DirectoryReply[], kind: K): Extract<DirectoryReply, { kind: K }> {
+  const last = replies[replies.length - 1];
+  if (!last || last.kind !== kind) throw new ClientError('PROTOCOL', `expected <${kind}> from the server`);
+  return last as Extract<DirectoryReply, { kind: K }>;
 }

@@ -11,12 +11,11 @@ import {
 import {
   InfError, decodeRequest, decodeSyncBegin, decodeSyncRequest, decodeSyncSegment,
   decodeUser, decodeUserColorChange, decodeUserStatusChange, encodeRequest, encodeSignal,
-  encodeUserJoinRequest, encodeUserStatusChange, fromRequestFailed, fromSyncError, toSyncError,
-  type UserStatus, type WireOperation,
+  encodeUserJoinRequest, encodeUserStatusChange, fromRequestFailed, fromSyncError, parseReplySeq, toSyncError,
+  type Element, type UserStatus, type WireOperation,
 } from '@tandem/protocol';
 import { ClientError, RequestFailedError, deferred, withTimeout, type Deferred } from './errors.js';
 import type { Connection } from './net/connection.js';
-import type { Element } from './net/xml.js';
 
 /** A user of a session as the client knows it. */
 export interface SessionUser {
@@ -84,7 +83,7 @@ export class SessionProxy extends EventEmitter<SessionEvents> {
     private readonly conn: Connection,
     readonly group: string,
     /** The directory seq id of our connection, to recognise replies to our joins. */
-    private readonly sequenceId: () => string | undefined,
+    private readonly sequenceId: () => number | undefined,
     private readonly timeoutMs: number,
     /** Sends a directory round trip (see Directory.barrier). */
     private readonly barrier: () => Promise<void>,
@@ -245,11 +244,11 @@ export class SessionProxy extends EventEmitter<SessionEvents> {
     }
   }
 
+  /** The N of a reply seq "SEQID/N" addressed to this connection (protocol.md §2.4). */
   private ownSeq(seq: string | undefined): number | undefined {
     const own = this.sequenceId();
-    if (seq === undefined || own === undefined || !seq.startsWith(own + '/')) return undefined;
-    const n = Number(seq.slice(own.length + 1));
-    return Number.isInteger(n) ? n : undefined;
+    const parsed = seq === undefined ? undefined : parseReplySeq(seq);
+    return parsed && own !== undefined && parsed.seqId === own ? parsed.n : undefined;
   }
 
   private userJoined(el: Element): void {

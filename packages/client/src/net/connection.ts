@@ -1,15 +1,15 @@
-// One connection to an infinoted-compatible server: TCP, optional STARTTLS with trust on first
-// use, SASL ANONYMOUS or PLAIN, then a stream of <group> containers (protocol.md §1, §2).
-// Mirrors what a libinfinity client (inf-xmpp-connection.c, client side) sends, byte for byte.
+// One connection to an infinoted-compatible server: a transport (TCP, or a WebSocket carrying the
+// same stream), then @tandem/protocol's ClientStream for what a libinfinity client sends
+// (inf-xmpp-connection.c, client half: STARTTLS, SASL ANONYMOUS/PLAIN, stream restarts), then
+// <group> containers (protocol.md §1, §2). This module only moves bytes and maps outcomes to errors.
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
-import tls from 'node:tls';
-import { ClientError, withTimeout } from '../errors.js';
+import {
+  ClientStream, decodeGroup, encodeGroup, serialize,
+  type ClientAction, type ClientRefusal, type ClientSasl, type Element, type SecurityPolicy,
+} from '@tandem/protocol';
+import { ClientError, deferred, withTimeout } from '../errors.js';
 import { KnownServers, formatFingerprint } from './known-servers.js';
-import { Element, StanzaReader, serialize, streamHeader } from './xml.js';
-
-const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
-const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
+import { connectTcp, connectWebSocket, type Transport } from './transport.js';
 
 /** libinfinity's default port (inf_protocol_get_default_port). */
 export const DEFAULT_PORT = 6523;
@@ -17,9 +17,11 @@ export const DEFAULT_PORT = 6523;
 export interface ConnectOptions {
   host?: string;
   port?: number;
+  /** ws://host:port or wss://host:port: connect over a WebSocket instead of TCP (host/port are then ignored). */
+  url?: string;
   /** true: TLS is required; false: never STARTTLS; undefined (default): STARTTLS when offered. */
   tls?: boolean;
-  /** Skip the certificate pin check. */
+  /** Skip the certificate pin check (and, for wss://, the CA check). */
   insecure?: boolean;
   /** Where certificate pins are kept; default $XDG_CONFIG_HOME/tandem (see KnownServers). */
   knownServers?: KnownServers;
@@ -27,11 +29,9 @@ export interface ConnectOptions {
   user?: string;
   /** Use SASL PLAIN with this password. */
   password?: string;
-  /** Milliseconds to wait for each negotiation step (default 30000). */
+  /** Milliseconds to wait for the connection and for the negotiation (default 30000). */
   timeoutMs?: number;
 }
-
-type Incoming = { kind: 'open'; el: Element } | { kind: 'stanza'; el: Element } | { kind: 'close' };
 
 export interface ConnectionEvents {
   /** A message of group `group` (each child of a <group> container, in order). */
@@ -40,221 +40,94 @@ export interface ConnectionEvents {
   close: [error?: Error];
 }
 
-export class Connection extends EventEmitter<ConnectionEvents> {
-  private socket: net.Socket;
-  private reader: StanzaReader;
-  private queue: Incoming[] = [];
-  private waiter: ((item: Incoming | Error) => void) | undefined;
-  private failure: Error | undefined;
-  private negotiated = false;
-  private paused = true;
-  private closed = false;
-  /** SHA-256 fingerprint of the server certificate when TLS is in use. */
-  fingerprint: string | undefined;
-  readonly host: string;
-  readonly port: number;
+/** Where to connect, from the options: a WebSocket URL or host and port. */
+function target(options: ConnectOptions): { url?: string; host: string; port: number } {
+  if (options.url === undefined) return { host: options.host ?? 'localhost', port: options.port ?? DEFAULT_PORT };
+  let parsed: URL;
+  try {
+    parsed = new URL(options.url);
+  } catch {
+    throw new ClientError('CONNECT_FAILED', `"${options.url}" is not a URL (expected ws://host:port)`);
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    throw new ClientError('CONNECT_FAILED', `"${options.url}" is not a ws:// or wss:// URL`);
+  }
+  if (options.tls === true && parsed.protocol === 'ws:') {
+    throw new ClientError('TLS_UNAVAILABLE', `${options.url} is not encrypted; use wss:// for TLS`);
+  }
+  const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'wss:' ? 443 : 80;
+  return { url: options.url, host: parsed.hostname.replace(/^\[|\]$/g, ''), port };
+}
 
-  private constructor(socket: net.Socket, host: string, port: number) {
+export class Connection extends EventEmitter<ConnectionEvents> {
+  private readonly stream: ClientStream;
+  private readonly negotiated = deferred<void>();
+  private isReady = false;
+  private paused = true;
+  private queue: Element[] = [];
+  private closed = false;
+  private failure: Error | undefined;
+  private transportGone = deferred<void>();
+  /** What the negotiation waits for next, for a timeout message that names the step. */
+  private phase = 'the server stream features';
+  /** SHA-256 fingerprint of the server certificate when STARTTLS is in use. */
+  fingerprint: string | undefined;
+
+  private constructor(
+    private readonly transport: Transport,
+    readonly host: string,
+    readonly port: number,
+    private readonly options: ConnectOptions,
+  ) {
     super();
-    this.socket = socket;
-    this.host = host;
-    this.port = port;
-    this.reader = this.makeReader();
-    this.listen(socket);
+    const sasl: ClientSasl = { anonymous: { trace: options.user ?? 'tandem' } };
+    if (options.password !== undefined) sasl.plain = { authcid: options.user ?? 'tandem', password: options.password };
+    // A wss:// transport is already encrypted: the stream inside must not ask for STARTTLS.
+    const policy: SecurityPolicy = !transport.canStartTls ? 'no-tls' : options.tls === true ? 'require-tls' : options.tls === false ? 'no-tls' : 'allow-tls';
+    this.stream = new ClientStream({ host, policy, sasl });
+    transport.listen({
+      data: (chunk) => this.run(this.stream.receive(chunk)),
+      close: (error) => this.transportClosed(error),
+    });
   }
 
   /** Connects, negotiates TLS and SASL and resolves once the stream is ready for groups. */
   static async open(options: ConnectOptions = {}): Promise<Connection> {
-    const host = options.host ?? 'localhost';
-    const port = options.port ?? DEFAULT_PORT;
     const timeoutMs = options.timeoutMs ?? 30000;
-    const socket = await withTimeout(
-      new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect({ host, port });
-        s.once('connect', () => {
-          s.removeAllListeners('error');
-          resolve(s);
-        });
-        s.once('error', (err) => reject(new ClientError('CONNECT_FAILED', `cannot connect to ${host}:${port}: ${err.message}`)));
-      }),
+    const { url, host, port } = target(options);
+    const where = url ?? `${host}:${port}`;
+    const transport = await withTimeout(
+      url === undefined ? connectTcp(host, port) : connectWebSocket(url, { insecure: options.insecure }),
       timeoutMs,
-      `a TCP connection to ${host}:${port}`,
+      `a connection to ${where}`,
     );
-    socket.setKeepAlive(true, 60000);
-    socket.setNoDelay(true);
-    const conn = new Connection(socket, host, port);
+    const conn = new Connection(transport, host, port, options);
+    conn.run(conn.stream.start());
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => conn.fail(new ClientError('TIMEOUT', `timed out after ${timeoutMs / 1000} s waiting for ${conn.phase}`)), timeoutMs)
+      : undefined;
     try {
-      await conn.negotiate(options, timeoutMs);
+      await conn.negotiated.promise;
     } catch (err) {
-      conn.destroy();
+      conn.closed = true;
+      conn.transport.destroy();
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
     return conn;
   }
 
   get secure(): boolean {
-    return this.socket instanceof tls.TLSSocket;
+    return this.transport.secure;
   }
 
   /** Sends messages in one <group publisher="you" name=...> container per message, as libinfinity does. */
   send(group: string, ...messages: Element[]): void {
     if (this.closed) throw new ClientError('CLOSED', 'the connection is closed');
     let out = '';
-    for (const m of messages) {
-      const container = new Element('group', { publisher: 'you', name: group });
-      container.children.push(m);
-      out += serialize(container);
-    }
-    this.socket.write(out);
-  }
-
-  /** Orderly close: `</stream:stream>`, wait briefly for the server's, then close the socket. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const ended = new Promise<void>((resolve) => {
-      this.socket.once('close', () => resolve());
-    });
-    try {
-      this.socket.write('</stream:stream>');
-      this.socket.end();
-    } catch {
-      // Socket already gone: nothing to say goodbye to.
-    }
-    const timer = setTimeout(() => this.socket.destroy(), 2000);
-    await ended;
-    clearTimeout(timer);
-  }
-
-  private destroy(): void {
-    this.closed = true;
-    this.socket.destroy();
-  }
-
-  private makeReader(): StanzaReader {
-    return new StanzaReader({
-      open: (el) => this.incoming({ kind: 'open', el }),
-      stanza: (el) => this.incoming({ kind: 'stanza', el }),
-      close: () => this.incoming({ kind: 'close' }),
-      error: (err) => this.fail(new ClientError('PROTOCOL', `the server sent malformed XML: ${err.message}`)),
-    });
-  }
-
-  private listen(socket: net.Socket): void {
-    socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
-    socket.on('error', (err) => this.fail(new ClientError('CONNECT_FAILED', `connection to ${this.host}:${this.port} failed: ${err.message}`)));
-    socket.on('close', () => {
-      if (!this.closed) this.fail(new ClientError('CLOSED', `the server closed the connection`));
-      else this.emit('close');
-    });
-  }
-
-  private fail(err: Error): void {
-    if (this.failure) return;
-    this.failure = err;
-    const wasClosed = this.closed;
-    this.closed = true;
-    this.socket.destroy();
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w(err);
-    }
-    if (this.negotiated && !wasClosed) this.emit('close', err);
-  }
-
-  private incoming(item: Incoming): void {
-    if (this.negotiated && !this.paused) {
-      if (item.kind === 'stanza') this.dispatch(item.el);
-      else if (item.kind === 'close') {
-        // The server ends the stream (e.g. shutdown): answer and close (protocol.md §1.7).
-        if (!this.closed) {
-          this.closed = true;
-          this.socket.end('</stream:stream>');
-          this.emit('close', new ClientError('CLOSED', 'the server closed the stream'));
-        }
-      }
-      return;
-    }
-    if (this.waiter && !this.negotiated) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w(item);
-    } else {
-      this.queue.push(item);
-    }
-  }
-
-  private dispatch(el: Element): void {
-    if (el.name === 'stream:error') {
-      const condition = el.children.find((c): c is Element => typeof c !== 'string')?.name ?? 'undefined-condition';
-      this.fail(new ClientError('PROTOCOL', `the server ended the stream: ${condition}`));
-      return;
-    }
-    // Any top-level element with a name attribute is a group container (protocol.md §2.1).
-    const group = el.attrs.name;
-    if (typeof group !== 'string') return;
-    for (const child of el.children) {
-      if (typeof child !== 'string') this.emit('message', group, child);
-    }
-  }
-
-  private next(timeoutMs: number, what: string): Promise<Incoming> {
-    if (this.failure) return Promise.reject(this.failure);
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    return withTimeout(
-      new Promise<Incoming>((resolve, reject) => {
-        this.waiter = (item) => (item instanceof Error ? reject(item) : resolve(item));
-      }),
-      timeoutMs,
-      what,
-    );
-  }
-
-  private async nextStanza(timeoutMs: number, what: string): Promise<Element> {
-    for (;;) {
-      const item = await this.next(timeoutMs, what);
-      if (item.kind === 'close') throw new ClientError('CLOSED', `the server ended the stream while waiting for ${what}`);
-      if (item.kind === 'open') continue;
-      if (item.el.name === 'stream:error') {
-        const condition = item.el.children.find((c): c is Element => typeof c !== 'string')?.name ?? 'undefined-condition';
-        throw new ClientError('PROTOCOL', `the server refused the stream (${condition}) while waiting for ${what}`);
-      }
-      return item.el;
-    }
-  }
-
-  /** Opens a (new) stream and returns the server's features. */
-  private async openStream(timeoutMs: number): Promise<Element> {
-    this.socket.write(streamHeader(this.host));
-    const features = await this.nextStanza(timeoutMs, 'the server stream features');
-    if (features.name !== 'stream:features') {
-      throw new ClientError('PROTOCOL', `expected <stream:features>, the server sent <${features.name}>`);
-    }
-    return features;
-  }
-
-  private async negotiate(options: ConnectOptions, timeoutMs: number): Promise<void> {
-    let features = await this.openStream(timeoutMs);
-    const starttls = features.getChild('starttls');
-    if (starttls) {
-      if (options.tls === false) {
-        if (starttls.getChild('required')) {
-          throw new ClientError('TLS_REQUIRED', `${this.host}:${this.port} requires TLS; drop --no-tls`);
-        }
-      } else {
-        await this.startTls(options, timeoutMs);
-        features = await this.openStream(timeoutMs);
-      }
-    } else if (options.tls === true && !this.secure) {
-      throw new ClientError('TLS_UNAVAILABLE', `${this.host}:${this.port} does not offer TLS (try --no-tls)`);
-    }
-    await this.authenticate(features, options, timeoutMs);
-    // After SASL success: a fresh stream whose features are empty (protocol.md §1.6).
-    this.reader.restart();
-    await this.openStream(timeoutMs);
-    this.negotiated = true;
+    for (const m of messages) out += serialize(encodeGroup(group, m, 'you'));
+    this.transport.write(out);
   }
 
   /** Starts delivering 'message' events (including those that arrived with the stream restart,
@@ -262,88 +135,149 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    for (const item of this.queue.splice(0)) this.incoming(item);
+    for (const el of this.queue.splice(0)) this.dispatch(el);
   }
 
-  /** RFC 6120 §5: <starttls/>, <proceed/>, then the TLS handshake on the same socket. */
-  private async startTls(options: ConnectOptions, timeoutMs: number): Promise<void> {
-    this.socket.write(serialize(new Element('starttls', { xmlns: NS_TLS })));
-    const reply = await this.nextStanza(timeoutMs, 'the STARTTLS reply');
-    if (reply.name !== 'proceed') throw new ClientError('PROTOCOL', `the server refused STARTTLS (<${reply.name}>)`);
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    plain.removeAllListeners('error');
-    // Servers run self-signed certificates: pinning (below) replaces CA verification.
-    const secure = tls.connect({
-      socket: plain,
-      rejectUnauthorized: false,
-      servername: net.isIP(this.host) ? undefined : this.host,
-    });
-    await withTimeout(
-      new Promise<void>((resolve, reject) => {
-        secure.once('secureConnect', () => resolve());
-        secure.once('error', (err) => reject(new ClientError('CONNECT_FAILED', `TLS handshake with ${this.host}:${this.port} failed: ${err.message}`)));
-      }),
-      timeoutMs,
-      'the TLS handshake',
-    );
-    this.socket = secure;
-    this.reader.reset();
-    this.listen(secure);
-    const cert = secure.getPeerCertificate();
-    if (!cert || !cert.fingerprint256) throw new ClientError('PROTOCOL', 'the server presented no certificate');
-    this.fingerprint = 'SHA256:' + cert.fingerprint256;
-    if (!options.insecure) {
-      const store = options.knownServers ?? (await KnownServers.open());
-      try {
-        await store.verify(this.host, this.port, this.fingerprint);
-      } catch (err) {
-        if ((err as { code?: string }).code === 'CERTIFICATE_CHANGED') {
-          throw new ClientError('CERTIFICATE_CHANGED', (err as Error).message);
+  /** Orderly close: `</stream:stream>`, end the transport, and wait briefly for it to go. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.run(this.stream.close());
+    this.transport.end();
+    const timer = setTimeout(() => this.transport.destroy(), 2000);
+    await this.transportGone.promise.catch(() => undefined);
+    clearTimeout(timer);
+  }
+
+  private run(actions: ClientAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send':
+          if (!this.isReady) this.phase = awaiting(a.data);
+          this.transport.write(a.data);
+          break;
+        case 'starttls':
+          this.phase = 'the TLS handshake';
+          void this.startTls();
+          break;
+        case 'auth-failed': {
+          const why = a.detail?.message || a.condition;
+          this.fail(new ClientError('AUTH_FAILED', `authentication as "${this.options.user ?? 'tandem'}" (${this.mechanism()}) failed: ${why}`));
+          break;
         }
-        throw err;
+        case 'ready':
+          this.isReady = true;
+          this.negotiated.resolve();
+          break;
+        case 'stanza':
+          if (this.paused) this.queue.push(a.element);
+          else this.dispatch(a.element);
+          break;
+        case 'peer-error':
+          this.fail(new ClientError('PROTOCOL', this.isReady
+            ? `the server ended the stream: ${a.condition}`
+            : `the server refused the stream (${a.condition}) during the negotiation`));
+          break;
+        case 'close':
+          this.streamClosed(a);
+          break;
       }
     }
   }
 
-  /** SASL (protocol.md §1.5): libinfinity never sends an initial response; the server challenges first. */
-  private async authenticate(features: Element, options: ConnectOptions, timeoutMs: number): Promise<void> {
-    const offered = (features.getChild('mechanisms')?.getChildren('mechanism') ?? []).map((m) => m.getText().trim());
-    const user = options.user ?? 'tandem';
-    let mechanism: string;
-    let payload: Buffer;
-    if (options.password !== undefined && offered.includes('PLAIN')) {
-      mechanism = 'PLAIN';
-      payload = Buffer.from(`\0${user}\0${options.password}`, 'utf8');
-    } else if (offered.includes('ANONYMOUS')) {
-      mechanism = 'ANONYMOUS';
-      payload = Buffer.from(user, 'utf8');
-    } else if (offered.includes('PLAIN')) {
-      throw new ClientError('AUTH_FAILED', `${this.host}:${this.port} requires a password (--password, --password-file or TANDEM_PASSWORD)`);
-    } else {
-      throw new ClientError('AUTH_FAILED', `${this.host}:${this.port} offers no SASL mechanism tandem supports (offered: ${offered.join(', ') || 'none'})`);
+  /** The mechanism ClientStream picks (PLAIN when offered and configured, else ANONYMOUS). */
+  private mechanism(): string {
+    return this.options.password !== undefined && this.stream.offeredMechanisms.includes('PLAIN') ? 'PLAIN' : 'ANONYMOUS';
+  }
+
+  private streamClosed(a: Extract<ClientAction, { type: 'close' }>): void {
+    if (a.reason === 'error') {
+      this.fail(a.refusal ? this.refusal(a.refusal, a.message) : new ClientError('PROTOCOL', `the server sent malformed XML: ${a.message ?? a.condition}`));
+      return;
     }
-    this.socket.write(serialize(new Element('auth', { xmlns: NS_SASL, mechanism })));
-    for (;;) {
-      const el = await this.nextStanza(timeoutMs, 'the authentication reply');
-      if (el.name === 'challenge') {
-        const response = new Element('response', { xmlns: NS_SASL });
-        if (payload.length > 0) response.t(payload.toString('base64'));
-        this.socket.write(serialize(response));
-        payload = Buffer.alloc(0);
-      } else if (el.name === 'success') {
-        return;
-      } else if (el.name === 'failure') {
-        const condition = el.children.find((c): c is Element => typeof c !== 'string');
-        const detail = condition?.getChild('error')?.getText();
-        const why = detail ? detail : condition?.name ?? 'unknown reason';
-        throw new ClientError('AUTH_FAILED', `authentication as "${user}" (${mechanism}) failed: ${why}`);
-      } else {
-        throw new ClientError('PROTOCOL', `unexpected <${el.name}> during authentication`);
+    if (a.reason === 'peer-closed') {
+      // The server ended the stream (e.g. shutdown); ClientStream answered, now let the transport go.
+      this.transport.end();
+      if (!this.closed) this.fail(new ClientError('CLOSED', this.isReady ? 'the server closed the stream' : 'the server ended the stream during the negotiation'));
+    }
+  }
+
+  private refusal(refusal: ClientRefusal, message: string | undefined): ClientError {
+    const where = this.transport.description;
+    switch (refusal) {
+      case 'tls-required':
+        return new ClientError('TLS_REQUIRED', `${where} requires TLS; drop --no-tls`);
+      case 'tls-unavailable':
+        return new ClientError('TLS_UNAVAILABLE', `${where} does not offer TLS (try --no-tls)`);
+      case 'starttls-refused':
+        return new ClientError('PROTOCOL', `${where} refused STARTTLS`);
+      case 'no-mechanism': {
+        const offered = this.stream.offeredMechanisms;
+        if (offered.includes('PLAIN') && this.options.password === undefined) {
+          return new ClientError('AUTH_FAILED', `${where} requires a password (--password, --password-file or TANDEM_PASSWORD)`);
+        }
+        return new ClientError('AUTH_FAILED', `${where} offers no SASL mechanism tandem supports: ${message ?? ''}`);
       }
     }
   }
+
+  /** <proceed/> arrived: TLS on the same connection, the pin check, then a fresh stream. */
+  private async startTls(): Promise<void> {
+    try {
+      this.fingerprint = await this.transport.startTls();
+      if (!this.options.insecure) {
+        const store = this.options.knownServers ?? (await KnownServers.open());
+        try {
+          await store.verify(this.host, this.port, this.fingerprint);
+        } catch (err) {
+          if ((err as { code?: string }).code === 'CERTIFICATE_CHANGED') throw new ClientError('CERTIFICATE_CHANGED', (err as Error).message);
+          throw err;
+        }
+      }
+      if (this.failure) return;
+      this.run(this.stream.tlsEstablished());
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  private dispatch(el: Element): void {
+    let group: ReturnType<typeof decodeGroup>;
+    try {
+      group = decodeGroup(el);
+    } catch {
+      // A top-level element without a name is no group container (protocol.md §2.1): ignore it.
+      return;
+    }
+    for (const m of group.messages) this.emit('message', group.name, m);
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    const wasClosed = this.closed;
+    this.closed = true;
+    this.negotiated.reject(err);
+    this.transport.destroy();
+    if (this.isReady && !wasClosed) this.emit('close', err);
+  }
+
+  private transportClosed(error: Error | undefined): void {
+    this.run(this.stream.transportClosed().filter((a) => a.type !== 'close'));
+    this.transportGone.resolve();
+    if (this.closed) {
+      if (!this.failure) this.emit('close');
+      return;
+    }
+    this.fail(error ?? new ClientError('CLOSED', this.isReady ? 'the server closed the connection' : `${this.transport.description} closed the connection during the negotiation`));
+  }
+}
+
+/** What the server owes us after the client sent `data` during the negotiation (protocol.md §1.3-1.6). */
+function awaiting(data: string): string {
+  if (data.startsWith('<stream:stream')) return 'the server stream features';
+  if (data.startsWith('<starttls')) return 'the STARTTLS reply';
+  return 'the authentication reply';
 }
 
 export { formatFingerprint };

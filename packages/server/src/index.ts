@@ -19,3 +19,6 @@ export type { TcpOptions, TcpListener } from './transport/tcp.js';
 export type { TransportInfo, ConnectionLimits } from './connection/connection.js';
 export { startDaemon } from './cli/run.js';
 export type { RunningDaemon } from './cli/run.js';
+export { loadCertificateAuth } from './accounts/certificate-auth.js';
+export type { CertificateAuth, CertificateAuthOptions } from './accounts/certificate-auth.js';
+export { CertificateAuthority } from './accounts/certificate-authority.js';

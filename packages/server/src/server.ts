@@ -8,6 +8,9 @@ import { type AuthPolicy, anonymous } from './auth.js';
 import { Connection, type ConnectionLimits, type TransportInfo, defaultConnectionLimits } from './connection/connection.js';
 import type { SecurityPolicy as TlsPolicy } from '@tandem/protocol';
 import { Directory } from './directory/directory.js';
+import { AclService } from './acl/acl-service.js';
+import { AccountStore } from './accounts/account-store.js';
+import { type CertificateAuth, createSuperUser } from './accounts/certificate-auth.js';
 import type { Storage } from './storage/types.js';
 import { SessionBridge } from './plugins/bridge.js';
 import { PluginHost } from './plugins/host.js';
@@ -29,6 +32,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Plugins (plugins/registry.ts builds infinoted's from configuration); default none. */
   plugins?: readonly Plugin[];
+  /** certificate-auth (accounts/certificate-auth.ts loadCertificateAuth): client-certificate login, account creation. */
+  certificateAuth?: CertificateAuth;
 }
 
 export interface TandemServer {
@@ -54,7 +59,10 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
     log: (level, line) => log(level === 'info' ? line : `${level.toUpperCase()}: ${line}`),
     saveSession: (id) => directory.saveNode(id),
   });
+  const accounts = new AccountStore(o.storage);
+  const acl = new AclService({ storage: o.storage, accounts, ...(o.certificateAuth ? { ca: o.certificateAuth.ca } : {}) });
   const directory: Directory = new Directory({
+    acl,
     plugins: new SessionBridge(host),
     storage: o.storage,
     noteTypes: o.noteTypes ?? ['InfText'],
@@ -62,6 +70,10 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
     log,
   });
   await directory.init();
+  if (o.certificateAuth?.superUser !== undefined) {
+    await createSuperUser(o.certificateAuth, acl, o.certificateAuth.superUser);
+    log(`Super-user credentials written to ${o.certificateAuth.superUser}`);
+  }
   const pluginErrors = await host.load(o.plugins ?? []);
   if (pluginErrors.length > 0) throw new Error(pluginErrors.join('\n'));
   const connections = new Set<Connection>();
@@ -82,7 +94,11 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
         return conn;
       }
       connections.add(conn);
-      conn.on('open', () => directory.addClient(conn));
+      conn.on('open', () => {
+        // A verified client certificate logs into the account that lists it (certificate-auth).
+        const cert = conn.peerCertificate;
+        directory.addClient(conn, cert ? accounts.loginByCertificate(cert) : undefined);
+      });
       conn.on('open', () => host.connectionAdded(conn));
       conn.on('failure', (message) => host.connectionError(conn, message));
       // Serialising received traffic costs; only when a plugin reads it (traffic-logging).

@@ -5,7 +5,9 @@
  * upgrade, the credential check, closing the transport), plus a cap on unsent output, so a peer
  * that stops reading cannot make the server buffer without bound.
  */
+import type { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import {
   Element, InfError, ServerStream, decodeGroup, defaultStreamLimits, encodeGroup, serialize,
@@ -78,6 +80,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   get remote(): string {
     return this.transport.remote ?? 'local';
+  }
+
+  /** The TLS client certificate, only once verified against the configured CAs (certificate-auth). */
+  get peerCertificate(): X509Certificate | undefined {
+    const s = this.stream as Partial<TLSSocket>;
+    return typeof s.getPeerX509Certificate === 'function' && s.authorized === true ? s.getPeerX509Certificate() : undefined;
   }
 
   get isOpen(): boolean {

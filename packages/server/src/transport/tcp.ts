@@ -13,7 +13,14 @@ export interface TcpOptions {
   /** Default: '::' (dual stack), falling back to 0.0.0.0 where IPv6 is unavailable. */
   host?: string;
   /** PEM key and certificate chain; without them STARTTLS is not offered. */
-  tls?: { key: string; cert: string };
+  tls?: {
+    key: string;
+    cert: string;
+    /** certificate-auth: client certificates are requested and verified against these CAs. */
+    clientCa?: string[];
+    /** With clientCa: whether a client without a certificate may connect. */
+    acceptUnauthenticated?: boolean;
+  };
 }
 
 export interface TcpListener {
@@ -29,16 +36,26 @@ function peerId(socket: Socket): string {
   return a.includes(':') ? `[${a}]:${socket.remotePort}` : `${a}:${socket.remotePort}`;
 }
 
-function startTls(socket: Socket, context: SecureContext): () => Promise<TLSSocket> {
+function startTls(socket: Socket, context: SecureContext, clientAuth?: { acceptUnauthenticated: boolean }): () => Promise<TLSSocket> {
   return () => new Promise((resolve, reject) => {
     // The same socket becomes the TLS server end (RFC 6120 §5.4.3.3: no new connection).
-    const secure = new TLSSocket(socket, { isServer: true, secureContext: context });
+    // With certificate-auth the client is asked for a certificate; the check is ours (below).
+    const secure = new TLSSocket(socket, { isServer: true, secureContext: context, requestCert: clientAuth !== undefined, rejectUnauthorized: false });
     const fail = (err: Error): void => {
       secure.destroy();
       reject(err);
     };
     secure.once('secure', () => {
       secure.off('error', fail);
+      if (clientAuth) {
+        // infinoted_plugin_certificate_auth_certificate_func: a presented certificate must verify
+        // against the CA list; no certificate is fine only with accept-unauthenticated-clients.
+        const presented = Object.keys(secure.getPeerCertificate()).length > 0;
+        if (presented ? !secure.authorized : !clientAuth.acceptUnauthenticated) {
+          fail(new Error(presented ? `Client certificate rejected: ${String(secure.authorizationError)}` : 'Client did not present a certificate'));
+          return;
+        }
+      }
       resolve(secure);
     });
     secure.once('error', fail);
@@ -46,14 +63,15 @@ function startTls(socket: Socket, context: SecureContext): () => Promise<TLSSock
 }
 
 export async function listenTcp(server: TandemServer, o: TcpOptions): Promise<TcpListener> {
-  const context = o.tls ? createSecureContext({ key: o.tls.key, cert: o.tls.cert }) : undefined;
+  const context = o.tls ? createSecureContext({ key: o.tls.key, cert: o.tls.cert, ...(o.tls.clientCa ? { ca: o.tls.clientCa } : {}) }) : undefined;
+  const clientAuth = o.tls?.clientCa ? { acceptUnauthenticated: o.tls.acceptUnauthenticated === true } : undefined;
   const sockets = new Set<Socket>();
   const net: Server = createNetServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_IDLE_MS }, (socket) => {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    server.handle(socket, { remote: peerId(socket), ...(context ? { startTls: startTls(socket, context) } : {}) });
+    server.handle(socket, { remote: peerId(socket), ...(context ? { startTls: startTls(socket, context, clientAuth) } : {}) });
   });
   const listen = (host: string): Promise<void> => new Promise((resolve, reject) => {
     net.once('error', reject);

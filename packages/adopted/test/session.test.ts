@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, SessionErrorCode, StateVector, TextOperationErrorCode } from '../src/index.js';
+
+const two = (): AdoptedSession => new AdoptedSession({ segments: [{ author: 0, text: 'abc' }], users: [{ id: 1 }, { id: 2 }] });
+
+describe('AdoptedSession', () => {
+  it('puts the text of the higher user id first when two users insert at the same place', () => {
+    const s = two();
+    s.receive({ type: 'do', op: { kind: 'insert', pos: 1, text: 'X' }, user: 1, time: '' });
+    s.receive({ type: 'do', op: { kind: 'insert', pos: 1, text: 'Y' }, user: 2, time: '' });
+    expect(s.text).to.equal('aYXbc');
+  });
+
+  it('undoes a received delete with the original authors and reports the changes', () => {
+    const s = two();
+    const r = s.receive({ type: 'do', op: { kind: 'delete', pos: 0, len: 2 }, user: 2, time: '' });
+    expect(r.executed[0]!.request).to.deep.include({ type: 'do' });
+    expect(r.executed[0]!.changes).to.deep.equal([{ type: 'erase', user: 2, pos: 0, length: 2, text: 'ab', segments: [{ author: 0, text: 'ab' }] }]);
+    s.receive({ type: 'undo', user: 2, time: '' });
+    expect(s.segments()).to.deep.equal([{ author: 0, text: 'abc' }]);
+    expect(s.canRedo(2)).to.equal(true);
+  });
+
+  it('queues a request that is not causally ready and runs it when it becomes ready', () => {
+    const s = two();
+    const first = s.receive({ type: 'do', op: { kind: 'insert', pos: 0, text: 'Z' }, user: 2, time: '1:1' });
+    expect(first.executed).to.have.length(0);
+    expect(first.waiting).to.equal(1);
+    const second = s.receive({ type: 'do', op: { kind: 'insert', pos: 3, text: '!' }, user: 1, time: '' });
+    expect(second.executed.map((e) => e.request.user)).to.deep.equal([1, 2]);
+    expect(s.text).to.equal('Zabc!');
+    expect(s.current.toString()).to.equal('1:1;2:1');
+  });
+
+  it('returns typed errors for invalid requests and keeps going', () => {
+    const s = two();
+    const bad = s.receive({ type: 'do', op: { kind: 'insert', pos: 9, text: 'x' }, user: 1, time: '' });
+    expect(bad.executed[0]!.error!.domain).to.equal(AdoptedErrorDomain.TEXT_OPERATION);
+    expect(bad.executed[0]!.error!.code).to.equal(TextOperationErrorCode.INVALID_INSERT);
+    expect(bad.executed[0]!.error!.message).to.equal('Failed to apply request "" from user "User_1" at state "": Attempt to insert text after the end of the document');
+    const undo = s.receive({ type: 'undo', user: 2, time: '' });
+    expect(undo.executed[0]!.error!.code).to.equal(AlgorithmErrorCode.NO_UNDO);
+    const own = s.receive({ type: 'do', op: { kind: 'no-op' }, user: 2, time: '2:1' });
+    expect(own.error!.code).to.equal(SessionErrorCode.INVALID_REQUEST);
+    expect(s.receive({ type: 'do', op: { kind: 'no-op' }, user: 7, time: '' }).error!.code).to.equal(SessionErrorCode.NO_SUCH_USER);
+    expect(s.text).to.equal('abc');
+    // As in libinfinity, a failed request still uses up its index: the user's next one waits.
+    expect(s.receive({ type: 'do', op: { kind: 'insert', pos: 0, text: 'x' }, user: 2, time: '' }).waiting).to.equal(1);
+    s.addUser({ id: 3 });
+    const ok = s.receive({ type: 'do', op: { kind: 'insert', pos: 0, text: '😀' }, user: 3, time: '' });
+    expect(ok.error).to.equal(undefined);
+    expect(s.text).to.equal('😀abc');
+  });
+
+  it('applies num=2 undo as two undos', () => {
+    const s = two();
+    s.receive({ type: 'do', op: { kind: 'insert', pos: 0, text: 'x' }, user: 1, time: '' });
+    s.receive({ type: 'do', op: { kind: 'insert', pos: 0, text: 'y' }, user: 1, time: '' });
+    s.receive({ type: 'undo', user: 1, time: '', num: 2 });
+    expect(s.text).to.equal('abc');
+    expect(s.userVector(1).toString()).to.equal('1:4');
+  });
+
+  it('generates local requests with diff-encoded times and moves carets of others', () => {
+    const c = new AdoptedSession({ users: [{ id: 1, local: true }, { id: 2, caret: 0 }] });
+    const a = c.localInsert(1, 0, 'héllo');
+    expect(a.time).to.equal('');
+    c.receive({ type: 'do', op: { kind: 'move', caret: 5, selection: -2 }, user: 2, time: '1:1' });
+    c.receive({ type: 'do', op: { kind: 'insert', pos: 5, text: '!' }, user: 2, time: '' });
+    const b = c.localDelete(1, 0, 1);
+    expect(b.time).to.equal('2:1');
+    expect(b.request).to.deep.include({ type: 'do' });
+    expect(c.user(2)).to.deep.include({ caret: 4, selection: -2 });
+    expect(c.user(1)).to.deep.include({ caret: 4 });
+    const u = c.localUndo(1);
+    expect(u.time).to.equal('');
+    expect(c.text).to.equal('héllo!');
+  });
+
+  it('round-trips its state through a synchronisation, cleaned-up logs included', () => {
+    const s = new AdoptedSession({ users: [{ id: 1 }, { id: 2 }], maxTotalLogSize: 2 });
+    for (let i = 0; i < 6; i++) s.receive({ type: 'do', op: { kind: 'insert', pos: i, text: String(i) }, user: 1, time: '' });
+    s.receive({ type: 'do', op: { kind: 'delete', pos: 1, len: 2 }, user: 2, time: '1:6' });
+    expect(s.logRange(1).begin).to.be.greaterThan(0);
+    const state = s.exportSync();
+    const copy = AdoptedSession.fromSync(state, { maxTotalLogSize: 2 });
+    expect(copy.text).to.equal('03456'.slice(0, 1) + '345');
+    expect(copy.exportSync()).to.deep.equal(state);
+    const r = copy.receive({ type: 'undo', user: 2, time: '' });
+    expect(r.error).to.equal(undefined);
+    expect(copy.text).to.equal('012345');
+    expect(StateVector.parse('1:6;2:2').equals(copy.current)).to.equal(true);
+  });
+});

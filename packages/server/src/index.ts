@@ -16,6 +16,8 @@ export { anonymous, plain } from './auth.js';
 export type { AuthPolicy, AuthResult } from './auth.js';
 export { listenTcp } from './transport/tcp.js';
 export type { TcpOptions, TcpListener } from './transport/tcp.js';
+export { listenWebSocket } from './transport/ws.js';
+export type { WebSocketOptions, WebSocketListener } from './transport/ws.js';
 export type { TransportInfo, ConnectionLimits } from './connection/connection.js';
 export { startDaemon } from './cli/run.js';
 export type { RunningDaemon } from './cli/run.js';

@@ -12,6 +12,7 @@ import { SERVER_PLUGINS, UNSUPPORTED_PLUGINS, buildPlugins } from '../plugins/re
 import type { Plugin } from '../plugins/types.js';
 import { restartOnlyChanges } from './reload.js';
 import { type TcpListener, listenTcp } from '../transport/tcp.js';
+import { type WebSocketListener, listenWebSocket } from '../transport/ws.js';
 
 /** Plugins tandemd implements itself, and the note types they bring. */
 const PLUGIN_NOTE_TYPES: Record<string, string[]> = { 'note-text': ['InfText'] };
@@ -19,6 +20,8 @@ const PLUGIN_NOTE_TYPES: Record<string, string[]> = { 'note-text': ['InfText'] }
 export interface RunningDaemon {
   server: TandemServer;
   listener: TcpListener;
+  /** With --ws-port: the WebSocket listener (wss:// when TLS credentials are loaded). */
+  wsListener?: WebSocketListener;
   credentials?: TlsCredentials;
   /** Saves every session and stops listening. */
   stop(): Promise<void>;
@@ -99,11 +102,28 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
     throw err;
   }
   let current = o;
+  let wsListener: WebSocketListener | undefined;
+  if (o.wsPort !== undefined) {
+    // Browsers cannot STARTTLS: with TLS credentials the WebSocket port speaks wss:// instead.
+    try {
+      wsListener = await listenWebSocket(server, {
+        port: o.wsPort,
+        ...(o.listenAddress !== undefined ? { host: o.listenAddress } : {}),
+        ...(credentials ? { tls: { key: credentials.key, cert: credentials.cert } } : {}),
+      });
+    } catch (err) {
+      await listener.close();
+      await server.close();
+      throw err;
+    }
+  }
   const family = listener.address.family === 'IPv6' ? 'IPv6' : 'IPv4';
   log(`${family} Server running on port ${listener.address.port} (root directory ${o.rootDirectory}, ${o.securityPolicy})`);
+  if (wsListener) log(`WebSocket server running on port ${wsListener.address.port} (${wsListener.secure ? 'wss' : 'ws'}://)`);
   return {
-    server, listener, ...(credentials ? { credentials } : {}),
+    server, listener, ...(wsListener ? { wsListener } : {}), ...(credentials ? { credentials } : {}),
     async stop() {
+      await wsListener?.close();
       await listener.close();
       await server.close();
     },

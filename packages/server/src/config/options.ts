@@ -15,6 +15,8 @@ export interface TandemdOptions {
   port: number;
   /** undefined = all addresses (IPv6 dual stack where available). */
   listenAddress?: string;
+  /** WebSocket port for browsers (wss:// when TLS is on); undefined = no WebSocket listener. */
+  wsPort?: number;
   securityPolicy: SecurityPolicy;
   keyFile?: string;
   certificateFile?: string;
@@ -63,6 +65,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'create-key', kind: 'flag', help: 'Create a new 4096-bit RSA key in KEY-FILE' },
   { long: 'create-certificate', kind: 'flag', help: 'Create a new self-signed certificate in CERT-FILE' },
   { long: 'port', short: 'p', kind: 'int', configKey: 'port', arg: 'PORT', help: 'The TCP port number to listen on [Default=6523]' },
+  { long: 'ws-port', kind: 'int', configKey: 'ws-port', arg: 'PORT', help: 'Also accept WebSocket connections (browsers) on PORT, wss:// unless no-tls [Default: off]' },
   { long: 'listen-address', kind: 'string', configKey: 'listen-address', arg: 'ADDRESS', help: 'The IP address to listen on [Default: all]' },
   { long: 'security-policy', kind: 'string', configKey: 'security-policy', arg: 'no-tls|allow-tls|require-tls', help: 'Whether to use TLS [Default=require-tls]' },
   { long: 'root-directory', short: 'r', kind: 'string', configKey: 'root-directory', arg: 'DIRECTORY', help: 'Where documents are stored [Default=~/.infinote]' },
@@ -220,6 +223,10 @@ export function resolveOptions(cmd: CommandLine, e: Environment = processEnviron
     }
     port = Number(portText);
   }
+  const wsPortText = get('ws-port');
+  if (wsPortText !== undefined && (!/^\d+$/.test(wsPortText.trim()) || Number(wsPortText) > 65535)) {
+    throw new UsageError(`Invalid WebSocket port number "${wsPortText}": must be between 0 and 65535`);
+  }
   const policy = get('security-policy') ?? 'require-tls';
   if (policy !== 'no-tls' && policy !== 'allow-tls' && policy !== 'require-tls') {
     throw new UsageError(`Invalid security policy "${policy}": must be "no-tls", "allow-tls" or "require-tls"`);
@@ -256,6 +263,7 @@ export function resolveOptions(cmd: CommandLine, e: Environment = processEnviron
   const password = kf.getString(GROUP, 'password');
   if (password !== undefined && password !== '') opts.password = password;
   if (listenAddress !== undefined) opts.listenAddress = listenAddress;
+  if (wsPortText !== undefined) opts.wsPort = Number(wsPortText);
   if (file !== undefined) opts.configFile = file;
   if (opts.createKey && !opts.createCertificate) {
     throw new UsageError('Creating a new private key also requires creating a new certificate signed with it (add --create-certificate)');

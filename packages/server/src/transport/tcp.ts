@@ -4,6 +4,7 @@
  * TCP keep-alive after 60 s idle, and TCP_NODELAY, without which every request/reply exchange
  * waits for the peer's delayed ACK (~40 ms).
  */
+import { X509Certificate } from 'node:crypto';
 import { type AddressInfo, type Server, type Socket, createServer as createNetServer } from 'node:net';
 import { type SecureContext, TLSSocket, createSecureContext } from 'node:tls';
 import type { TandemServer } from '../server.js';
@@ -36,7 +37,17 @@ function peerId(socket: Socket): string {
   return a.includes(':') ? `[${a}]:${socket.remotePort}` : `${a}:${socket.remotePort}`;
 }
 
-function startTls(socket: Socket, context: SecureContext, clientAuth?: { acceptUnauthenticated: boolean }): () => Promise<TLSSocket> {
+/**
+ * A client certificate issued (and signed) by one of the CAs and valid now. A TLSSocket made
+ * from a plain socket does not run Node's own peer verification, so it is done here.
+ */
+function verifiedByCa(peer: X509Certificate, cas: readonly X509Certificate[]): boolean {
+  const now = Date.now();
+  if (now < Date.parse(peer.validFrom) || now > Date.parse(peer.validTo)) return false;
+  return cas.some((ca) => peer.checkIssued(ca) && peer.verify(ca.publicKey));
+}
+
+function startTls(socket: Socket, context: SecureContext, clientAuth?: { cas: X509Certificate[]; acceptUnauthenticated: boolean }): () => Promise<TLSSocket> {
   return () => new Promise((resolve, reject) => {
     // The same socket becomes the TLS server end (RFC 6120 §5.4.3.3: no new connection).
     // With certificate-auth the client is asked for a certificate; the check is ours (below).
@@ -50,11 +61,14 @@ function startTls(socket: Socket, context: SecureContext, clientAuth?: { acceptU
       if (clientAuth) {
         // infinoted_plugin_certificate_auth_certificate_func: a presented certificate must verify
         // against the CA list; no certificate is fine only with accept-unauthenticated-clients.
-        const presented = Object.keys(secure.getPeerCertificate()).length > 0;
-        if (presented ? !secure.authorized : !clientAuth.acceptUnauthenticated) {
-          fail(new Error(presented ? `Client certificate rejected: ${String(secure.authorizationError)}` : 'Client did not present a certificate'));
+        const peer = secure.getPeerX509Certificate();
+        const ok = peer ? verifiedByCa(peer, clientAuth.cas) : clientAuth.acceptUnauthenticated;
+        if (!ok) {
+          fail(new Error(peer ? `Client certificate "${peer.subject}" is not signed by a configured CA or not valid now` : 'Client did not present a certificate'));
           return;
         }
+        // What `authorized` means for tls.Server sockets; Connection.peerCertificate relies on it.
+        secure.authorized = peer !== undefined;
       }
       resolve(secure);
     });
@@ -64,7 +78,7 @@ function startTls(socket: Socket, context: SecureContext, clientAuth?: { acceptU
 
 export async function listenTcp(server: TandemServer, o: TcpOptions): Promise<TcpListener> {
   const context = o.tls ? createSecureContext({ key: o.tls.key, cert: o.tls.cert, ...(o.tls.clientCa ? { ca: o.tls.clientCa } : {}) }) : undefined;
-  const clientAuth = o.tls?.clientCa ? { acceptUnauthenticated: o.tls.acceptUnauthenticated === true } : undefined;
+  const clientAuth = o.tls?.clientCa ? { cas: o.tls.clientCa.map((pem) => new X509Certificate(pem)), acceptUnauthenticated: o.tls.acceptUnauthenticated === true } : undefined;
   const sockets = new Set<Socket>();
   const net: Server = createNetServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_IDLE_MS }, (socket) => {
     socket.setNoDelay(true);

@@ -2,7 +2,7 @@
 export { connect, TandemClient } from './client.js';
 export type { ClientOptions, OpenOptions, ClientEvents } from './client.js';
 export { TextDocument } from './text-document.js';
-export type { TextChange, User, TextDocumentEvents } from './text-document.js';
+export type { TextChange, TextSegment, User, TextDocumentEvents } from './text-document.js';
 export { ChatSession } from './chat.js';
 export type { ChatMessage, ChatMessageType, ChatEvents } from './chat.js';
 export type { DirectoryNode, NodeType } from './directory.js';

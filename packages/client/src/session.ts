@@ -115,6 +115,11 @@ export class SessionProxy extends EventEmitter<SessionEvents> {
     return this.site?.text ?? '';
   }
 
+  /** The buffer as runs of text by author (author 0 = nobody), in document order. */
+  segments(): readonly Segment[] {
+    return this.site?.segments() ?? [];
+  }
+
   private get engine(): AdoptedSession {
     if (!this.site) throw new ClientError('PROTOCOL', `${this.group} is not synchronised yet`);
     return this.site;

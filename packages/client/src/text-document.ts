@@ -15,6 +15,12 @@ export interface User {
   readonly hue: number;
 }
 
+/** A run of text written by one user (`author` undefined: nobody, e.g. text loaded from a file). */
+export interface TextSegment {
+  readonly text: string;
+  readonly author: User | undefined;
+}
+
 /** A change of the text, in string indices of `document.text` before the change. */
 export type TextChange =
   | { kind: 'insert'; index: number; text: string; author: User; local: boolean }
@@ -54,6 +60,14 @@ export class TextDocument extends EventEmitter<TextDocumentEvents> {
   /** Length in characters (code points), as the protocol and Gobby count. */
   get characters(): number {
     return codePointLength(this.mirror);
+  }
+
+  /** Who wrote what: the text as runs by author, in order (joined, they equal `text`). */
+  segments(): TextSegment[] {
+    return this.session.segments().map((seg) => {
+      const user = this.session.users.get(seg.author);
+      return { text: seg.text, author: user ? snapshot(user) : undefined };
+    });
   }
 
   /** Every user the session knows, including those who left (status "unavailable"). */

@@ -8,6 +8,8 @@
 //   --out FILE         results file (default bench/server/results.json, quick: results-quick.json)
 //   --no-report        do not rewrite the Server section of docs/benchmarks.md
 //   --seed N           seed of the edit sequence (printed)
+//   --ks LIST          client counts for (a), e.g. 5,20 (default 5,20,50,100,200,500,1000,2000)
+//   --window S         measurement window of (a) and (b) in seconds
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -27,6 +29,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'no-report': { type: 'boolean', default: false },
     seed: { type: 'string', default: String(Date.now() % 100000) },
+    ks: { type: 'string' },
+    window: { type: 'string' },
   },
 });
 
@@ -37,10 +41,10 @@ const opts = {
   servers: values.servers.split(',').filter(Boolean),
   procs: Number(values.procs),
   profile: values.profile,
-  ks: quick ? [5, 20, 50] : [5, 20, 50, 100, 200, 500, 1000, 2000],
+  ks: values.ks ? values.ks.split(',').map(Number) : quick ? [5, 20, 50] : [5, 20, 50, 100, 200, 500, 1000, 2000],
   capA: quick ? 120 : 480,
   warmupMs: quick ? 1000 : 2000,
-  windowMs: quick ? 3000 : 10000,
+  windowMs: values.window ? Number(values.window) * 1000 : quick ? 3000 : 10000,
   sizes: quick ? [2 ** 20, 2 * 2 ** 20] : [2 ** 20, 10 * 2 ** 20],
   history: quick ? 10000 : 100000,
   idle: quick ? 200 : 1000,

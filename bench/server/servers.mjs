@@ -12,6 +12,12 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 export const INFINOTED = process.env.INFINOTED ?? '/usr/bin/infinoted';
 export const SERVERS = ['tandemd', 'infinoted'];
 
+// Servers must not outlive an interrupted benchmark.
+const running = new Set();
+const killAll = () => { for (const c of running) c.kill('SIGKILL'); };
+process.once('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => { killAll(); process.exit(130); });
+
 /** The command line each server runs with (printed in the report). */
 export function commandLine(kind, port, root) {
   return kind === 'tandemd'
@@ -53,6 +59,8 @@ export async function startServer(kind, { profileDir } = {}) {
   // A private HOME and XDG dirs: infinoted would otherwise read the machine's infinoted.conf.
   const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CONFIG_DIRS: join(home, 'xdg'), LC_ALL: 'C.UTF-8' };
   const child = spawn(cmd === 'node' ? process.execPath : cmd, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   const keep = (b) => { output = (output + b.toString()).slice(-20000); };
   child.stdout.on('data', keep);

@@ -58,6 +58,9 @@ const LINGER_MS = 5000;
 export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly xmpp: ServerStream;
   private closing = false;
+  /** Output produced in the current event-loop turn, written in one go (see write()). */
+  private outbox: string[] = [];
+  private flushScheduled = false;
   private closedEmitted = false;
   user: string | undefined;
 
@@ -184,7 +187,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private startTls(): void {
     const upgrade = this.transport.startTls!;
     const old = this.stream;
-    // <proceed/> is already written; what follows on the socket is the TLS handshake.
+    // <proceed/> must reach the old stream before the TLS handshake takes the socket over.
+    this.flushOutbox();
     this.detach(old);
     upgrade().then((secure) => {
       if (this.closing) {
@@ -206,6 +210,22 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private write(data: string): void {
     if (this.closing || this.stream.destroyed) return;
+    // Everything for this peer produced in one event-loop turn (a broadcast per request of each
+    // of many clients, a synchronisation) goes out in a single socket write at the end of the
+    // turn: one system call instead of one per message, and no added latency.
+    this.outbox.push(data);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushOutbox);
+    }
+  }
+
+  private readonly flushOutbox = (): void => {
+    this.flushScheduled = false;
+    if (this.outbox.length === 0) return;
+    const data = this.outbox.length === 1 ? this.outbox[0]! : this.outbox.join('');
+    this.outbox = [];
+    if (this.stream.destroyed) return;
     this.stream.write(data);
     if (this.stream.writableLength > this.options.limits.maxPendingOutputBytes) {
       this.options.log(`Closing ${this.remote}: it does not read what it is sent`);
@@ -221,7 +241,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     let out = '';
     const traced = this.listenerCount('traffic') > 0;
     for (const m of messages) {
-      const xml = serialize(encodeGroup(group, m));
+      const xml = groupXml(group, m);
       out += xml;
       if (traced) this.emit('traffic', 'sent', xml);
     }
@@ -245,6 +265,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Immediate teardown, used on server shutdown after sending the footer. */
   destroy(): void {
     this.closing = true;
+    this.flushOutbox();
     this.stream.destroy();
     this.finish();
   }
@@ -252,6 +273,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private shutdown(): void {
     if (this.closing) return;
     this.closing = true;
+    this.flushOutbox();
     this.stream.end();
     setTimeout(() => this.stream.destroy(), LINGER_MS).unref();
     this.finish();
@@ -263,4 +285,20 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.closedEmitted = true;
     this.emit('closed');
   }
+}
+
+// A broadcast hands the same element to every member in one synchronous loop: serialise it once,
+// not once per member. The cache holds one entry and is dropped after the current task, so a later
+// change to the element is never masked.
+let cachedMessage: Element | undefined;
+let cachedGroup = '';
+let cachedXml = '';
+
+function groupXml(group: string, message: Element): string {
+  if (message === cachedMessage && group === cachedGroup) return cachedXml;
+  if (cachedMessage === undefined) queueMicrotask(() => { cachedMessage = undefined; });
+  cachedXml = serialize(encodeGroup(group, message));
+  cachedMessage = message;
+  cachedGroup = group;
+  return cachedXml;
 }

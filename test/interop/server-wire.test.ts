@@ -2,7 +2,9 @@
 // 3.6, 3.9, 5.2, 5.9) sent to both over plain TCP, every reply compared exactly. Only the host
 // name in the server's stream header differs by machine; it is normalised before comparing.
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { requireRealLibinfinity, startInfinoted, type ServerUnderTest } from './harness/index.js';
 import { startTandemd } from './server-harness.js';
 
@@ -36,6 +38,18 @@ const CHAT: Step[] = [
   [group('InfDirectory', '<subscribe-ack/>'), '<sync-end/></group>'],
   [group('InfChat', '<sync-ack/>') + group('InfChat', '<user-join seq="1" name="bob" status="active"/>'), '</group>'],
   [group('InfChat', '<message user="1">hi &amp; bye</message>') + group('InfChat', '<message type="userjoin" user="1"/>') + group('InfDirectory', '<explore-node seq="2" id="0"/>'), '<explore-end seq="1/2"/></group>'],
+  ['</stream:stream>', '</stream:stream>'],
+];
+
+const CHAT_DOCUMENT: Step[] = [
+  ...LOGIN,
+  // infinoted asserts that the parent was explored before a node is added to it.
+  [group('InfDirectory', '<explore-node seq="9" id="0"/>'), '<explore-end seq="1/9"/></group>'],
+  [group('InfDirectory', '<add-node seq="0" parent="0" type="InfChat" name="room"><subscribe/></add-node>'), '</group>'],
+  [group('InfDirectory', '<subscribe-ack id="1"/>') + group('InfSession_1', '<user-join seq="1" name="bob" status="active"/>'), '</group>'],
+  [group('InfSession_1', '<message user="1">in the room</message>') + group('InfDirectory', '<add-node seq="2" parent="0" type="InfChat" name="hall"/>'), '</group>'],
+  [group('InfDirectory', '<subscribe-session seq="3" id="2"/>'), '</group>'],
+  [group('InfDirectory', '<subscribe-ack id="2"/>'), '<sync-end/></group>'],
   ['</stream:stream>', '</stream:stream>'],
 ];
 
@@ -87,12 +101,19 @@ describe('tandemd on the wire, byte for byte against infinoted', function () {
     servers = [];
   });
 
-  async function both(steps: readonly Step[]): Promise<[string[], string[]]> {
-    const reference = await startInfinoted({ securityPolicy: 'no-tls' });
+  async function both(steps: readonly Step[], plugins: string[] = []): Promise<[string[], string[]]> {
+    const reference = await startInfinoted({ securityPolicy: 'no-tls', plugins });
     servers.push(reference);
-    const ours = await startTandemd({ securityPolicy: 'no-tls' });
+    const ours = await startTandemd({ securityPolicy: 'no-tls', plugins: plugins.length > 0 ? ['note-text', ...plugins] : [] });
     servers.push(ours);
-    return [await transcript(reference.port, steps), await transcript(ours.port, steps)];
+    const run = async (s: ServerUnderTest): Promise<string[]> => {
+      try {
+        return await transcript(s.port, steps);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\nserver output:\n${s.output()}`);
+      }
+    };
+    return [await run(reference), await run(ours)];
   }
 
   it('answers login, welcome, explore, add-node, subscribe, sync, user-join, a request and close with the same bytes', async () => {
@@ -105,5 +126,12 @@ describe('tandemd on the wire, byte for byte against infinoted', function () {
     const [theirs, ours] = await both(CHAT);
     expect(theirs[4]).to.include('<subscribe-chat group="InfChat" method="central" seq="1/0"/>');
     for (let i = 0; i < theirs.length; i++) expect(ours[i], `answer to step ${i}: ${CHAT[i]?.[0] ?? '(after the script)'}`).to.equal(theirs[i]);
+  });
+
+  it('creates and serves InfChat documents with note-chat with the same bytes, and stores them as infinoted does', async () => {
+    const [theirs, ours] = await both(CHAT_DOCUMENT, ['note-chat']);
+    expect(theirs[3]).to.include('<note-plugin type="InfChat"/><note-plugin type="InfText"/>');
+    for (let i = 0; i < theirs.length; i++) expect(ours[i], `answer to step ${i}: ${CHAT_DOCUMENT[i]?.[0] ?? '(after the script)'}`).to.equal(theirs[i]);
+    expect(readFileSync(join(servers[1]!.root, 'room.InfChat'), 'utf8')).to.equal('<?xml version="1.0"?>\n<inf-chat-session/>\n');
   });
 });

@@ -15,7 +15,7 @@ import { type TcpListener, listenTcp } from '../transport/tcp.js';
 import { type WebSocketListener, listenWebSocket } from '../transport/ws.js';
 
 /** Plugins tandemd implements itself, and the note types they bring. */
-const PLUGIN_NOTE_TYPES: Record<string, string[]> = { 'note-text': ['InfText'] };
+const PLUGIN_NOTE_TYPES: Record<string, string[]> = { 'note-text': ['InfText'], 'note-chat': ['InfChat'] };
 
 export interface RunningDaemon {
   server: TandemServer;

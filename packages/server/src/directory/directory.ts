@@ -16,9 +16,12 @@ import { SyncInReceiver } from '../session/sync-in.js';
 import { type Member, TextSession } from '../session/text-session.js';
 import { type DirNode, SUBDIRECTORY, Tree } from './tree.js';
 import { CHAT_GROUP, ServerChat } from '../chat/server-chat.js';
+import { ChatSession } from '../chat/chat-session.js';
 import type { SessionBridge } from '../plugins/bridge.js';
 
 const DIR = ErrorCodes.INF_DIRECTORY_ERROR;
+/** The note type of chat documents (note-chat plugin, protocol.md 5.9, 7.3). */
+const CHAT_NOTE = 'InfChat';
 export const DIRECTORY_GROUP = 'InfDirectory';
 
 /** A pending subscription, waiting for subscribe-ack / subscribe-nack (keyed by node id). */
@@ -56,6 +59,8 @@ export class Directory {
   private readonly sessions = new Map<number, TextSession>();
   /** The server-wide chat, always enabled like infinoted's (protocol.md 3.9). */
   private readonly chat = new ServerChat({ seqId: (m) => this.seqId(m), log: (line) => this.o.log(line) });
+  /** Loaded InfChat documents by node id; their messages live only in memory, like infinoted's. */
+  private readonly chatDocs = new Map<number, ChatSession>();
   private readonly idleTimers = new Map<number, NodeJS.Timeout>();
   /** Serialises storage operations so a save never races a remove of the same node. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -116,7 +121,7 @@ export class Directory {
     this.clients.set(m, { seqId, explored: new Set(), pending: new Map(), queue: Promise.resolve() });
     this.acl.connect(m, account);
     // The connection's account (if not default) and the root sheets it may see (§3.1).
-    this.reply(m, { kind: 'welcome', protocolVersion: '1.1', sequenceId: seqId, notePlugins: [...this.o.noteTypes], ...this.acl.welcome(m) });
+    this.reply(m, { kind: 'welcome', protocolVersion: '1.1', sequenceId: seqId, notePlugins: sortedNoteTypes(this.o.noteTypes), ...this.acl.welcome(m) });
   }
 
   removeClient(m: Member): void {
@@ -125,6 +130,7 @@ export class Directory {
     this.clients.delete(m);
     this.acl.disconnect(m);
     this.chat.remove(m);
+    for (const s of this.chatDocs.values()) s.removeMember(m);
     for (const s of this.sessions.values()) s.removeMember(m);
   }
 
@@ -164,6 +170,7 @@ export class Directory {
     const session = m2 ? this.sessions.get(Number(m2[1])) : undefined;
     // Messages to a group the connection is not in are dropped silently (§2.1).
     if (session) session.handle(m, message);
+    else if (m2) this.chatDocs.get(Number(m2[1]))?.handle(m, message);
   }
 
   /** Sends one directory message to one connection. */
@@ -322,6 +329,8 @@ export class Directory {
       return;
     }
     if (syncIn) {
+      // Only text documents can be uploaded: SyncInReceiver reads InfText synchronisations.
+      if (type === CHAT_NOTE) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOTE_TYPE_UNSUPPORTED, 'Note type "InfChat" cannot be synchronised in');
       const id = this.tree.allocateId();
       const group = subscribe ? `InfSession_${id}` : `InfSession_SyncIn_${id}`;
       c.pending.set(id, { kind: 'sync-in', parent, id, name, type, subscribe, group, acl });
@@ -338,7 +347,7 @@ export class Directory {
       return;
     }
     // A plain new note: written empty at once (§7.6), announced to the parent's explorers.
-    await this.run(() => this.o.storage.writeText([...this.tree.path(parent), name], { users: [], segments: [] }));
+    await this.writeEmpty([...this.tree.path(parent), name], type);
     if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
     const node = this.tree.add(parent, name, type);
     await this.acl.setInitial(node, acl);
@@ -354,6 +363,8 @@ export class Directory {
     const path = this.tree.path(node);
     // Subscribers of every session in the subtree are told first (cap 01: session-close, then remove-node).
     for (const n of this.tree.subtree(node)) {
+      this.chatDocs.get(n.id)?.close();
+      this.chatDocs.delete(n.id);
       const s = this.sessions.get(n.id);
       if (!s) continue;
       s.close();
@@ -373,8 +384,10 @@ export class Directory {
   private async subscribeSession(m: Member, c: ClientState, req: { id: number }, seq?: string): Promise<void> {
     const node = this.node(req.id);
     if (node.type === SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_NOTE, `Node with ID "${node.id}" is not a leaf node`);
-    if (node.type !== 'InfText') throw new Reply('INF_DIRECTORY_ERROR', DIR.NOTE_TYPE_UNSUPPORTED, `Note type "${node.type}" is not supported`);
-    if (c.pending.has(node.id) || this.sessions.get(node.id)?.isSubscribed(m)) {
+    if (node.type !== 'InfText' && !(node.type === CHAT_NOTE && this.o.noteTypes.includes(CHAT_NOTE))) {
+      throw new Reply('INF_DIRECTORY_ERROR', DIR.NOTE_TYPE_UNSUPPORTED, `Note type "${node.type}" is not supported`);
+    }
+    if (c.pending.has(node.id) || this.sessions.get(node.id)?.isSubscribed(m) || this.chatDocs.get(node.id)?.isSubscribed(m)) {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_SUBSCRIBED, 'The session is already subscribed');
     }
     await this.check(m, node, 'can-subscribe-session');
@@ -397,6 +410,11 @@ export class Directory {
     switch (p.kind) {
       case 'subscribe': {
         if (this.tree.get(p.node.id) !== p.node) return; // removed meanwhile
+        if (p.node.type === CHAT_NOTE) {
+          const chat = await this.loadChat(p.node);
+          if (this.tree.get(p.node.id) === p.node && this.clients.has(m)) chat.subscribe(m, true);
+          return;
+        }
         const session = await this.loadSession(p.node);
         if (this.tree.get(p.node.id) !== p.node || !this.clients.has(m)) return;
         this.cancelUnload(p.node.id);
@@ -406,10 +424,16 @@ export class Directory {
       case 'add-node': {
         // The node exists from the ack on; the creator is subscribed without a sync (§3.4).
         const path = [...this.tree.path(p.parent), p.name];
-        await this.run(() => this.o.storage.writeText(path, { users: [], segments: [] }));
+        await this.writeEmpty(path, p.type);
         if (this.tree.get(p.parent.id) !== p.parent || this.tree.findChild(p.parent, p.name)) return;
         const node = this.tree.add(p.parent, p.name, p.type, p.id);
         await this.acl.setInitial(node, p.acl);
+        if (p.type === CHAT_NOTE) {
+          const chat = this.newChat(node);
+          await this.announceNode(node, undefined, undefined, m);
+          if (this.clients.has(m)) chat.subscribe(m, false);
+          return;
+        }
         const session = TextSession.fromStored(`InfSession_${node.id}`, { users: [], segments: [] }, this.sessionContext());
         this.sessions.set(node.id, session);
         this.plugged(node, session);
@@ -476,15 +500,35 @@ export class Directory {
   private async saveSession(m: Member, req: { id: number }, seq?: string): Promise<void> {
     const node = this.node(req.id);
     if (node.type === SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_NOTE, `Node with ID "${node.id}" is not a leaf node`);
-    const s = this.sessions.get(node.id);
+    const s = this.sessions.get(node.id) ?? this.chatDocs.get(node.id);
     if (!s || !s.isSubscribed(m)) throw new Reply('INF_DIRECTORY_ERROR', DIR.UNSUBSCRIBED, 'The session is not subscribed');
-    await this.save(node.id);
+    // A chat document has no content to save (protocol.md 7.3).
+    if (s instanceof TextSession) await this.save(node.id);
     // libinfinity clients expect "saved-session" (infc-browser.c); infinoted 0.7.2 sends
     // "session-saved", which they reject (quirk 10.1). We send what the clients understand.
     this.reply(m, { kind: 'session-saved', name: 'saved-session', ...(seq !== undefined ? { seq } : {}) });
   }
 
   // ---- persistence ------------------------------------------------------------------------
+
+  /** A new note's file: an empty text document, or `<inf-chat-session/>` for a chat. */
+  private writeEmpty(path: readonly string[], type: string): Promise<void> {
+    return this.run(() => (type === CHAT_NOTE ? this.o.storage.writeChat(path) : this.o.storage.writeText(path, { users: [], segments: [] })));
+  }
+
+  private newChat(node: DirNode): ChatSession {
+    const chat = new ChatSession(`InfSession_${node.id}`, { seqId: (m) => this.seqId(m), log: (line) => this.o.log(line) });
+    this.chatDocs.set(node.id, chat);
+    return chat;
+  }
+
+  /** A stored chat document is checked when first subscribed; it starts with an empty backlog. */
+  private async loadChat(node: DirNode): Promise<ChatSession> {
+    const open = this.chatDocs.get(node.id);
+    if (open) return open;
+    await this.run(() => this.o.storage.readChat(this.tree.path(node)));
+    return this.chatDocs.get(node.id) ?? this.newChat(node);
+  }
 
   private async save(id: number): Promise<void> {
     const node = this.tree.get(id);
@@ -534,6 +578,7 @@ export class Directory {
   /** Shutdown: session-close to every subscriber, timers off. */
   closeAll(): void {
     this.chat.session.close();
+    for (const s of this.chatDocs.values()) s.close();
     for (const s of this.sessions.values()) {
       s.close();
       this.o.plugins?.removed(s);
@@ -545,4 +590,12 @@ export class Directory {
   sessionText(id: number): string | undefined {
     return this.sessions.get(id)?.text();
   }
+}
+
+/**
+ * infinoted lists its note plugins in GHashTable order, which for the two it has puts InfChat
+ * before InfText (capture 10); sorting by name gives the same order.
+ */
+function sortedNoteTypes(types: readonly string[]): string[] {
+  return [...types].sort();
 }

@@ -298,6 +298,7 @@ export class TextSession {
     }
     const received = nowMicros();
     const result = this.engine.receive({ ...toBody(req.operation), user: user.id, time: req.time, ...(req.num ? { num: req.num } : {}) });
+    const at = nowMicros();
     const error = result.error ?? result.executed.find((x) => x.error)?.error;
     if (error) {
       // Answered to the sender alone; the others never see the request (and stay consistent).
@@ -306,7 +307,6 @@ export class TextSession {
     }
     if (affects(req.operation)) this.modified = true;
     this.broadcast(el, m);
-    const at = nowMicros();
     for (const x of result.executed) this.ctx.hooks?.requestExecuted(this, m, user, x, received, at);
   }
 

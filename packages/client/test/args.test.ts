@@ -17,6 +17,13 @@ describe('tandem argument parsing', () => {
     expect(command).to.deep.equal({ name: 'cat', path: '/doc' });
   });
 
+  it('takes a WebSocket URL instead of host and port, and refuses both or another scheme', () => {
+    expect(parseArgs(['--url', 'ws://h:8080', 'ls'], env).options.url).to.equal('ws://h:8080');
+    expect(parseArgs(['ls'], env).options.url).to.equal(undefined);
+    expect(() => parseArgs(['--url', 'ws://h:1', '--port', '2', 'ls'], env)).to.throw(UsageError, /drop --host\/--port/);
+    expect(() => parseArgs(['--url', 'http://h:1', 'ls'], env)).to.throw(UsageError, /ws:\/\/ or wss:\/\//);
+  });
+
   it('reads -1 as a position, not an option', () => {
     expect(parseArgs(['insert', '/doc', '-1', 'tail'], env).command).to.deep.equal({
       name: 'insert', path: '/doc', pos: -1, text: 'tail',

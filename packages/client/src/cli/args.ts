@@ -12,6 +12,8 @@ export class UsageError extends Error {
 export interface GlobalOptions {
   host: string;
   port: number;
+  /** ws:// or wss:// URL: connect over a WebSocket instead of TCP (tandemd --ws-port). */
+  url: string | undefined;
   /** true: require TLS; false: never use TLS; undefined: use STARTTLS when the server offers it. */
   tls: boolean | undefined;
   insecure: boolean;
@@ -44,8 +46,8 @@ export interface ParsedArgs {
   command: Command;
 }
 
-export const USAGE = `usage: tandem [--host H] [--port P] [--tls|--no-tls] [--insecure] [--user NAME]
-              [--password PW | --password-file FILE] [--timeout S] COMMAND
+export const USAGE = `usage: tandem [--host H] [--port P | --url ws://H:P] [--tls|--no-tls] [--insecure]
+              [--user NAME] [--password PW | --password-file FILE] [--timeout S] COMMAND
 
 commands:
   ls [-R] [PATH]            list a directory (full paths, directories end in /)
@@ -75,6 +77,7 @@ const GLOBAL: Record<string, OptionSpec> = {
   '-H': { key: 'host', value: true },
   '--port': { key: 'port', value: true },
   '-p': { key: 'port', value: true },
+  '--url': { key: 'url', value: true },
   '--tls': { key: 'tls', value: false },
   '--no-tls': { key: 'no-tls', value: false },
   '--insecure': { key: 'insecure', value: false },
@@ -162,6 +165,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   const options: GlobalOptions = {
     host: str('host') ?? env.TANDEM_HOST ?? 'localhost',
     port: integer(str('port') ?? env.TANDEM_PORT ?? '6523', 'port', 1),
+    url: str('url'),
     tls: values.has('tls') ? true : values.has('no-tls') ? false : undefined,
     insecure: values.has('insecure'),
     user: str('user') ?? env.TANDEM_USER ?? env.USER ?? env.LOGNAME ?? 'tandem',
@@ -169,6 +173,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     passwordFile: str('password-file'),
     timeout: seconds(str('timeout') ?? '30', '--timeout'),
   };
+  if (options.url !== undefined && (values.has('host') || values.has('port'))) {
+    throw new UsageError('--url names the server already; drop --host/--port');
+  }
+  if (options.url !== undefined && !/^wss?:\/\//.test(options.url)) {
+    throw new UsageError(`--url must start with ws:// or wss://, got "${options.url}"`);
+  }
   if (options.port > 65535) throw new UsageError(`port must be at most 65535, got ${options.port}`);
   if (options.user.length === 0) throw new UsageError('the user name must not be empty');
 

@@ -40,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
   const client = await connect({
     host: options.host,
     port: options.port,
+    ...(options.url !== undefined ? { url: options.url } : {}),
     tls: options.tls,
     insecure: options.insecure,
     user: options.user,

@@ -24,3 +24,7 @@ export type { RunningDaemon } from './cli/run.js';
 export { loadCertificateAuth } from './accounts/certificate-auth.js';
 export type { CertificateAuth, CertificateAuthOptions } from './accounts/certificate-auth.js';
 export { CertificateAuthority } from './accounts/certificate-authority.js';
+export type {
+  Plugin, PluginContext, PluginHooks, LogLevel, ConnectionInfo, SessionInfo, RequestEvent, CheckRequestEvent, SessionErrorEvent,
+} from './plugins/types.js';
+export { buildPlugins, PluginConfigError } from './plugins/registry.js';

@@ -1,0 +1,53 @@
+// tandemd's ACL enforcement as the real libinfinity client sees it: a subdirectory whose stored
+// default sheet forbids new subdirectories (its .xml.acl written before start, as infinoted
+// writes it) refuses mkdir with INF_REQUEST_ERROR 6, and the same root behaves identically on
+// the real infinoted.
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireRealLibinfinity, startDriver, startInfinoted, type InfDriver, type ServerUnderTest } from './harness/index.js';
+import { startTandemd } from './server-harness.js';
+
+describe('tandemd ACLs with the real libinfinity client', function () {
+  this.timeout(60000);
+  let servers: ServerUnderTest[] = [];
+  let drivers: InfDriver[] = [];
+  let tmp: string[] = [];
+  before(() => requireRealLibinfinity());
+  afterEach(async () => {
+    await Promise.all(drivers.map((d) => d.stop()));
+    await Promise.all(servers.map((s) => s.stop()));
+    for (const t of tmp) rmSync(t, { recursive: true, force: true });
+    drivers = [];
+    servers = [];
+    tmp = [];
+  });
+
+  /** A root with /locked whose default sheet says can-add-subdirectory="no". */
+  function lockedRoot(): string {
+    const root = mkdtempSync(join(tmpdir(), 'tandem-acl-interop-'));
+    tmp.push(root);
+    mkdirSync(join(root, 'locked'));
+    writeFileSync(join(root, 'locked.xml.acl'), '<?xml version="1.0"?>\n<inf-acl>\n  <sheet account="default" can-add-subdirectory="no"/>\n</inf-acl>\n');
+    return root;
+  }
+
+  for (const which of ['tandemd', 'infinoted'] as const) {
+    it(`${which}: mkdir under a directory whose default sheet forbids it fails with INF_REQUEST_ERROR 6, elsewhere it works`, async () => {
+      const root = lockedRoot();
+      const s = which === 'tandemd'
+        ? await startTandemd({ securityPolicy: 'no-tls', root })
+        : await startInfinoted({ securityPolicy: 'no-tls', root });
+      servers.push(s);
+      const d = await startDriver();
+      drivers.push(d);
+      await d.call('connect', { port: s.port, security: 'no-tls', user: 'alice' });
+      const denied = await d.attempt('mkdir', { path: '/locked/sub' });
+      expect(denied.ok).to.equal(false);
+      expect(denied.error).to.match(/^INF_REQUEST_ERROR 6: /);
+      await d.call('mkdir', { path: '/open' });
+      await d.call('create', { path: '/locked/doc', text: 'documents are still allowed' });
+    });
+  }
+});

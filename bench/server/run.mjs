@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // tandemd vs infinoted, side by side (issue 7). `npm run bench:server [-- --quick]`.
-//   --quick            a short run (K up to 50, 3 s windows, smaller documents): about 3 minutes
+//   --quick            a short run (K up to 20, 3 s windows, smaller documents): a few minutes
+//   --smoke            seconds-long run of every scenario with tiny sizes (for the interop test)
 //   --only a,b,c,d,e   run only these scenarios
 //   --servers LIST     tandemd,infinoted (default both)
 //   --procs N          load worker processes for (a) and (b) (default 1)
@@ -10,6 +11,7 @@
 //   --seed N           seed of the edit sequence (printed)
 //   --ks LIST          client counts for (a), e.g. 5,20 (default 5,20,50,100,200,500,1000,2000)
 //   --window S         measurement window of (a) and (b) in seconds
+// Environment: TANDEMD_CHECKOUT=DIR benchmarks the tandemd built in another checkout.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -22,6 +24,7 @@ import { INFINOTED, SERVERS } from './servers.mjs';
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
     only: { type: 'string', default: 'a,b,c,d,e' },
     servers: { type: 'string', default: SERVERS.join(',') },
     procs: { type: 'string', default: '1' },
@@ -34,25 +37,28 @@ const { values } = parseArgs({
   },
 });
 
-const quick = values.quick;
+const quick = values.quick || values.smoke;
+const smoke = values.smoke;
 const opts = {
   quick,
   seed: Number(values.seed),
   servers: values.servers.split(',').filter(Boolean),
   procs: Number(values.procs),
   profile: values.profile,
-  ks: values.ks ? values.ks.split(',').map(Number) : quick ? [5, 20, 50] : [5, 20, 50, 100, 200, 500, 1000, 2000],
+  ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3] : quick ? [5, 10, 20] : [5, 10, 20, 50, 100, 200, 500, 1000, 2000],
   capA: quick ? 120 : 480,
-  warmupMs: quick ? 1000 : 2000,
-  windowMs: values.window ? Number(values.window) * 1000 : quick ? 3000 : 10000,
-  sizes: quick ? [2 ** 20, 2 * 2 ** 20] : [2 ** 20, 10 * 2 ** 20],
-  history: quick ? 10000 : 100000,
-  idle: quick ? 200 : 1000,
+  warmupMs: smoke ? 300 : quick ? 1000 : 2000,
+  windowMs: values.window ? Number(values.window) * 1000 : smoke ? 1000 : quick ? 3000 : 10000,
+  sizes: smoke ? [2 ** 16] : quick ? [2 ** 20, 2 * 2 ** 20] : [2 ** 20, 10 * 2 ** 20],
+  history: smoke ? 400 : quick ? 10000 : 100000,
+  idle: smoke ? 40 : quick ? 200 : 1000,
+  massJoin: smoke ? 16 : 128,
+  documents: smoke ? 10 : 100,
 };
 for (const s of opts.servers) if (!SERVERS.includes(s)) throw new Error(`unknown server "${s}" (tandemd, infinoted)`);
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const out = values.out ?? fileURLToPath(new URL(quick ? './results-quick.json' : './results.json', import.meta.url));
+const out = values.out ?? fileURLToPath(new URL(smoke ? './results-smoke.json' : quick ? './results-quick.json' : './results.json', import.meta.url));
 const argv = process.argv.slice(2);
 
 function machine() {
@@ -72,7 +78,7 @@ function machine() {
 
 const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const results = {
-  command: `npm run bench:server${argv.length ? ' -- ' + argv.join(' ') : ''}`,
+  command: `${process.env.TANDEMD_CHECKOUT ? `TANDEMD_CHECKOUT=${process.env.TANDEMD_CHECKOUT} ` : ''}npm run bench:server${argv.length ? ' -- ' + argv.join(' ') : ''}`,
   date: new Date().toISOString(),
   machine: machine(),
   settings: { ...opts, profile: undefined },

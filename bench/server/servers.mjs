@@ -58,7 +58,9 @@ export async function startServer(kind, { profileDir } = {}) {
   if (kind === 'tandemd' && profileDir) args.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   // A private HOME and XDG dirs: infinoted would otherwise read the machine's infinoted.conf.
   const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CONFIG_DIRS: join(home, 'xdg'), LC_ALL: 'C.UTF-8' };
-  const child = spawn(cmd === 'node' ? process.execPath : cmd, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // TANDEMD_CHECKOUT runs the tandemd of another built checkout (e.g. the commit before a fix).
+  const cwd = kind === 'tandemd' && process.env.TANDEMD_CHECKOUT ? process.env.TANDEMD_CHECKOUT : repo;
+  const child = spawn(cmd === 'node' ? process.execPath : cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let output = '';

@@ -118,7 +118,7 @@ export function renderServerSection(results, { before, notes } = {}) {
       `or the ${results.settings.capA / 60}-minute cap. Converged: every client received every insert and its text equals a fresh subscriber's. ` +
       '"(limit)": the load process used more than 0.85 of a core or could not keep up 5 edits/s per client, so the load generator, not the server, limited that row.', '', sectionA(s.a), '');
   }
-  if (s.b) parts.push('### (b) Maximum throughput, 20 clients', '', 'Each client sends 20 edits, waits for a directory round trip (the server has processed them), and repeats.', '', sectionB(s.b), '');
+  if (s.b) parts.push('### (b) Maximum throughput, 20 clients', '', 'Each client sends 5 edits, waits for a directory round trip (the server has processed them), and repeats.', '', sectionB(s.b), '');
   if (s.c) parts.push('### (c) Subscribe time', '', 'A fresh connection subscribes (synchronisation until `sync-end`, acknowledged); median of 3. The big documents are uploaded with `put` (requests of 16 KiB); the history is built by 4 clients sending batches of 100 edits.', '', sectionC(s.c), '');
   if (s.d) parts.push('### (d) 128 clients joining one document at once', '', '128 connected clients subscribe and join a 10,000-character document at the same moment; time until the last has joined. All synced: every text equals a fresh subscriber\'s and every client sees all 128 joiners (plus the uploader).', '', sectionD(s.d), '');
   if (s.e) parts.push(`### (e) ${results.settings.idle} idle connections over 100 documents`, '', 'Each connection subscribes to and joins one of 100 documents of 1,000 characters. RSS before (documents created, no connection) and 2 s after the last join.', '', sectionE(s.e), '');

@@ -157,7 +157,7 @@ export async function scenarioB(opts, log) {
       await workers[0].call('put', { port: server.port, path: '/b', size: 2000 });
       await connectAll(server, workers, Array.from({ length: 20 }, (_, i) => `f${i}`));
       await Promise.all(workers.map((w) => w.call('open', { paths: ['/b'], join: true })));
-      return typingRun(server, workers, '/b', { warmupMs: opts.warmupMs, windowMs: opts.windowMs, mode: 'flood', batch: 20 });
+      return typingRun(server, workers, '/b', { warmupMs: opts.warmupMs, windowMs: opts.windowMs, mode: 'flood', batch: 5 });
     });
     rows.push({ server: kind, ...row });
     log(`(b) ${kind}: ${row.editsPerSecond} edits/s, ${row.serverCpuPer1000Edits} server CPU s/1000 edits, server CPU ${row.serverCpuShare}, load CPU ${row.loadCpuShare}, converged ${row.converged}`);

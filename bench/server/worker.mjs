@@ -168,7 +168,7 @@ const commands = {
   },
 
   /** Waits until every client received every other client's inserts, then a round trip each. */
-  async drain({ totalInserts, timeoutMs = 60000 }) {
+  async drain({ totalInserts, timeoutMs = 30000 }) {
     const deadline = nowMs() + timeoutMs;
     const live = clients.filter((c) => c.doc);
     const behind = () => live.filter((c) => c.remote < totalInserts - c.own);

@@ -5,9 +5,10 @@ import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  requireRealLibinfinity,
-  startDriver,
+  interopFixture,
+  mulberry32,
   startInfinoted,
+  testSeed,
   type InfDriver,
   type ServerOptions,
   type ServerUnderTest,
@@ -20,55 +21,11 @@ const startServer: StartServer = startInfinoted;
 /** Code points, not UTF-16 units: the protocol's positions (protocol.md 5.5). */
 const cps = (s: string): string[] => Array.from(s);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('interop harness against the real infinoted and libinfinity', function () {
   this.timeout(30000);
-  let servers: ServerUnderTest[] = [];
-  let drivers: InfDriver[] = [];
-
-  before(() => requireRealLibinfinity());
-
-  afterEach(async () => {
-    await Promise.all(drivers.map((d) => d.stop()));
-    await Promise.all(servers.map((s) => s.stop()));
-    drivers = [];
-    servers = [];
-  });
-
-  async function server(options: ServerOptions): Promise<ServerUnderTest> {
-    const s = await startServer(options);
-    servers.push(s);
-    return s;
-  }
-
-  async function client(s: ServerUnderTest, user: string, extra: { password?: string } = {}): Promise<InfDriver> {
-    const d = await startDriver();
-    drivers.push(d);
-    await d.call('connect', { port: s.port, security: s.securityPolicy, user, ...extra });
-    return d;
-  }
-
-  /** Polls both drivers until they show the same text (remote requests arrive asynchronously). */
-  async function converge(a: InfDriver, b: InfDriver, path: string): Promise<string> {
-    for (let i = 0; i < 100; i++) {
-      const [ta, tb] = await Promise.all([a.call('text', { path }), b.call('text', { path })]);
-      if (ta.text === tb.text) return ta.text;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const [ta, tb] = await Promise.all([a.call('text', { path }), b.call('text', { path })]);
-    expect(tb.text, 'second editor diverged from the first').to.equal(ta.text);
-    return ta.text;
-  }
+  const fx = interopFixture();
+  const server = (options: ServerOptions): Promise<ServerUnderTest> => fx.server(startServer(options));
+  const { client, converge } = fx;
 
   it('creates and explores directories and documents over a plain (no-tls) connection', async () => {
     const s = await server({ securityPolicy: 'no-tls' });
@@ -94,13 +51,11 @@ describe('interop harness against the real infinoted and libinfinity', function 
 
   it('negotiates STARTTLS with a require-tls server and accepts its self-signed certificate', async () => {
     const s = await server({ securityPolicy: 'require-tls' });
-    const a = await startDriver();
-    drivers.push(a);
+    const a = await fx.driver();
     expect(await a.call('connect', { port: s.port, security: 'require-tls', user: 'alice' })).to.deep.equal({ tls: true });
     await a.call('create', { path: '/secret', text: 'over TLS' });
 
-    const plain = await startDriver();
-    drivers.push(plain);
+    const plain = await fx.driver();
     const refused = await plain.attempt('connect', { port: s.port, security: 'no-tls', user: 'eve' });
     expect(refused.ok ? '' : refused.error, 'an ONLY_UNSECURED client must give up').to.match(
       /^INF_XMPP_CONNECTION_ERROR 1: The server requires transport layer security/,
@@ -115,8 +70,7 @@ describe('interop harness against the real infinoted and libinfinity', function 
     const a = await client(s, 'alice', { password: 's3cret' });
     await a.call('mkdir', { path: '/in' });
 
-    const eve = await startDriver();
-    drivers.push(eve);
+    const eve = await fx.driver();
     const denied = await eve.attempt('connect', { port: s.port, security: 'allow-tls', user: 'eve', password: 'wrong' });
     expect(denied.ok ? '' : denied.error).to.match(/^INF_XMPP_CONNECTION_AUTH_ERROR 5: /);
   });
@@ -154,8 +108,7 @@ describe('interop harness against the real infinoted and libinfinity', function 
   });
 
   it('lets two editors type concurrently and converge, and a fresh subscriber sees the same text', async () => {
-    const seed = Number(process.env.TANDEM_SEED ?? Date.now() % 1e9);
-    console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
+    const seed = testSeed();
     const rand = mulberry32(seed);
     const s = await server({ securityPolicy: 'no-tls' });
     const a = await client(s, 'alice');

@@ -1,7 +1,7 @@
 // The server-wide chat with real libinfinity clients (infdriver.py), against infinoted as the
 // reference and against tandemd: messages both ways, and the backlog a late subscriber receives.
 import { expect } from 'chai';
-import { requireRealLibinfinity, startDriver, startInfinoted, type ChatMessage, type DriverEvent, type InfDriver, type ServerUnderTest, type StartServer } from './harness/index.js';
+import { interopFixture, startInfinoted, type ChatMessage, type DriverEvent, type ServerUnderTest, type StartServer } from './harness/index.js';
 import { startTandemd } from './server-harness.js';
 
 const isChat = (e: DriverEvent): e is Extract<DriverEvent, { event: 'chat' }> => e.event === 'chat';
@@ -10,28 +10,11 @@ const brief = (m: ChatMessage) => ({ type: m.type, user: m.user, text: m.text })
 function suite(kind: string, start: StartServer): void {
   describe(`the server chat on ${kind} with real libinfinity clients`, function () {
     this.timeout(60000);
-    let servers: ServerUnderTest[] = [];
-    let drivers: InfDriver[] = [];
-
-    before(() => requireRealLibinfinity());
-
-    afterEach(async () => {
-      await Promise.all(drivers.map((d) => d.stop()));
-      await Promise.all(servers.map((s) => s.stop()));
-      drivers = [];
-      servers = [];
-    });
-
-    async function client(s: ServerUnderTest, user: string): Promise<InfDriver> {
-      const d = await startDriver();
-      drivers.push(d);
-      await d.call('connect', { port: s.port, security: s.securityPolicy, user });
-      return d;
-    }
+    const fx = interopFixture();
+    const client = (s: ServerUnderTest, user: string) => fx.client(s, user);
 
     it('carries normal and emote messages with emoji both ways between two clients', async () => {
-      const s = await start({ securityPolicy: 'no-tls' });
-      servers.push(s);
+      const s = await fx.server(start({ securityPolicy: 'no-tls' }));
       const a = await client(s, 'alice');
       const b = await client(s, 'bob');
       await a.call('chat_subscribe', { name: 'alice' });
@@ -45,8 +28,7 @@ function suite(kind: string, start: StartServer): void {
     });
 
     it('gives a late subscriber the backlog with joins, messages and parts, stamped with times', async () => {
-      const s = await start({ securityPolicy: 'no-tls' });
-      servers.push(s);
+      const s = await fx.server(start({ securityPolicy: 'no-tls' }));
       const before = Math.floor(Date.now() / 1000);
       const a = await client(s, 'alice');
       await a.call('chat_subscribe', { name: 'alice' });

@@ -3,59 +3,16 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireRealLibinfinity, startDriver, startInfinoted, type InfDriver, type ServerUnderTest } from './harness/index.js';
+import { interopFixture, mulberry32, startInfinoted, testSeed, type InfDriver } from './harness/index.js';
 import { startTandemd } from './server-harness.js';
 
 const cps = (s: string): string[] => Array.from(s);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('tandemd with real libinfinity clients', function () {
   this.timeout(60000);
-  let servers: ServerUnderTest[] = [];
-  let drivers: InfDriver[] = [];
-
-  before(() => requireRealLibinfinity());
-
-  afterEach(async () => {
-    await Promise.all(drivers.map((d) => d.stop()));
-    await Promise.all(servers.map((s) => s.stop()));
-    drivers = [];
-    servers = [];
-  });
-
-  async function track<T extends ServerUnderTest>(s: Promise<T>): Promise<T> {
-    const started = await s;
-    servers.push(started);
-    return started;
-  }
-
-  async function client(s: ServerUnderTest, user: string, extra: { password?: string } = {}): Promise<InfDriver> {
-    const d = await startDriver();
-    drivers.push(d);
-    await d.call('connect', { port: s.port, security: s.securityPolicy, user, ...extra });
-    return d;
-  }
-
-  async function converge(a: InfDriver, b: InfDriver, path: string): Promise<string> {
-    for (let i = 0; i < 100; i++) {
-      const [ta, tb] = await Promise.all([a.call('text', { path }), b.call('text', { path })]);
-      if (ta.text === tb.text) return ta.text;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const [ta, tb] = await Promise.all([a.call('text', { path }), b.call('text', { path })]);
-    expect(tb.text, 'second editor diverged from the first').to.equal(ta.text);
-    return ta.text;
-  }
+  const fx = interopFixture();
+  const track = fx.server;
+  const { client, converge } = fx;
 
   it('browses, makes directories and documents over a plain connection and refuses a case-insensitive clash', async () => {
     const s = await track(startTandemd({ securityPolicy: 'no-tls' }));
@@ -77,12 +34,10 @@ describe('tandemd with real libinfinity clients', function () {
 
   it('serves STARTTLS with require-tls and refuses a client that will not use TLS', async () => {
     const s = await track(startTandemd({ securityPolicy: 'require-tls' }));
-    const a = await startDriver();
-    drivers.push(a);
+    const a = await fx.driver();
     expect(await a.call('connect', { port: s.port, security: 'require-tls', user: 'alice' })).to.deep.equal({ tls: true });
     await a.call('create', { path: '/secret', text: 'over TLS' });
-    const plain = await startDriver();
-    drivers.push(plain);
+    const plain = await fx.driver();
     const refused = await plain.attempt('connect', { port: s.port, security: 'no-tls', user: 'eve' });
     expect(refused.ok ? '' : refused.error).to.match(/^INF_XMPP_CONNECTION_ERROR 1: The server requires transport layer security/);
     const b = await client(s, 'bob');
@@ -92,8 +47,7 @@ describe('tandemd with real libinfinity clients', function () {
   it('creates its own key and certificate when none is configured and serves TLS with them', async () => {
     const s = await track(startTandemd({ securityPolicy: 'require-tls', noKeyFiles: true }));
     expect(s.output()).to.match(/fingerprint SHA-256: ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
-    const a = await startDriver();
-    drivers.push(a);
+    const a = await fx.driver();
     expect(await a.call('connect', { port: s.port, security: 'require-tls', user: 'alice' })).to.deep.equal({ tls: true });
   });
 
@@ -101,8 +55,7 @@ describe('tandemd with real libinfinity clients', function () {
     const s = await track(startTandemd({ securityPolicy: 'allow-tls', password: 's3cret' }));
     const a = await client(s, 'alice', { password: 's3cret' });
     await a.call('mkdir', { path: '/in' });
-    const eve = await startDriver();
-    drivers.push(eve);
+    const eve = await fx.driver();
     const denied = await eve.attempt('connect', { port: s.port, security: 'allow-tls', user: 'eve', password: 'wrong' });
     expect(denied.ok ? '' : denied.error).to.match(/^INF_XMPP_CONNECTION_AUTH_ERROR 5: /);
   });
@@ -142,8 +95,7 @@ describe('tandemd with real libinfinity clients', function () {
   });
 
   it('lets two real clients edit concurrently, converge, and gives a fresh subscriber the same text', async () => {
-    const seed = Number(process.env.TANDEM_SEED ?? Date.now() % 1e9);
-    console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
+    const seed = testSeed();
     const rand = mulberry32(seed);
     const s = await track(startTandemd({ securityPolicy: 'no-tls' }));
     const a = await client(s, 'alice');

@@ -22,3 +22,4 @@ export {
 export { freePort, waitForListen } from './ports.js';
 export { hasRealLibinfinity, missingLibinfinity, requireRealLibinfinity } from './prerequisites.js';
 export { track, stopProcess } from './processes.js';
+export { interopFixture, mulberry32, testSeed, type InteropFixture } from './fixtures.js';

@@ -105,7 +105,7 @@ describe('tandemd plugins with real libinfinity clients', function () {
     expect(real.errors).to.equal(0);
     expect(real.text).to.equal(text);
     const cli = join(REPO, 'packages', 'conformance', 'dist', 'src', 'cli.js');
-    const ours = execFileSync(process.execPath, [cli, '--json', record], { encoding: 'utf8' });
+    const ours = execFileSync(process.execPath, [cli, '--json', record], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const result = JSON.parse(ours.split('\n').find((l) => l.startsWith('{'))!) as { ok: boolean; text: string };
     expect(result.ok).to.equal(true);
     expect(result.text).to.equal(text);

@@ -14,7 +14,7 @@ import { AutosavePlugin } from '../src/plugins/autosave.js';
 import { DirectorySyncPlugin } from '../src/plugins/directory-sync.js';
 import { LoggingPlugin, defaultLoggingOptions } from '../src/plugins/logging.js';
 import { RecordPlugin, recordBaseName } from '../src/plugins/record.js';
-import { PluginConfigError, buildPlugins } from '../src/plugins/registry.js';
+import { PluginConfigError, buildPlugins, certificateAuthOptions } from '../src/plugins/registry.js';
 import { TrafficLoggingPlugin, trafficFileName } from '../src/plugins/traffic-logging.js';
 import { TransformationProtectionPlugin } from '../src/plugins/transformation-protection.js';
 import type { LogLevel, Plugin, PluginContext, SessionInfo } from '../src/plugins/types.js';
@@ -286,6 +286,18 @@ describe('plugins', () => {
       expect(() => buildPlugins(['autosave'], KeyFile.parse('[autosave]\ninterval=0\n'), { rootDirectory: '/' })).to.throw(PluginConfigError, /positive/);
       expect(() => buildPlugins(['record'], KeyFile.parse('[record]\nfoo=1\n'), { rootDirectory: '/' })).to.throw(PluginConfigError, /no parameter "foo"/);
       expect(() => buildPlugins(['logging'], KeyFile.parse('[logging]\nlog-connections=maybe\n'), { rootDirectory: '/' })).to.throw(PluginConfigError);
+    });
+
+    it('reads certificate-auth options from its group (file paths, boolean, flag list) only when the plugin is listed', () => {
+      const kf = KeyFile.parse('[certificate-auth]\nca-list=/pki/ca.pem\nca-key=/pki/ca-key.pem\naccept-unauthenticated-clients=true\nsuper-user=/pki/su.pem\nverification-flags=allow-x509-v1-ca-crt;disable-ca-sign;\n');
+      expect(certificateAuthOptions(['note-text', 'certificate-auth'], kf)).to.deep.equal({
+        caList: '/pki/ca.pem', caKey: '/pki/ca-key.pem', acceptUnauthenticatedClients: true, superUser: '/pki/su.pem',
+        verificationFlags: ['allow-x509-v1-ca-crt', 'disable-ca-sign'],
+      });
+      expect(certificateAuthOptions(['note-text'], kf)).to.equal(undefined);
+      expect(() => certificateAuthOptions(['certificate-auth'], new KeyFile())).to.throw(PluginConfigError, /needs the parameter "ca-list"/);
+      expect(() => certificateAuthOptions(['certificate-auth'], KeyFile.parse('[certificate-auth]\nca-list=/x\naccept-unauthenticated-clients=perhaps\n'))).to.throw(PluginConfigError);
+      expect(() => certificateAuthOptions(['certificate-auth'], KeyFile.parse('[certificate-auth]\nca-list=/x\nca-file=/y\n'))).to.throw(PluginConfigError, /no parameter "ca-file"/);
     });
 
     it('shows sessions loaded earlier to a plugin loaded later and survives a throwing plugin', async () => {

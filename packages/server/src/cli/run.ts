@@ -8,7 +8,8 @@ import type { TandemdOptions } from '../config/options.js';
 import { type TandemServer, createServer } from '../server.js';
 import { FilesystemStorage } from '../storage/filesystem.js';
 import { type TlsCredentials, loadCredentials } from '../tls/credentials.js';
-import { SERVER_PLUGINS, UNSUPPORTED_PLUGINS, buildPlugins } from '../plugins/registry.js';
+import { SERVER_PLUGINS, UNSUPPORTED_PLUGINS, buildPlugins, certificateAuthOptions } from '../plugins/registry.js';
+import { type CertificateAuth, loadCertificateAuth } from '../accounts/certificate-auth.js';
 import type { Plugin } from '../plugins/types.js';
 import { restartOnlyChanges } from './reload.js';
 import { type TcpListener, listenTcp } from '../transport/tcp.js';
@@ -16,6 +17,8 @@ import { type WebSocketListener, listenWebSocket } from '../transport/ws.js';
 
 /** Plugins tandemd implements itself, and the note types they bring. */
 const PLUGIN_NOTE_TYPES: Record<string, string[]> = { 'note-text': ['InfText'], 'note-chat': ['InfChat'] };
+/** Plugins that configure the server and its TLS listener at start (not PluginHooks objects). */
+const START_PLUGINS: readonly string[] = ['certificate-auth'];
 
 export interface RunningDaemon {
   server: TandemServer;
@@ -58,12 +61,13 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
   /** Server plugins from the options; a bad plugin parameter is an error (as in infinoted). */
   const pluginsOf = (x: TandemdOptions): Plugin[] => {
     for (const p of x.plugins) {
-      if (PLUGIN_NOTE_TYPES[p] || SERVER_PLUGINS.includes(p)) continue;
+      if (PLUGIN_NOTE_TYPES[p] || SERVER_PLUGINS.includes(p) || START_PLUGINS.includes(p)) continue;
       const why = UNSUPPORTED_PLUGINS[p];
       log(`Plugin "${p}" is not supported by tandemd and is not loaded${why ? `: ${why}` : ''}`);
     }
     const built = buildPlugins(x.plugins, x.config, { rootDirectory: x.rootDirectory });
-    log(`Plugins: ${[...x.plugins.filter((p) => PLUGIN_NOTE_TYPES[p]), ...built.map((p) => p.name)].join(', ')}`);
+    const named = [...x.plugins.filter((p) => PLUGIN_NOTE_TYPES[p]), ...new Set(x.plugins.filter((p) => START_PLUGINS.includes(p))), ...built.map((p) => p.name)];
+    log(`Plugins: ${named.join(', ')}`);
     return built;
   };
   const plugins = pluginsOf(o);
@@ -85,17 +89,37 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
     log('WARNING: a password is set but TLS is off: passwords travel in clear text');
   }
 
+  // certificate-auth (infinoted_plugin_certificate_auth_initialize): needs the server's TLS
+  // credentials; a bad parameter, an unreadable CA list or a key of no listed CA stop the start.
+  const certOptions = certificateAuthOptions(o.plugins, o.config);
+  let certificateAuth: CertificateAuth | undefined;
+  if (certOptions) {
+    if (!credentials) throw new Error('The certificate-auth plugin can only be used when TLS is enabled and a server certificate has been set.');
+    certificateAuth = await loadCertificateAuth(certOptions, log);
+    log(`certificate-auth: ${certificateAuth.ca.caList.length} CA certificate(s) from ${certOptions.caList}; clients without a certificate are ${certificateAuth.acceptUnauthenticatedClients ? 'accepted' : 'refused'}`);
+    // Browsers cannot present client certificates over our wss://: refusing them all is the
+    // only behaviour consistent with a server that requires certificates.
+    if (o.wsPort !== undefined && !certificateAuth.acceptUnauthenticatedClients) {
+      throw new Error('--ws-port needs certificate-auth:accept-unauthenticated-clients=true: WebSocket clients cannot present client certificates');
+    }
+  }
+
   const authOf = (x: TandemdOptions): AuthPolicy => (x.password !== undefined ? plain({ password: x.password }) : anonymous());
   const auth = authOf(o);
   const storage = new FilesystemStorage(o.rootDirectory);
   await storage.ensureRoot();
-  const server = await createServer({ storage, auth, securityPolicy: o.securityPolicy, noteTypes, log, plugins });
+  const server = await createServer({ storage, auth, securityPolicy: o.securityPolicy, noteTypes, log, plugins, ...(certificateAuth ? { certificateAuth } : {}) });
   let listener: TcpListener;
   try {
     listener = await listenTcp(server, {
       port: o.port,
       ...(o.listenAddress !== undefined ? { host: o.listenAddress } : {}),
-      ...(credentials ? { tls: { key: credentials.key, cert: credentials.cert } } : {}),
+      ...(credentials ? {
+        tls: {
+          key: credentials.key, cert: credentials.cert,
+          ...(certificateAuth ? { clientCa: certificateAuth.ca.caList, acceptUnauthenticated: certificateAuth.acceptUnauthenticatedClients } : {}),
+        },
+      } : {}),
     });
   } catch (err) {
     await server.close();
@@ -129,6 +153,14 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
     },
     async reload(next) {
       const problems = restartOnlyChanges(current, next, noteTypesOf);
+      let certChanged: boolean;
+      try {
+        certChanged = JSON.stringify(certificateAuthOptions(current.plugins, current.config)) !== JSON.stringify(certificateAuthOptions(next.plugins, next.config));
+      } catch (err) {
+        certChanged = true;
+        problems.push(`certificate-auth: ${(err as Error).message}`);
+      }
+      if (certChanged) problems.push('certificate-auth changed: it takes effect after a restart');
       logFile = next.logFile;
       let built: Plugin[] | undefined;
       try {

@@ -4,6 +4,7 @@
  * Parameter types and requirements follow each plugin's InfinotedParameterInfo table.
  */
 import type { KeyFile } from '../config/keyfile.js';
+import type { CertificateAuthOptions } from '../accounts/certificate-auth.js';
 import { AutosavePlugin } from './autosave.js';
 import { DirectorySyncPlugin } from './directory-sync.js';
 import { LoggingPlugin } from './logging.js';
@@ -31,7 +32,7 @@ interface Env {
   rootDirectory: string;
 }
 
-type Kind = 'positive' | 'nonnegative' | 'string' | 'boolean';
+type Kind = 'positive' | 'nonnegative' | 'string' | 'boolean' | 'list';
 interface Param { key: string; kind: Kind; required?: boolean }
 
 const PARAMS: Record<string, Param[]> = {
@@ -53,18 +54,28 @@ const PARAMS: Record<string, Param[]> = {
 /** Names of the plugins this module builds. */
 export const SERVER_PLUGINS: readonly string[] = Object.keys(PARAMS);
 
-type Values = Map<string, string | number | boolean>;
+/**
+ * certificate-auth configures the server and its TLS listener rather than hooking into it, so the
+ * daemon applies it itself (infinoted-plugin-certificate-auth.c's parameter table).
+ */
+const CERTIFICATE_AUTH_PARAMS: Param[] = [
+  { key: 'ca-list', kind: 'string', required: true }, { key: 'ca-key', kind: 'string' },
+  { key: 'accept-unauthenticated-clients', kind: 'boolean' }, { key: 'super-user', kind: 'string' },
+  { key: 'verification-flags', kind: 'list' },
+];
 
-function readParams(name: string, kf: KeyFile): Values {
-  const specs = PARAMS[name]!;
+type Values = Map<string, string | number | boolean | string[]>;
+
+function readParams(name: string, kf: KeyFile, specs: readonly Param[] = PARAMS[name]!): Values {
   const out: Values = new Map();
   for (const key of kf.keys(name)) {
     if (!specs.some((s) => s.key === key)) throw new PluginConfigError(`Plugin "${name}" has no parameter "${key}"`);
   }
   for (const s of specs) {
-    let v: string | number | boolean | undefined;
+    let v: string | number | boolean | string[] | undefined;
     try {
       if (s.kind === 'boolean') v = kf.getBoolean(name, s.key);
+      else if (s.kind === 'list') v = kf.getStringList(name, s.key);
       else if (s.kind === 'string') v = kf.getString(name, s.key);
       else v = kf.getInteger(name, s.key);
     } catch (err) {
@@ -120,4 +131,25 @@ export function buildPlugins(names: readonly string[], kf: KeyFile, env: Env): P
   const wanted = [...new Set(names.filter((n) => SERVER_PLUGINS.includes(n)))];
   if (!wanted.includes('transformation-protection')) wanted.push('transformation-protection');
   return wanted.map((n) => build(n, readParams(n, kf), env));
+}
+
+/**
+ * The certificate-auth options when `names` lists the plugin, from its [certificate-auth] group
+ * (and --plugin-parameter=certificate-auth:KEY:VALUE); undefined otherwise. Throws
+ * PluginConfigError on a missing ca-list or an unknown or malformed parameter.
+ */
+export function certificateAuthOptions(names: readonly string[], kf: KeyFile): CertificateAuthOptions | undefined {
+  if (!names.includes('certificate-auth')) return undefined;
+  const p = readParams('certificate-auth', kf, CERTIFICATE_AUTH_PARAMS);
+  const caKey = p.get('ca-key') as string | undefined;
+  const accept = p.get('accept-unauthenticated-clients') as boolean | undefined;
+  const superUser = p.get('super-user') as string | undefined;
+  const flags = p.get('verification-flags') as string[] | undefined;
+  return {
+    caList: p.get('ca-list') as string,
+    ...(caKey !== undefined ? { caKey } : {}),
+    ...(accept !== undefined ? { acceptUnauthenticatedClients: accept } : {}),
+    ...(superUser !== undefined ? { superUser } : {}),
+    ...(flags !== undefined ? { verificationFlags: flags.filter((f) => f !== '') } : {}),
+  };
 }

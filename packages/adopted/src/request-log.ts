@@ -14,9 +14,33 @@ interface Entry {
   /** The undo of a DO/redo, or the redo of an undo. */
   nextAssoc: Entry | null;
   prevAssoc: Entry | null;
-  /** First and last entry of the set of requests that can only be removed together. */
+  /** The related set this entry was added to; follow `parent` to the set it belongs to now. */
+  set: RelatedSet;
+}
+
+/**
+ * A set of consecutive requests that can only be removed together, from `lower` to `upper`.
+ * libinfinity stores lower/upper in every entry and rewrites all of them when an undo joins sets,
+ * which is quadratic for a long run of undos; here joined sets point to the new one (union-find).
+ */
+interface RelatedSet {
   lower: Entry;
   upper: Entry;
+  parent: RelatedSet | null;
+}
+
+/** The set an entry belongs to now, shortening the parent chain on the way. */
+function setOf(e: Entry): RelatedSet {
+  let root = e.set;
+  while (root.parent) root = root.parent;
+  let s = e.set;
+  while (s !== root) {
+    const next = s.parent!;
+    s.parent = root;
+    s = next;
+  }
+  e.set = root;
+  return root;
 }
 
 export class RequestLog {
@@ -76,8 +100,7 @@ export class RequestLog {
     this.entries.push(e);
     if (req.type === DO) {
       e.original = e;
-      e.lower = e;
-      e.upper = e;
+      e.set = { lower: e, upper: e, parent: null };
       this.nextUndoEntry = e;
       this.nextRedoEntry = null;
       return;
@@ -87,13 +110,14 @@ export class RequestLog {
     e.prevAssoc = target;
     target.nextAssoc = e;
     e.original = target.original;
-    e.lower = e.original.lower;
-    e.upper = e;
-    // Everything from the original's set up to this entry now forms one related set.
-    for (let i = e.lower.index; i < e.index; i++) {
-      const x = this.entry(i);
-      x.lower = e.lower;
-      x.upper = e;
+    // Everything from the original's set up to this entry now forms one related set. Sets are
+    // consecutive ranges, so walking back set by set ends exactly at the original's lower end.
+    const joined: RelatedSet = { lower: setOf(e.original).lower, upper: e, parent: null };
+    e.set = joined;
+    for (let i = e.index - 1; i >= joined.lower.index; ) {
+      const s = setOf(this.entry(i));
+      s.parent = joined;
+      i = s.lower.index - 1;
     }
     if (req.type === UNDO) {
       this.nextUndoEntry = this.findAssociated(UNDO);
@@ -127,7 +151,7 @@ export class RequestLog {
 
   /** The last request of the related set containing request n. */
   upperRelated(n: number): Req {
-    return this.entry(n).upper.req;
+    return setOf(this.entry(n)).upper.req;
   }
 
   /** Drops requests begin..upTo-1 (a whole number of related sets) and their cached translations. */
@@ -136,13 +160,17 @@ export class RequestLog {
     if (k <= 0) return;
     if (this.nextUndoEntry && this.nextUndoEntry.index < upTo) this.nextUndoEntry = null;
     if (this.nextRedoEntry && this.nextRedoEntry.index < upTo) this.nextRedoEntry = null;
+    const from = this.first;
     this.off += k;
     this.first = upTo;
     if (this.off > 256 && this.off * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.off);
       this.off = 0;
     }
-    for (const n of this.cache.keys()) if (n < upTo) this.cache.delete(n);
+    // Cached translations are keyed by an index >= begin: delete the removed range, or walk the
+    // keys if there are fewer of them (the cache may hold thousands of indices).
+    if (k < this.cache.size) for (let n = from; n < upTo; n++) this.cache.delete(n);
+    else for (const n of this.cache.keys()) if (n < upTo) this.cache.delete(n);
   }
 
   cacheGet(to: StateVector): Req | undefined {

@@ -136,6 +136,47 @@ describe('ACLs and accounts (protocol)', function () {
     expect(await d.next('<explore-end seq="1/0"/></group>')).to.contain('<add-node id="1" parent="0" name="acldir" type="InfSubdirectory" seq="1/0"><acl><sheet id="default" can-add-subdirectory="no"/></acl></add-node>');
   });
 
+  it('refuses user-join without can-join-user with "Permission denied" inside the session group, after validating the join, for text and chat documents', async () => {
+    await writeFile(join(root, 'global-acl.xml'), allowAll);
+    server = await createServer({ storage: new FilesystemStorage(root), securityPolicy: 'no-tls', hostName: 'vm', noteTypes: ['InfText', 'InfChat'] });
+    const c = pair(server);
+    await login(c);
+    const session = (id: number, body: string) => `<group publisher="you" name="InfSession_${id}">${body}</group>`;
+    c.send(dir('<explore-node seq="0" id="0"/>'));
+    await c.next('<explore-end seq="1/0"/></group>');
+    c.send(dir('<add-node seq="1" parent="0" type="InfText" name="doc"/>'));
+    await c.next('seq="1/1"/></group>');
+    c.send(dir('<add-node seq="2" parent="0" type="InfChat" name="room"/>'));
+    await c.next('seq="1/2"/></group>');
+    for (const [i, id] of [1, 2].entries()) {
+      c.send(dir(`<query-acl seq="${3 + 2 * i}" id="${id}"/>`));
+      await c.next('</group>');
+      c.send(dir(`<set-acl seq="${4 + 2 * i}" id="${id}"><acl><sheet id="default" can-join-user="no"/></acl></set-acl>`));
+      await c.next('</group>');
+    }
+    for (const id of [1, 2]) {
+      c.send(dir(`<subscribe-session seq="${6 + id}" id="${id}"/>`));
+      await c.next('</group>');
+      c.send(dir(`<subscribe-ack id="${id}"/>`));
+      await c.next('<sync-end/></group>');
+      c.send(session(id, '<sync-ack/>'));
+    }
+    // A malformed join is still answered by its validation error first (as libinfinity does).
+    c.send(session(1, '<user-join seq="9" name="alice" status="active" time=""/>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><request-failed code="3" domain="INF_REQUEST_ERROR" seq="1/9">Request \'user-join\' does not contain required attribute \'caret\'</request-failed></group>');
+    c.send(session(1, '<user-join seq="10" name="alice" status="active" time="" caret="0" hue="0.25"/>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><request-failed code="6" domain="INF_REQUEST_ERROR" seq="1/10">Permission denied</request-failed></group>');
+    c.send(session(2, '<user-join seq="11" name="alice" status="active"/>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfSession_2"><request-failed code="6" domain="INF_REQUEST_ERROR" seq="1/11">Permission denied</request-failed></group>');
+    // Granted again, the same join succeeds.
+    c.send(dir('<set-acl seq="12" id="1"><acl><sheet id="default" can-join-user="yes"/></acl></set-acl>'));
+    await c.next('seq="1/12">');
+    await c.next('</group>');
+    c.send(session(1, '<user-join seq="13" name="alice" status="active" time="" caret="0" hue="0.25"/>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><user-join id="1" name="alice" status="active" time="" caret="0" selection="0" hue="0.25" seq="1/13"/></group>');
+    expect(c.pending).to.equal('');
+  });
+
   it('tells other explorers about a changed sheet and drops their exploration when explore is revoked', async () => {
     await start({ acl: allowAll });
     const a = pair(server);

@@ -10,7 +10,7 @@ import {
   encodeSignal, encodeSyncBegin, encodeUser, encodeUserStatusChange, toRequestFailed,
   type ChatMessage, type UserStatus,
 } from '@tandem/protocol';
-import { type Member, replySeq } from '../session/text-session.js';
+import { type Member, type SessionAccess, replySeq } from '../session/text-session.js';
 
 /** infd_directory_enable_chat: inf_chat_buffer_new(256). */
 export const CHAT_BACKLOG_SIZE = 256;
@@ -123,7 +123,7 @@ export class ChatSession {
   }
 
   /** One message from a member in this session's group. */
-  handle(m: Member, el: Element): void {
+  handle(m: Member, el: Element, access: SessionAccess = { joinUser: true }): void {
     const sub = this.members.get(m);
     if (!sub) return;
     if (sub.state === 'syncing') {
@@ -134,7 +134,7 @@ export class ChatSession {
     }
     try {
       switch (el.name) {
-        case 'user-join': return this.userJoin(m, el);
+        case 'user-join': return this.userJoin(m, el, access.joinUser);
         case 'message': return this.message(m, el);
         case 'user-status-change': return this.statusChange(m, el);
         case 'session-unsubscribe': return this.removeMember(m);
@@ -148,7 +148,7 @@ export class ChatSession {
   }
 
   /** infd_session_proxy_handle_user_join: a chat user has a name and a status only. */
-  private userJoin(m: Member, el: Element): void {
+  private userJoin(m: Member, el: Element, allowed: boolean): void {
     const seq = replySeq(el, this.ctx.seqId(m));
     try {
       const req = decodeUserJoinRequest(el);
@@ -156,6 +156,8 @@ export class ChatSession {
       if (existing && existing.status !== 'unavailable') {
         throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NAME_IN_USE, `Name "${req.name}" already in use`);
       }
+      // can-join-user on the chat document (the server-wide chat has no node and no such check).
+      if (!allowed) throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NOT_AUTHORIZED, 'Permission denied');
       // A rejoin keeps the id (user-rejoin); otherwise the next free id.
       const user = existing ?? { id: Math.max(0, ...this.users.keys()) + 1, name: req.name, status: 'unavailable' as UserStatus, member: undefined };
       this.users.set(user.id, user);

@@ -167,10 +167,17 @@ export class Directory {
       return;
     }
     const m2 = /^InfSession_(\d+)$/.exec(group);
-    const session = m2 ? this.sessions.get(Number(m2[1])) : undefined;
+    if (!m2) return;
+    const id = Number(m2[1]);
+    // can-join-user is read here, before the session sees the join, because ACLs load
+    // asynchronously; this connection's next message waits for it (protocol.md 5.2).
+    const node = this.tree.get(id);
+    const access = { joinUser: message.name !== 'user-join' || !node || (await this.acl.can(m, node, 'can-join-user')) };
+    if (!this.clients.has(m)) return;
+    const session = this.sessions.get(id);
     // Messages to a group the connection is not in are dropped silently (§2.1).
-    if (session) session.handle(m, message);
-    else if (m2) this.chatDocs.get(Number(m2[1]))?.handle(m, message);
+    if (session) session.handle(m, message, access);
+    else this.chatDocs.get(id)?.handle(m, message, access);
   }
 
   /** Sends one directory message to one connection. */

@@ -61,6 +61,12 @@ function nowMicros(): number {
 
 type Subscription = { state: 'syncing' | 'ready' };
 
+/** Permissions of the sending member that a session enforces itself. */
+export interface SessionAccess {
+  /** can-join-user on the note: user-join is refused with INF_REQUEST_ERROR 6 without it. */
+  joinUser: boolean;
+}
+
 export class TextSession {
   private readonly members = new Map<Member, Subscription>();
   private readonly users = new Map<number, SessionUser>();
@@ -186,8 +192,12 @@ export class TextSession {
     for (const m of this.members.keys()) if (m !== except) m.sendGroup(this.group, el);
   }
 
-  /** One message from a member in this session's group. */
-  handle(m: Member, el: Element): void {
+  /**
+   * One message from a member in this session's group. `access.joinUser` is the member's
+   * can-join-user permission on the note, checked by the directory beforehand because ACLs load
+   * asynchronously (infd_directory_session_reject_user_join_cb).
+   */
+  handle(m: Member, el: Element, access: SessionAccess = { joinUser: true }): void {
     const sub = this.members.get(m);
     if (!sub) return;
     if (sub.state === 'syncing') {
@@ -198,7 +208,7 @@ export class TextSession {
     }
     try {
       switch (el.name) {
-        case 'user-join': return this.userJoin(m, el);
+        case 'user-join': return this.userJoin(m, el, access.joinUser);
         case 'request': return this.request(m, el);
         case 'user-status-change': return this.statusChange(m, el);
         case 'user-color-change': return this.colorChange(m, el);
@@ -213,7 +223,7 @@ export class TextSession {
     }
   }
 
-  private userJoin(m: Member, el: Element): void {
+  private userJoin(m: Member, el: Element, allowed: boolean): void {
     const seq = replySeq(el, this.ctx.seqId(m));
     try {
       const req = decodeUserJoinRequest(el);
@@ -234,6 +244,8 @@ export class TextSession {
       if (existing && this.status(existing.id) !== 'unavailable') {
         throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NAME_IN_USE, `Name "${req.name}" already in use`);
       }
+      // The ACL is consulted after the request was validated (infd_session_proxy_perform_user_join).
+      if (!allowed) throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NOT_AUTHORIZED, 'Permission denied');
       // A rejoin keeps the id and overwrites everything else (§5.2).
       const props = { name: req.name, status: req.status ?? 'active', vector: req.time, caret, selection: req.selection ?? 0 } as const;
       let user: SessionUser;

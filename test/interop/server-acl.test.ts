@@ -33,6 +33,38 @@ describe('tandemd ACLs with the real libinfinity client', function () {
     return root;
   }
 
+  /** A root with /doc whose default sheet says can-join-user="no", and /open without a sheet. */
+  function noJoinRoot(): string {
+    const root = mkdtempSync(join(tmpdir(), 'tandem-acl-interop-'));
+    tmp.push(root);
+    const empty = '<?xml version="1.0"?>\n<inf-text-session>\n  <buffer/>\n</inf-text-session>\n';
+    writeFileSync(join(root, 'doc.InfText'), empty);
+    writeFileSync(join(root, 'open.InfText'), empty);
+    writeFileSync(join(root, 'doc.xml.acl'), '<?xml version="1.0"?>\n<inf-acl>\n  <sheet account="default" can-join-user="no"/>\n</inf-acl>\n');
+    return root;
+  }
+
+  for (const which of ['tandemd', 'infinoted'] as const) {
+    it(`${which}: joining a document whose default sheet forbids can-join-user fails with INF_REQUEST_ERROR 6, subscribing and other documents work`, async () => {
+      const root = noJoinRoot();
+      const s = which === 'tandemd'
+        ? await startTandemd({ securityPolicy: 'no-tls', root })
+        : await startInfinoted({ securityPolicy: 'no-tls', root });
+      servers.push(s);
+      const d = await startDriver();
+      drivers.push(d);
+      await d.call('connect', { port: s.port, security: 'no-tls', user: 'alice' });
+      await d.call('subscribe', { path: '/doc' });
+      const denied = await d.attempt('join', { path: '/doc', name: 'alice' });
+      expect(denied.ok).to.equal(false);
+      expect(denied.ok ? '' : denied.error).to.match(/^INF_REQUEST_ERROR 6: /);
+      await d.call('subscribe', { path: '/open' });
+      await d.call('join', { path: '/open', name: 'alice' });
+      await d.call('insert', { path: '/open', pos: 0, text: 'joined elsewhere' });
+      expect((await d.call('text', { path: '/open' })).text).to.equal('joined elsewhere');
+    });
+  }
+
   for (const which of ['tandemd', 'infinoted'] as const) {
     it(`${which}: mkdir under a directory whose default sheet forbids it fails with INF_REQUEST_ERROR 6, elsewhere it works`, async () => {
       const root = lockedRoot();

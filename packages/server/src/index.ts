@@ -26,5 +26,6 @@ export type { CertificateAuth, CertificateAuthOptions } from './accounts/certifi
 export { CertificateAuthority } from './accounts/certificate-authority.js';
 export type {
   Plugin, PluginContext, PluginHooks, LogLevel, ConnectionInfo, SessionInfo, RequestEvent, CheckRequestEvent, SessionErrorEvent,
+  ServerUser,
 } from './plugins/types.js';
 export { buildPlugins, PluginConfigError } from './plugins/registry.js';

@@ -6,7 +6,7 @@ import type { Executed } from '@tandem/adopted';
 import type { Element, WireUser } from '@tandem/protocol';
 import type { Member, TextSession, TextSessionHooks } from '../session/text-session.js';
 import type { PluginHost } from './host.js';
-import type { SessionInfo } from './types.js';
+import type { ServerUser, SessionInfo } from './types.js';
 
 export class SessionBridge implements TextSessionHooks {
   private readonly infos = new Map<TextSession, SessionInfo>();
@@ -23,6 +23,20 @@ export class SessionBridge implements TextSessionHooks {
       syncMessages: () => session.syncMessages(),
       get modified() {
         return session.modified;
+      },
+      get length() {
+        return session.length;
+      },
+      clientUsers: () => session.availableClientUsers(),
+      joinUser: (name, o = {}): ServerUser => {
+        const id = session.joinLocal(name, o.hue ?? 0);
+        return {
+          id,
+          name,
+          insert: (pos, text) => session.localEdit(id, { kind: 'insert', pos, text }),
+          erase: (pos, len) => session.localEdit(id, { kind: 'delete', pos, len }),
+          leave: () => session.leaveLocal(id),
+        };
       },
     };
     this.infos.set(session, info);
@@ -50,17 +64,22 @@ export class SessionBridge implements TextSessionHooks {
     return session ? this.host.checkRequest({ session, user, connection: m, vector, current }) : undefined;
   }
 
-  requestExecuted(s: TextSession, m: Member, user: { id: number; name: string }, x: Executed, received: number, at: number): void {
+  requestExecuted(s: TextSession, m: Member | undefined, user: { id: number; name: string }, x: Executed, received: number, at: number): void {
     const session = this.infos.get(s);
     if (!session) return;
     const r = x.request;
     const affectsBuffer = r.type !== 'do' || (r.op.kind !== 'move' && r.op.kind !== 'no-op');
-    this.host.requestExecuted({ session, user, connection: m, request: r, received, executed: at, affectsBuffer });
+    this.host.requestExecuted({ session, user, ...(m ? { connection: m } : {}), request: r, received, executed: at, affectsBuffer });
   }
 
   userAdded(s: TextSession, user: WireUser): void {
     const session = this.infos.get(s);
     if (session) this.host.userAdded(session, user);
+  }
+
+  usersChanged(s: TextSession): void {
+    const session = this.infos.get(s);
+    if (session) this.host.usersChanged(session);
   }
 
   sessionError(s: TextSession, m: Member, message: Element, error: string): void {

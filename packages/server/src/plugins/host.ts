@@ -116,6 +116,10 @@ export class PluginHost {
     this.emit('userAdded', s, user);
   }
 
+  usersChanged(s: SessionInfo): void {
+    this.emit('usersChanged', s);
+  }
+
   /** The first plugin that objects decides; its reason is returned. */
   checkRequest(e: CheckRequestEvent): string | undefined {
     for (const p of this.plugins) {

@@ -7,6 +7,7 @@ import type { KeyFile } from '../config/keyfile.js';
 import type { CertificateAuthOptions } from '../accounts/certificate-auth.js';
 import { AutosavePlugin } from './autosave.js';
 import { DirectorySyncPlugin } from './directory-sync.js';
+import { LinekeeperPlugin } from './linekeeper.js';
 import { LoggingPlugin } from './logging.js';
 import { RecordPlugin } from './record.js';
 import { TrafficLoggingPlugin } from './traffic-logging.js';
@@ -24,7 +25,6 @@ export class PluginConfigError extends Error {
 export const UNSUPPORTED_PLUGINS: Readonly<Record<string, string>> = {
   dbus: 'D-Bus is Linux-desktop specific; use the tandem CLI (ls, mkdir, rm, cat, put) or @tandem/client instead',
   'document-stream': 'the abstract Unix socket is Linux-desktop specific; use `tandem watch` / `tandem cat` or @tandem/client instead',
-  linekeeper: 'not implemented: tandemd sessions have no server-side user that could edit documents',
 };
 
 interface Env {
@@ -41,6 +41,7 @@ const PARAMS: Record<string, Param[]> = {
     { key: 'directory', kind: 'string', required: true }, { key: 'interval', kind: 'positive', required: true },
     { key: 'hook', kind: 'string' },
   ],
+  linekeeper: [{ key: 'n-lines', kind: 'nonnegative', required: true }],
   logging: [
     { key: 'log-connections', kind: 'boolean' }, { key: 'log-connection-errors', kind: 'boolean' },
     { key: 'log-session-errors', kind: 'boolean' }, { key: 'log-session-request-extra', kind: 'boolean' },
@@ -103,6 +104,8 @@ function build(name: string, p: Values, env: Env): Plugin {
       return new AutosavePlugin({ intervalMs: num('interval') * 1000, rootDirectory: env.rootDirectory, ...(hook !== undefined ? { hook } : {}) });
     case 'directory-sync':
       return new DirectorySyncPlugin({ directory: str('directory')!, intervalMs: num('interval') * 1000, ...(hook !== undefined ? { hook } : {}) });
+    case 'linekeeper':
+      return new LinekeeperPlugin(num('n-lines'));
     case 'logging': {
       const b = (k: string): boolean => (p.get(k) as boolean | undefined) ?? true;
       return new LoggingPlugin({

@@ -26,6 +26,26 @@ export interface SessionInfo {
   syncMessages(): Element[];
   /** Whether the buffer changed since the last save. */
   readonly modified: boolean;
+  /** The buffer length in code points. */
+  readonly length: number;
+  /** How many users joined by clients are available (not unavailable). */
+  clientUsers(): number;
+  /**
+   * Joins a server-side user that edits like a client: every subscriber sees it join and its
+   * requests (infd_session_proxy_join_user without a connection, INF_USER_LOCAL). Throws when a
+   * client's available user has the name (INF_USER_ERROR 0).
+   */
+  joinUser(name: string, o?: { hue?: number }): ServerUser;
+}
+
+/** A server-side user of a session (see SessionInfo.joinUser); positions count code points. */
+export interface ServerUser {
+  readonly id: number;
+  readonly name: string;
+  insert(pos: number, text: string): void;
+  erase(pos: number, len: number): void;
+  /** Makes the user unavailable for everyone; a later joinUser with the name rejoins it. */
+  leave(): void;
 }
 
 export interface RequestEvent {
@@ -74,6 +94,11 @@ export interface PluginHooks {
   sessionRemoved?(s: SessionInfo): void;
   /** A user was added to a session's user table (first join; rejoins are not additions). */
   userAdded?(s: SessionInfo, user: WireUser): void;
+  /**
+   * A client's user joined, rejoined, left or became unavailable (InfUserTable's
+   * add-available-user / remove-available-user); server-side users do not trigger it.
+   */
+  usersChanged?(s: SessionInfo): void;
   /**
    * Before a request is transformed and executed. A returned string rejects it: the connection
    * is unsubscribed from the session and the string is logged (InfAdoptedSession::check-request).

@@ -6,7 +6,7 @@
 import { AdoptedSession, StateVector, type Executed, type Request, type RequestBody, type SessionState } from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequest, decodeUserColorChange,
-  decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeSignal, encodeSyncBegin, encodeSyncRequest,
+  decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeRequest, encodeSignal, encodeSyncBegin, encodeSyncRequest,
   encodeSyncSegment, encodeUser, encodeUserStatusChange, formatReplySeq, requestSeq, splitSegments, toRequestFailed,
   type UserStatus, type WireUser,
 } from '@tandem/protocol';
@@ -23,9 +23,14 @@ export interface SessionUser {
   id: number;
   name: string;
   hue: number;
-  /** The member the user joined through; undefined while unavailable. */
+  /** The member the user joined through; undefined while unavailable and for local users. */
   member: Member | undefined;
+  /** A server-side user (joinLocal), editing through localEdit; never a client's. */
+  local?: boolean;
 }
+
+/** An edit by a server-side user; positions and lengths count code points. */
+export type LocalEdit = { kind: 'insert'; pos: number; text: string } | { kind: 'delete'; pos: number; len: number };
 
 /** A synchronised state plus what the protocol adds to users. */
 export interface InitialState {
@@ -48,9 +53,11 @@ export interface SessionContext {
 export interface TextSessionHooks {
   /** A returned reason rejects the request and unsubscribes `m` (InfAdoptedSession::check-request). */
   checkRequest(s: TextSession, m: Member, user: { id: number; name: string }, vector: StateVector, current: StateVector): string | undefined;
-  /** Times in microseconds since the epoch. */
-  requestExecuted(s: TextSession, m: Member, user: { id: number; name: string }, executed: Executed, received: number, at: number): void;
+  /** Times in microseconds since the epoch; `m` is undefined for a server-side user's request. */
+  requestExecuted(s: TextSession, m: Member | undefined, user: { id: number; name: string }, executed: Executed, received: number, at: number): void;
   userAdded(s: TextSession, user: WireUser): void;
+  /** A client's user joined, rejoined, left or changed between unavailable and available. */
+  usersChanged?(s: TextSession): void;
   sessionError(s: TextSession, m: Member, message: Element, error: string): void;
 }
 
@@ -70,6 +77,12 @@ export interface SessionAccess {
 export class TextSession {
   private readonly members = new Map<Member, Subscription>();
   private readonly users = new Map<number, SessionUser>();
+  /**
+   * The vector each server-side user's last request was sent at (+1 own), which clients decode
+   * its next diff-encoded `time` against: announced instead of its always-current vector, as
+   * inf_adopted_session_set_xml_user_props does with last_send_vector.
+   */
+  private readonly lastSent = new Map<number, StateVector>();
   /** The adOPTed site of the server: buffer, request logs, user vectors and carets. */
   private readonly engine: AdoptedSession;
   /** Set when the buffer or its authors changed since the last save. */
@@ -144,7 +157,8 @@ export class TextSession {
 
   private wireUser(u: SessionUser): WireUser {
     const e = this.engine.user(u.id)!;
-    return { id: u.id, name: u.name, status: e.status, time: e.vector, caret: e.caret, selection: e.selection, hue: u.hue };
+    const time = (u.local ? this.lastSent.get(u.id) : undefined) ?? e.vector;
+    return { id: u.id, name: u.name, status: e.status, time, caret: e.caret, selection: e.selection, hue: u.hue };
   }
 
   private synchronize(m: Member): void {
@@ -177,14 +191,17 @@ export class TextSession {
   /** Unsubscribe or disconnect: the member's users become unavailable for everyone else (§5.3). */
   removeMember(m: Member): void {
     if (!this.members.delete(m)) return;
+    let left = false;
     for (const u of this.users.values()) {
       if (u.member !== m) continue;
       u.member = undefined;
       if (this.status(u.id) !== 'unavailable') {
         this.setStatus(u.id, 'unavailable');
         this.broadcast(encodeUserStatusChange(u.id, 'unavailable'));
+        left = true;
       }
     }
+    if (left) this.ctx.hooks?.usersChanged?.(this);
     if (this.members.size === 0) this.ctx.idle(this);
   }
 
@@ -247,10 +264,11 @@ export class TextSession {
       // The ACL is consulted after the request was validated (infd_session_proxy_perform_user_join).
       if (!allowed) throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NOT_AUTHORIZED, 'Permission denied');
       // A rejoin keeps the id and overwrites everything else (§5.2).
-      const props = { name: req.name, status: req.status ?? 'active', vector: req.time, caret, selection: req.selection ?? 0 } as const;
+      const props = { name: req.name, status: req.status ?? 'active', vector: req.time, caret, selection: req.selection ?? 0, local: false } as const;
       let user: SessionUser;
       if (existing) {
         user = existing;
+        user.local = false;
         this.engine.updateUser(user.id, props);
       } else {
         user = { id: Math.max(0, ...this.users.keys()) + 1, name: req.name, hue: 0, member: undefined };
@@ -264,7 +282,77 @@ export class TextSession {
     } catch (err) {
       const e = err instanceof InfError ? err : new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.FAILED, (err as Error).message);
       m.sendGroup(this.group, toRequestFailed(e, seq));
+      return;
     }
+    this.ctx.hooks?.usersChanged?.(this);
+  }
+
+  // ---- server-side users (infd_session_proxy_join_user without a connection) ----------------
+
+  /** Buffer length in code points. */
+  get length(): number {
+    return this.engine.length;
+  }
+
+  /** Users joined by clients that are not unavailable (InfUser without INF_USER_LOCAL). */
+  availableClientUsers(): number {
+    let n = 0;
+    for (const u of this.users.values()) if (!u.local && u.member && this.status(u.id) !== 'unavailable') n++;
+    return n;
+  }
+
+  /**
+   * Joins a server-side user: a local user of the server's engine, announced to every subscriber
+   * with user-join (user-rejoin for a known unavailable name) without seq, as infinoted does for
+   * its plugins' users. Its vector follows the current state, so it never holds back cleanup.
+   * Throws InfError INF_USER_ERROR 0 when a client's user has the name.
+   */
+  joinLocal(name: string, hue: number): number {
+    const existing = [...this.users.values()].find((u) => u.name === name);
+    if (existing && this.status(existing.id) !== 'unavailable') {
+      throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NAME_IN_USE, `Name "${name}" already in use`);
+    }
+    const props = { name, status: 'active', vector: this.engine.current, caret: this.engine.length, selection: 0, local: true } as const;
+    let user: SessionUser;
+    if (existing) {
+      user = existing;
+      this.engine.updateUser(user.id, props);
+    } else {
+      user = { id: Math.max(0, ...this.users.keys()) + 1, name, hue, member: undefined };
+      this.engine.addUser({ id: user.id, ...props });
+      this.users.set(user.id, user);
+    }
+    user.local = true;
+    this.lastSent.set(user.id, this.engine.current);
+    user.hue = hue;
+    user.member = undefined;
+    this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', this.wireUser(user)));
+    if (!existing) this.ctx.hooks?.userAdded(this, this.wireUser(user));
+    return user.id;
+  }
+
+  /**
+   * An edit by a joined server-side user: executed by the engine and sent to every subscriber
+   * as a request, exactly like a client's (inf_adopted_session_broadcast_request).
+   */
+  localEdit(id: number, edit: LocalEdit): void {
+    const user = this.users.get(id);
+    if (!user?.local || this.status(id) === 'unavailable') throw new Error(`User ${id} is not an available server-side user`);
+    const at = nowMicros();
+    const r = edit.kind === 'insert' ? this.engine.localInsert(id, edit.pos, edit.text) : this.engine.localDelete(id, edit.pos, edit.len);
+    const operation: WireOperation = edit.kind === 'insert' ? { kind: 'insert', pos: edit.pos, text: edit.text } : { kind: 'delete', pos: edit.pos, len: edit.len };
+    this.modified = true;
+    this.lastSent.set(id, r.request.vector.add(id, 1));
+    this.broadcast(encodeRequest({ user: id, time: r.time, operation }));
+    this.ctx.hooks?.requestExecuted(this, undefined, user, { request: r.request, changes: r.changes }, at, nowMicros());
+  }
+
+  /** A server-side user leaves: unavailable for everyone (user-status-change). */
+  leaveLocal(id: number): void {
+    const user = this.users.get(id);
+    if (!user?.local || this.status(id) === 'unavailable') return;
+    this.setStatus(id, 'unavailable');
+    this.broadcast(encodeUserStatusChange(id, 'unavailable'));
   }
 
   private ownUser(m: Member, id: number): SessionUser | undefined {
@@ -326,9 +414,11 @@ export class TextSession {
     const { id, status } = decodeUserStatusChange(el);
     const user = this.ownUser(m, id);
     if (!user) return;
+    const was = this.status(id);
     this.setStatus(id, status);
     if (status === 'unavailable') user.member = undefined;
     this.broadcast(el, m);
+    if ((was === 'unavailable') !== (status === 'unavailable')) this.ctx.hooks?.usersChanged?.(this);
   }
 
   private colorChange(m: Member, el: Element): void {

@@ -49,8 +49,9 @@ export class RequestLog {
   private off = 0;
   private nextUndoEntry: Entry | null = null;
   private nextRedoEntry: Entry | null = null;
-  // Translations of this user's requests, by the translated request's own index, then by vector.
-  private cache = new Map<number, Map<string, Req>>();
+  // Translations of this user's requests, by the translated request's own index, then by the
+  // hash of its vector (a bucket is one request or, on a hash collision, a list of them).
+  private cache = new Map<number, Map<number, Req | Req[]>>();
 
   constructor(
     readonly user: UserId,
@@ -174,14 +175,29 @@ export class RequestLog {
   }
 
   cacheGet(to: StateVector): Req | undefined {
-    return this.cache.get(to.get(this.user))?.get(to.toString());
+    const b = this.cache.get(to.get(this.user))?.get(to.hash());
+    if (b === undefined) return undefined;
+    if (!Array.isArray(b)) return b.vector.equals(to) ? b : undefined;
+    for (const r of b) if (r.vector.equals(to)) return r;
+    return undefined;
   }
 
+  /** Caches a translation, replacing one at the same vector. */
   cacheAdd(req: Req): void {
     const n = indexOf(req);
     let m = this.cache.get(n);
     if (!m) this.cache.set(n, (m = new Map()));
-    m.set(req.vector.toString(), req);
+    const h = req.vector.hash();
+    const b = m.get(h);
+    if (b === undefined || (!Array.isArray(b) && b.vector.equals(req.vector))) {
+      m.set(h, req);
+    } else if (!Array.isArray(b)) {
+      m.set(h, [b, req]);
+    } else {
+      const i = b.findIndex((r) => r.vector.equals(req.vector));
+      if (i >= 0) b[i] = req;
+      else b.push(req);
+    }
   }
 
   /** Forgets cached translations at own index >= n (after a request that failed to execute). */

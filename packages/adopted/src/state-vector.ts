@@ -21,6 +21,7 @@ export class StateVector {
   // Lazily computed caches; vectors are immutable so they never go stale.
   private key: string | undefined;
   private total = -1;
+  private hashValue = -1;
 
   /** Sorted ascending, no duplicates, no zero counts. */
   private constructor(
@@ -47,24 +48,37 @@ export class StateVector {
    */
   static parse(text: string): StateVector {
     if (text === '') return StateVector.zero;
-    const seen = new Set<number>();
-    const entries: [number, number][] = [];
-    for (const part of text.split(';')) {
-      const m = /^(\d+):(\d+)$/.exec(part);
-      if (!m) throw new StateVectorError(`Invalid state vector "${text}": expected ID:N in "${part}"`);
-      const u = Number(m[1]);
-      const n = Number(m[2]);
-      if (!Number.isSafeInteger(u) || !Number.isSafeInteger(n) || u > 0xffffffff || n > 0xffffffff) {
-        throw new StateVectorError(`Invalid state vector "${text}": number out of range`);
-      }
-      if (seen.has(u)) throw new StateVectorError(`Invalid state vector "${text}": component ${u} given twice`);
-      seen.add(u);
-      entries.push([u, n]);
+    // Hand-written scanner: vectors are parsed for every received request (no regex, no Map).
+    const ids: number[] = [];
+    const counts: number[] = [];
+    let sorted = true;
+    let i = 0;
+    while (i <= text.length) {
+      let end = text.indexOf(';', i);
+      if (end < 0) end = text.length;
+      const colon = text.indexOf(':', i);
+      const u = colon > i && colon < end - 1 ? digits(text, i, colon) : -1;
+      const n = u >= 0 ? digits(text, colon + 1, end) : -1;
+      if (u < 0 || n < 0) throw new StateVectorError(`Invalid state vector "${text}": expected ID:N in "${text.slice(i, end)}"`);
+      if (u > 0xffffffff || n > 0xffffffff) throw new StateVectorError(`Invalid state vector "${text}": number out of range`);
+      if (ids.includes(u)) throw new StateVectorError(`Invalid state vector "${text}": component ${u} given twice`);
+      // A zero component is kept until the end for the duplicate check; from() drops it.
+      if (n === 0 || (ids.length > 0 && ids[ids.length - 1]! > u)) sorted = false;
+      ids.push(u);
+      counts.push(n);
+      i = end + 1;
     }
-    return StateVector.from(entries);
+    if (sorted) return new StateVector(ids, counts);
+    return StateVector.from(ids.map((u, k) => [u, counts[k]!] as const));
   }
 
   get(user: UserId): number {
+    const ids = this.ids;
+    // Vectors are short (one component per user): a linear scan beats binary search there.
+    if (ids.length <= 8) {
+      for (let i = 0; i < ids.length; i++) if (ids[i] === user) return this.counts[i]!;
+      return 0;
+    }
     const i = this.indexOf(user);
     return i >= 0 ? this.counts[i]! : 0;
   }
@@ -202,6 +216,23 @@ export class StateVector {
     return true;
   }
 
+  /**
+   * A 31-bit hash of the components, equal for equal vectors (translation caches key on it
+   * instead of building the string form of every intermediate vector).
+   */
+  hash(): number {
+    if (this.hashValue < 0) {
+      let h = 0x2f1b3c5d;
+      for (let i = 0; i < this.ids.length; i++) {
+        h = Math.imul(h ^ this.ids[i]!, 0x9e3779b1);
+        h = Math.imul(h ^ this.counts[i]!, 0x85ebca77);
+        h ^= h >>> 15;
+      }
+      this.hashValue = h & 0x7fffffff;
+    }
+    return this.hashValue;
+  }
+
   /** Users with a non-zero component, ascending. */
   users(): readonly UserId[] {
     return this.ids;
@@ -233,4 +264,16 @@ export class StateVector {
     }
     return -1;
   }
+}
+
+/** The decimal number in text[from, to), or -1 unless it is ASCII digits only. */
+function digits(text: string, from: number, to: number): number {
+  if (to <= from) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
 }

@@ -11,6 +11,8 @@
 //   --seed N           seed of the edit sequence (printed)
 //   --ks LIST          client counts for (a), e.g. 5,20 (default 5,20,50,100,200,500,1000,2000)
 //   --window S         measurement window of (a) and (b) in seconds
+//   --timeout S        hard limit per scenario (default 900, quick 200, smoke 60): past it the
+//                      scenario's processes are killed, it is reported as timed out, the run goes on
 // Environment: TANDEMD_CHECKOUT=DIR benchmarks the tandemd built in another checkout.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,8 +20,8 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeReport } from './report.mjs';
-import { scenarioA, scenarioB, scenarioC, scenarioD, scenarioE } from './scenarios.mjs';
-import { INFINOTED, SERVERS } from './servers.mjs';
+import { killWorkers, scenarioA, scenarioB, scenarioC, scenarioD, scenarioE } from './scenarios.mjs';
+import { INFINOTED, SERVERS, killServers } from './servers.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 100000) },
     ks: { type: 'string' },
     window: { type: 'string' },
+    timeout: { type: 'string' },
   },
 });
 
@@ -54,6 +57,9 @@ const opts = {
   idle: smoke ? 40 : quick ? 200 : 1000,
   massJoin: smoke ? 16 : 128,
   documents: smoke ? 10 : 100,
+  observers: 3,
+  timeoutS: values.timeout ? Number(values.timeout) : smoke ? 60 : quick ? 200 : 900,
+  batchB: 5,
 };
 for (const s of opts.servers) if (!SERVERS.includes(s)) throw new Error(`unknown server "${s}" (tandemd, infinoted)`);
 
@@ -89,7 +95,22 @@ const started = Date.now();
 const table = { a: scenarioA, b: scenarioB, c: scenarioC, d: scenarioD, e: scenarioE };
 for (const name of values.only.split(',').filter(Boolean)) {
   if (!table[name]) throw new Error(`unknown scenario "${name}" (a-e)`);
-  results.scenarios[name] = await table[name](opts, log);
+  // A scenario can never hang the run: past its limit every process it started is killed.
+  const t0 = Date.now();
+  let timer;
+  const limit = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), opts.timeoutS * 1000); });
+  const rows = [];
+  const outcome = await Promise.race([table[name](opts, log, rows).then((rows) => ({ rows }), (error) => ({ error })), limit]);
+  clearTimeout(timer);
+  if (outcome === 'timeout' || outcome.error) {
+    killWorkers();
+    killServers();
+    const why = outcome === 'timeout' ? `timed out after ${opts.timeoutS} s` : `failed: ${outcome.error.message.split('\n')[0]}`;
+    log(`(${name}) ${why}`);
+    results.scenarios[name] = rows;
+    results.failures = { ...results.failures, [name]: `${why} (${Math.round((Date.now() - t0) / 1000)} s; rows before that are kept)` };
+    await new Promise((r) => setTimeout(r, 1000));
+  } else results.scenarios[name] = outcome.rows;
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
 }
 results.totalSeconds = Math.round((Date.now() - started) / 1000);

@@ -6,6 +6,13 @@ import { Histogram, nowMs, sleep } from './stats.mjs';
 import { startServer } from './servers.mjs';
 
 const WORKER = new URL('./worker.mjs', import.meta.url);
+/** Every live load process, so that a scenario past its time limit can be torn down. */
+const liveWorkers = new Set();
+
+/** Kills every load process (the scenario's hard timeout; servers.mjs kills the servers). */
+export function killWorkers() {
+  for (const child of liveWorkers) child.kill('SIGKILL');
+}
 
 /** A load process and a promise-returning `call(cmd, args)` for it. */
 async function startWorker(index, seed) {
@@ -20,7 +27,9 @@ async function startWorker(index, seed) {
     if (m.ok) p.resolve({ ...m.result, workerMiB: m.memory });
     else p.reject(new Error(`worker ${index}: ${m.error}`));
   });
+  liveWorkers.add(child);
   child.on('exit', (code, sig) => {
+    liveWorkers.delete(child);
     exitError = new Error(`worker ${index} exited (code ${code}, signal ${sig})`);
     for (const p of pending.values()) p.reject(exitError);
     pending.clear();
@@ -79,9 +88,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  * then waits for every insert to arrive everywhere and compares every text with a fresh
  * subscriber's (the server's text).
  */
-async function typingRun(server, workers, path, { warmupMs, windowMs, mode, rate, batch }) {
+async function typingRun(server, workers, path, { warmupMs, windowMs, mode, rate, batch, observersType = true, drainMs = 30000 }) {
   const startAt = nowMs() + 300;
-  const typing = Promise.all(workers.map((w) => w.call('type', { startAt, warmupMs, durationMs: warmupMs + windowMs, mode, rate, batch })));
+  const typing = Promise.all(workers.map((w) => w.call('type', { startAt, warmupMs, durationMs: warmupMs + windowMs, mode, rate, batch, observersType })));
   await sleep(startAt + warmupMs - nowMs());
   const cpu0 = server.cpu();
   const t0 = nowMs();
@@ -91,17 +100,26 @@ async function typingRun(server, workers, path, { warmupMs, windowMs, mode, rate
   const memory = server.memory();
   const typed = await typing;
   const totalInserts = typed.reduce((n, t) => n + t.inserts, 0);
-  const drained = await Promise.all(workers.map((w) => w.call('drain', { totalInserts })));
+  const drained = await Promise.all(workers.map((w) => w.call('drain', { totalInserts, timeoutMs: drainMs })));
   const observed = await workers[0].call('observe', { port: server.port, path });
   const hashes = drained.flatMap((d) => d.hashes);
+  const lightTypists = drained.reduce((n, d) => n + d.lightCount, 0);
+  const serverLength = Number(observed.hash.split(':')[1]);
+  const invalidRequests = drained.reduce((n, d) => n + d.invalidRequests, 0);
+  const lightTroubles = drained.reduce((n, d) => n + d.lightTroubles, 0);
+  const boundHeld = drained.every((d) => d.lightMaxBound === undefined || d.lightMaxBound <= serverLength);
   const edits = typed.reduce((n, t) => n + t.editsInWindow, 0);
   const serverCpu = cpu1 - cpu0;
   const loadCpu = typed.map((t) => t.cpuShare);
   // Paced typing that fell short of the offered rate means the load process could not keep up.
-  const shortOfRate = mode === 'paced' && edits / seconds < 0.8 * hashes.length * rate;
+  const typists = lightTypists + (observersType ? hashes.length : 0);
+  const shortOfRate = mode === 'paced' && edits / seconds < 0.8 * typists * rate;
   const latency = drained.reduce((h, d) => h.merge(new Histogram(d.histogram)), new Histogram()).summary();
   return {
-    clients: hashes.length,
+    clients: hashes.length + lightTypists,
+    typists,
+    observers: hashes.length,
+    lightTypists,
     windowSeconds: round(seconds),
     edits,
     editsPerSecond: round(edits / seconds, 1),
@@ -115,15 +133,19 @@ async function typingRun(server, workers, path, { warmupMs, windowMs, mode, rate
     loadCpuShare: loadCpu.map((c) => round(c)),
     loadLimited: loadCpu.some((c) => c > 0.85) || shortOfRate,
     undelivered: drained.reduce((n, d) => n + d.incomplete, 0),
+    invalidRequests,
+    serverTextLength: serverLength,
     // How long after the window's end the load process stopped typing (it was saturated if large).
     typingOverrunMs: round(Math.max(...typed.map((t) => t.lateMs)), 0),
-    converged: drained.every((d) => d.incomplete === 0) && hashes.every((h) => h === observed.hash),
+    // Full clients: the server's text. Light typists: every insert received, no invalid-request,
+    // their length bound never above the server's length, no session lost.
+    converged: drained.every((d) => d.incomplete === 0) && hashes.every((h) => h === observed.hash) &&
+      invalidRequests === 0 && lightTroubles === 0 && boundHeld,
   };
 }
 
 /** (a) K clients typing 5 edits/s each, K escalating until p95 passes 100 ms or time runs out. */
-export async function scenarioA(opts, log) {
-  const rows = [];
+export async function scenarioA(opts, log, rows = []) {
   const done = new Set();
   const deadline = Date.now() + opts.capA * 1000;
   for (const K of opts.ks) {
@@ -133,8 +155,12 @@ export async function scenarioA(opts, log) {
       const row = await withServer(kind, opts, opts.procs, async (server, workers) => {
         await workers[0].call('put', { port: server.port, path: '/a', size: 2000 });
         await connectAll(server, workers, Array.from({ length: K }, (_, i) => `u${i}`));
-        const opened = await Promise.all(workers.map((w) => w.call('open', { paths: ['/a'], join: true })));
+        log(`(a) ${kind} K=${K}: connected`);
+        // A few full clients (engine, text) among K; the rest are light typists (light.mjs).
+        const observers = Array.from({ length: Math.min(opts.observers, K) }, (_, i) => `u${i}`);
+        const opened = await Promise.all(workers.map((w) => w.call('open', { paths: ['/a'], join: true, observers })));
         const failed = opened.reduce((n, o) => n + o.failed, 0);
+        log(`(a) ${kind} K=${K}: joined`);
         if (failed) throw new Error(`(a) ${failed} of ${K} clients could not join on ${kind}: ${opened.find((o) => o.firstError)?.firstError}`);
         return typingRun(server, workers, '/a', { warmupMs: opts.warmupMs, windowMs: opts.windowMs, mode: 'paced', rate: 5 });
       });
@@ -150,14 +176,16 @@ export async function scenarioA(opts, log) {
 }
 
 /** (b) 20 clients sending batches as fast as the server acknowledges them. */
-export async function scenarioB(opts, log) {
-  const rows = [];
+export async function scenarioB(opts, log, rows = []) {
   for (const kind of opts.servers) {
     const row = await withServer(kind, opts, opts.procs, async (server, workers) => {
       await workers[0].call('put', { port: server.port, path: '/b', size: 2000 });
-      await connectAll(server, workers, Array.from({ length: 20 }, (_, i) => `f${i}`));
-      await Promise.all(workers.map((w) => w.call('open', { paths: ['/b'], join: true })));
-      return typingRun(server, workers, '/b', { warmupMs: opts.warmupMs, windowMs: opts.windowMs, mode: 'flood', batch: 5 });
+      // 20 light typists flood; one full client only watches (its text is checked at the end).
+      await connectAll(server, workers, [...Array.from({ length: 20 }, (_, i) => `f${i}`), 'watcher']);
+      const opened = await Promise.all(workers.map((w) => w.call('open', { paths: ['/b'], join: true, observers: ['watcher'] })));
+      const failed = opened.reduce((n, o) => n + o.failed, 0);
+      if (failed) throw new Error(`(b) ${failed} clients could not join on ${kind}: ${opened.find((o) => o.firstError)?.firstError}`);
+      return typingRun(server, workers, '/b', { warmupMs: opts.warmupMs, windowMs: opts.windowMs, mode: 'flood', batch: opts.batchB, observersType: false, drainMs: 90000 });
     });
     rows.push({ server: kind, ...row });
     log(`(b) ${kind}: ${row.editsPerSecond} edits/s, ${row.serverCpuPer1000Edits} server CPU s/1000 edits, server CPU ${row.serverCpuShare}, load CPU ${row.loadCpuShare}, converged ${row.converged}`);
@@ -166,8 +194,7 @@ export async function scenarioB(opts, log) {
 }
 
 /** (c) Subscribe time (median of 3 fresh subscriptions) for big documents and a long history. */
-export async function scenarioC(opts, log) {
-  const rows = [];
+export async function scenarioC(opts, log, rows = []) {
   for (const kind of opts.servers) {
     await withServer(kind, opts, 1, async (server, [w]) => {
       for (const size of opts.sizes) {
@@ -187,7 +214,7 @@ export async function scenarioC(opts, log) {
       const writers = 4;
       await w.call('put', { port: server.port, path: '/h', size: 2000 });
       await w.call('connect', { port: server.port, names: Array.from({ length: writers }, (_, i) => `h${i}`) });
-      await w.call('open', { paths: ['/h'], join: true });
+      await w.call('open', { paths: ['/h'], join: true, observers: [] });
       const t0 = nowMs();
       const typed = await w.call('type', { startAt: nowMs(), durationMs: 3600000, mode: 'flood', batch: 100, maxEdits: opts.history / writers });
       await w.call('drain', { totalInserts: typed.inserts });
@@ -202,8 +229,7 @@ export async function scenarioC(opts, log) {
 }
 
 /** (d) 128 clients subscribing and joining one document at the same moment. */
-export async function scenarioD(opts, log) {
-  const rows = [];
+export async function scenarioD(opts, log, rows = []) {
   const n = opts.massJoin;
   for (const kind of opts.servers) {
     const row = await withServer(kind, opts, 1, async (server, [w]) => {
@@ -228,8 +254,7 @@ export async function scenarioD(opts, log) {
 }
 
 /** (e) 1,000 idle connections, each subscribed to and joined in one of 100 documents. */
-export async function scenarioE(opts, log) {
-  const rows = [];
+export async function scenarioE(opts, log, rows = []) {
   const docs = opts.documents;
   for (const kind of opts.servers) {
     const row = await withServer(kind, opts, 1, async (server, [w]) => {

@@ -14,7 +14,9 @@ export const SERVERS = ['tandemd', 'infinoted'];
 
 // Servers must not outlive an interrupted benchmark.
 const running = new Set();
-const killAll = () => { for (const c of running) c.kill('SIGKILL'); };
+/** Kills every running server (also used by a scenario's hard timeout). */
+export const killServers = () => { for (const c of running) c.kill('SIGKILL'); };
+const killAll = killServers;
 process.once('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => { killAll(); process.exit(130); });
 

@@ -2,6 +2,7 @@
 // (run.mjs) over the IPC channel. It runs apart from the server and from the orchestrator so
 // that its CPU can be measured and never counts as the server's.
 import { connect } from '@tandem/client';
+import { LightTypist } from './light.mjs';
 import { Histogram, nowMs, sleep, tagAge, textHash, timeTag } from './stats.mjs';
 
 /** mulberry32: a small seeded generator, so a run's edit sequence can be repeated. */
@@ -18,7 +19,11 @@ function random(seed) {
 const seed = Number(process.env.BENCH_SEED ?? 1) + Number(process.env.BENCH_WORKER ?? 0) * 7919;
 const rand = random(seed);
 
-/** @type {{ name: string, client: import('@tandem/client').TandemClient, doc?: import('@tandem/client').TextDocument, own: number, remote: number }[]} */
+/**
+ * Full clients (observers: the whole @tandem/client with its engine) and light typists
+ * (light.mjs: no engine). `remote` counts relayed inserts received, `own` inserts sent.
+ * @type {{ name: string, client: import('@tandem/client').TandemClient, doc?: import('@tandem/client').TextDocument, light?: LightTypist, invalid: number, own: number, remote: number }[]}
+ */
 let clients = [];
 /** Connections that only keep a document loaded (the uploader of `put`); they never type. */
 let kept = [];
@@ -40,14 +45,25 @@ async function pool(items, limit, fn) {
   return results;
 }
 
+/** A relayed insert arrived: count it and time it if it carries a tag sent in the window. */
+function arrived(c, text) {
+  c.remote++;
+  const now = nowMs();
+  const age = tagAge(text, now);
+  if (age !== undefined && now - age >= windowStart) histogram.add(age);
+}
+
 function watch(c) {
   c.doc.on('change', (ch) => {
-    if (ch.local || ch.kind !== 'insert') return;
-    c.remote++;
-    const now = nowMs();
-    const age = tagAge(ch.text, now);
-    if (age !== undefined && now - age >= windowStart) histogram.add(age);
+    if (!ch.local && ch.kind === 'insert') arrived(c, ch.text);
   });
+  // The client ignores <invalid-request/> (as libinfinity 0.7 does); the bench counts them.
+  const proxy = session(c.doc);
+  const handle = proxy.handle.bind(proxy);
+  proxy.handle = (el) => {
+    if (el.name === 'invalid-request') c.invalid++;
+    handle(el);
+  };
 }
 
 // The bench sends edits without the directory round trip that TextDocument.insert/delete add
@@ -56,16 +72,17 @@ const session = (doc) => doc.session;
 
 /** One random edit: a tagged insert or a 1-7 character delete, keeping the text near `target`. */
 function edit(c, target) {
-  const len = c.doc.text.length; // ASCII only: string units are code points here
+  // ASCII only: string units are code points here. A light typist knows a lower bound only.
+  const len = c.light ? c.light.length : c.doc.text.length;
   const insert = len < 8 || rand() < (len < target ? 0.6 : 0.4);
-  if (insert) {
-    session(c.doc).send({ kind: 'insert', pos: Math.floor(rand() * (len + 1)), text: timeTag() });
-    c.own++;
-    return true;
-  }
   const n = 1 + Math.floor(rand() * 7);
-  session(c.doc).send({ kind: 'delete', pos: Math.floor(rand() * (len - n + 1)), len: n });
-  return false;
+  const op = insert
+    ? { kind: 'insert', pos: Math.floor(rand() * (len + 1)), text: timeTag() }
+    : { kind: 'delete', pos: Math.floor(rand() * (len - n + 1)), len: n };
+  if (c.light) c.light.send(op);
+  else session(c.doc).send(op);
+  if (insert) c.own++;
+  return insert;
 }
 
 /** Deterministic ASCII text of `size` characters, in lines of words. */
@@ -86,19 +103,28 @@ const commands = {
   /** Opens `names.length` connections (SASL ANONYMOUS, no TLS). */
   async connect({ port, names, concurrency = 50 }) {
     const made = await pool(names, concurrency, async (name) => ({
-      name, client: await connect({ host: '127.0.0.1', port, tls: false, user: name, timeoutMs: 120000 }), own: 0, remote: 0,
+      name, client: await connect({ host: '127.0.0.1', port, tls: false, user: name, timeoutMs: 120000 }), invalid: 0, own: 0, remote: 0,
     }));
     clients.push(...made);
     return { connected: made.length };
   },
 
-  /** Subscribes every connection to its path (created if missing), joins, times the last. */
-  async open({ paths, join = true, concurrency = 50, create = false }) {
+  /**
+   * Subscribes every connection to its path (created if missing), joins, times the last. With
+   * `observers` (a list of names), only those are full clients; the others become light typists.
+   */
+  async open({ paths, join = true, concurrency = 50, create = false, observers }) {
     const t0 = nowMs();
     let failed = 0;
     let firstError;
     await pool(clients, concurrency, async (c, i) => {
       try {
+        if (observers && !observers.includes(c.name)) {
+          c.doc = await c.client.open(paths[i % paths.length], { create });
+          c.light = new LightTypist(c.doc, c.name, (text) => arrived(c, text));
+          await c.light.join();
+          return;
+        }
         c.doc = await c.client.open(paths[i % paths.length], { create, ...(join ? { user: c.name } : {}) });
         watch(c);
       } catch (err) {
@@ -124,7 +150,7 @@ const commands = {
    * Types until `startAt + durationMs` (paced: `rate` edits/s per client, random phase; flood:
    * batches of `batch` edits, each followed by a round trip, until `maxEdits` per client).
    */
-  async type({ startAt, warmupMs = 0, durationMs, rate = 5, mode = 'paced', batch = 20, maxEdits = Infinity, target = 2000 }) {
+  async type({ startAt, warmupMs = 0, durationMs, rate = 5, mode = 'paced', batch = 20, maxEdits = Infinity, target = 2000, observersType = true }) {
     histogram = new Histogram();
     windowStart = startAt + warmupMs;
     stopTyping = false;
@@ -141,7 +167,7 @@ const commands = {
     // The load process's CPU over the whole typing phase (a saturated process fires no timer on time).
     const cpu0 = process.cpuUsage();
     const t0 = nowMs();
-    const live = clients.filter((c) => c.doc);
+    const live = clients.filter((c) => c.doc && (observersType || c.light));
     if (mode === 'paced') {
       const period = 1000 / rate;
       await Promise.all(live.map(async (c) => {
@@ -159,7 +185,10 @@ const commands = {
         let mine = 0;
         while (nowMs() < end && mine < maxEdits) {
           for (let i = 0; i < batch && mine < maxEdits; i++, mine++) count(edit(c, target));
-          await c.doc.flush();
+          // At most `batch` requests in flight: the directory reply comes after the server has
+          // processed them (it reads a connection's input in order).
+          await (c.light ? c.client.flush() : c.doc.flush());
+          if (stopTyping) return;
         }
       }));
     }
@@ -167,15 +196,30 @@ const commands = {
     return { edits, editsInWindow, inserts, cpuShare: (cpu.user + cpu.system) / 1e3 / (nowMs() - t0), lateMs: nowMs() - end };
   },
 
-  /** Waits until every client received every other client's inserts, then a round trip each. */
+  /**
+   * Waits until every client received every other client's inserts, then a round trip each.
+   * Hashes: the texts of the full clients. Light typists hold no text; they are checked by
+   * having received every insert, never an invalid-request, and a length bound that held.
+   */
   async drain({ totalInserts, timeoutMs = 30000 }) {
     const deadline = nowMs() + timeoutMs;
     const live = clients.filter((c) => c.doc);
     const behind = () => live.filter((c) => c.remote < totalInserts - c.own);
     while (behind().length > 0 && nowMs() < deadline) await sleep(50);
     const incomplete = behind().length;
-    await pool(live, 50, (c) => c.doc.flush().catch(() => undefined));
-    return { histogram: histogram.counts, incomplete, hashes: live.map((c) => textHash(c.doc.text)) };
+    await pool(live, 50, (c) => (c.light ? c.client.flush() : c.doc.flush()).catch(() => undefined));
+    const full = live.filter((c) => !c.light);
+    const light = live.filter((c) => c.light);
+    return {
+      histogram: histogram.counts,
+      incomplete,
+      hashes: full.map((c) => textHash(c.doc.text)),
+      lengths: full.map((c) => c.doc.text.length),
+      lightCount: light.length,
+      lightMaxBound: light.length ? Math.max(...light.map((c) => c.light.length)) : undefined,
+      lightTroubles: light.filter((c) => c.light.closed || c.light.unbounded || c.light.length < 0).length,
+      invalidRequests: live.reduce((n, c) => n + c.invalid + (c.light?.invalidRequests ?? 0), 0),
+    };
   },
 
   /** Text hashes of every open document, and how many users each sees as present. */

@@ -1,4 +1,4 @@
 export { runFile, runsOf, parseRecord, replayRecord } from './runner.js';
 export type { FileResult, RunOptions, Runs, Record } from './runner.js';
-export { decodeRequest, decodeSyncRequest, decodeUser, readSegments, FormatError } from './xml-requests.js';
+export { FormatError } from './runner.js';
 export { Random } from './random.js';

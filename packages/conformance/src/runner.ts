@@ -6,10 +6,40 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseXmlDocument, readText, type Element } from '@tandem/protocol';
+import {
+  decodeRequest, decodeSyncRequest, decodeSyncSegment, decodeUser, incomingFromWire, optionalAttr, parseUint,
+  parseXmlDocument, requestFromWireSync, uintAttr, userInitFromWire, type Element,
+} from '@tandem/protocol';
 import { AdoptedSession, type IncomingRequest, type Request, type Segment, type UserInit } from '@tandem/adopted';
-import { FormatError, childElements, decodeRequest, decodeSyncRequest, decodeUser, readSegments, uintAttr } from './xml-requests.js';
 import { Random } from './random.js';
+
+/** A conformance file whose structure is wrong (an unexpected element, a missing section). */
+export class FormatError extends Error {
+  override name = 'FormatError';
+}
+
+function childElements(el: Element): Element[] {
+  return el.children.filter((c): c is Element => typeof c !== 'string');
+}
+
+/** An optional unsigned attribute (verify's log-size/can-undo/can-redo). */
+function optionalUint(el: Element, name: string): number | undefined {
+  const v = optionalAttr(el, name);
+  return v === undefined ? undefined : parseUint(name, v);
+}
+
+/** <segment author="N">text</segment> children, in order (initial-buffer, final-buffer). */
+function readSegments(el: Element): Segment[] {
+  const out: Segment[] = [];
+  for (const c of childElements(el)) {
+    if (c.name !== 'segment') throw new FormatError(`Node '${c.name}' unexpected`);
+    out.push(decodeSyncSegment(c));
+  }
+  return out;
+}
+
+/** A <request> of a test file; its time diff is parsed once for all delivery orders. */
+const testRequest = (el: Element): IncomingRequest => incomingFromWire(decodeRequest(el), true);
 
 export type Runs = [number, string][];
 
@@ -96,7 +126,7 @@ function parseSessionTest(root: Element): SessionTest {
   for (const c of childElements(root)) {
     switch (c.name) {
       case 'user':
-        t.users.push({ id: uintAttr(c, 'id', true) });
+        t.users.push({ id: uintAttr(c, 'id') });
         break;
       case 'initial-buffer':
         t.initial = readSegments(c);
@@ -105,7 +135,7 @@ function parseSessionTest(root: Element): SessionTest {
         t.expected = runsOf(readSegments(c));
         break;
       case 'request':
-        t.requests.push(decodeRequest(c));
+        t.requests.push(testRequest(c));
         break;
       default:
         throw new FormatError(`Node '${c.name}' unexpected`);
@@ -211,10 +241,10 @@ function runCleanupTest(file: string, root: Element): FileResult {
   for (const c of childElements(root)) {
     switch (c.name) {
       case 'log':
-        max = uintAttr(c, 'size', true);
+        max = uintAttr(c, 'size');
         break;
       case 'user':
-        users.push({ id: uintAttr(c, 'id', true) });
+        users.push({ id: uintAttr(c, 'id') });
         break;
       case 'initial-buffer':
         initial = readSegments(c);
@@ -234,21 +264,21 @@ function runCleanupTest(file: string, root: Element): FileResult {
   for (const c of steps) {
     step++;
     if (c.name === 'request') {
-      const r = s.receive(decodeRequest(c));
+      const r = s.receive(testRequest(c));
       if (r.error) return fail(`[${step}] ${r.error.message}`);
       for (const x of r.executed) if (x.error) return fail(`[${step}] ${x.error.message}`);
       continue;
     }
-    const id = uintAttr(c, 'user', true);
+    const id = uintAttr(c, 'user');
     if (!s.user(id)) return fail(`[${step}] No such user ${id}`);
-    const logSize = uintAttr(c, 'log-size');
+    const logSize = optionalUint(c, 'log-size');
     if (logSize !== undefined) {
       const { begin, end } = s.logRange(id);
       if (end - begin !== logSize) return fail(`[${step}] Log size does not match; got ${end - begin}, but expected ${logSize}`);
     }
-    const canUndo = uintAttr(c, 'can-undo');
+    const canUndo = optionalUint(c, 'can-undo');
     if (canUndo !== undefined && Number(s.canUndo(id)) !== canUndo) return fail(`[${step}] can-undo does not match; got ${Number(s.canUndo(id))}, but expected ${canUndo}`);
-    const canRedo = uintAttr(c, 'can-redo');
+    const canRedo = optionalUint(c, 'can-redo');
     if (canRedo !== undefined && Number(s.canRedo(id)) !== canRedo) return fail(`[${step}] can-redo does not match; got ${Number(s.canRedo(id))}, but expected ${canRedo}`);
   }
   return { file, kind: 'cleanup', ok: true, text: s.text, segments: runsOf(s.segments()) };
@@ -275,13 +305,13 @@ export function parseRecord(root: Element): Record {
           case 'sync-end':
             break;
           case 'sync-user':
-            rec.users.push(decodeUser(m));
+            rec.users.push(userInitFromWire(decodeUser(m)));
             break;
           case 'sync-request':
-            rec.syncRequests.push(decodeSyncRequest(m));
+            rec.syncRequests.push(requestFromWireSync(decodeSyncRequest(m)));
             break;
           case 'sync-segment':
-            rec.segments.push({ author: uintAttr(m, 'author') ?? 0, text: readText(m) });
+            rec.segments.push(decodeSyncSegment(m));
             break;
           default:
             throw new FormatError(`Unexpected <${m.name}> in <initial>`);
@@ -290,9 +320,9 @@ export function parseRecord(root: Element): Record {
     } else if (!sawInitial) {
       throw new FormatError('Record does not start with <initial>');
     } else if (c.name === 'user') {
-      rec.events.push({ kind: 'user', user: decodeUser(c) });
+      rec.events.push({ kind: 'user', user: userInitFromWire(decodeUser(c)) });
     } else if (c.name === 'request') {
-      rec.events.push({ kind: 'request', request: decodeRequest(c) });
+      rec.events.push({ kind: 'request', request: incomingFromWire(decodeRequest(c)) });
     } else {
       throw new FormatError('Superfluous XML in requests section');
     }

@@ -25,6 +25,9 @@ export type {
   InvalidRequest, SessionSignal,
 } from './infinote/session.js';
 export {
+  requestBodyFromWire, incomingFromWire, requestFromWireSync, wireOperationOf, wireSyncOf, userInitFromWire,
+} from './infinote/adopted.js';
+export {
   NS_STREAMS, NS_SASL, NS_TLS, NS_STREAM_ERRORS, STREAM_ERROR_CONDITIONS, SASL_FAILURE_CONDITIONS, STREAM_CLOSE,
   clientHeader, serverHeader, features, saslFailure, streamError, base64Encode, base64Decode,
 } from './stream/elements.js';

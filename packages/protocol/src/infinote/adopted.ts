@@ -49,13 +49,25 @@ export function requestBodyFromWire(op: WireOperation): RequestBody {
  */
 export function incomingFromWire(r: WireRequest, parseTime = false): IncomingRequest {
   const time = parseTime ? StateVector.parse(r.time) : r.time;
-  const body = requestBodyFromWire(r.operation);
-  return r.num === undefined ? { ...body, user: r.user, time } : { ...body, user: r.user, time, num: r.num };
+  // Built field by field: object spread is a measurable share of decoding a long record.
+  const out = withUser(requestBodyFromWire(r.operation), r.user) as { time?: StateVector | string; num?: number };
+  out.time = time;
+  if (r.num !== undefined) out.num = r.num;
+  return out as IncomingRequest;
+}
+
+/** The body with `user` added (mutates the fresh body object requestBodyFromWire returned). */
+function withUser(body: RequestBody, user: number): RequestBody & { user: number } {
+  const out = body as RequestBody & { user: number };
+  out.user = user;
+  return out;
 }
 
 /** A <sync-request> (absolute vector) for AdoptedSession.fromSync / receiveRequest. */
 export function requestFromWireSync(r: WireSyncRequest): Request {
-  return { ...requestBodyFromWire(r.operation), user: r.user, vector: r.time };
+  const out = withUser(requestBodyFromWire(r.operation), r.user) as RequestBody & { user: number; vector?: StateVector };
+  out.vector = r.time;
+  return out as Request;
 }
 
 /**

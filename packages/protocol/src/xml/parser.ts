@@ -96,42 +96,54 @@ function decode(raw: string, attribute: boolean): string {
   return out + s.slice(at);
 }
 
+// Sticky forms of NAME_AT and WS for scanning a start tag in place (no substring per step).
+const NAME_Y = new RegExp(NAME_AT.source.slice(1), 'uy');
+const WS_Y = /[ \t\r\n]*/y;
+
 function parseStartTag(body: string): { name: string; attrs: Record<string, string>; empty: boolean } {
-  const nm = NAME_AT.exec(body);
+  NAME_Y.lastIndex = 0;
+  const nm = NAME_Y.exec(body);
   if (!nm) throw new XmlError('bad-format', 'Invalid element name');
   const name = nm[0];
   const attrs: Record<string, string> = {};
-  let rest = body.slice(name.length);
+  let at = name.length;
+  const skipWs = (): number => {
+    WS_Y.lastIndex = at;
+    WS_Y.exec(body);
+    const n = WS_Y.lastIndex - at;
+    at = WS_Y.lastIndex;
+    return n;
+  };
   let empty = false;
   for (;;) {
-    const ws = WS.exec(rest)![0];
-    rest = rest.slice(ws.length);
-    if (rest === '') break;
-    if (rest === '/') {
+    const ws = skipWs();
+    if (at === body.length) break;
+    if (at === body.length - 1 && body.charCodeAt(at) === 0x2f /* / */) {
       empty = true;
       break;
     }
-    if (ws === '') throw new XmlError('bad-format', `Expected white space in <${name}>`);
-    const an = NAME_AT.exec(rest);
+    if (ws === 0) throw new XmlError('bad-format', `Expected white space in <${name}>`);
+    NAME_Y.lastIndex = at;
+    const an = NAME_Y.exec(body);
     if (!an) throw new XmlError('bad-format', `Invalid attribute name in <${name}>`);
     const attr = an[0];
-    rest = rest.slice(attr.length);
-    rest = rest.slice(WS.exec(rest)![0].length);
-    if (rest[0] !== '=') throw new XmlError('bad-format', `Expected '=' after attribute ${attr}`);
-    rest = rest.slice(1);
-    rest = rest.slice(WS.exec(rest)![0].length);
-    const q = rest[0];
+    at += attr.length;
+    skipWs();
+    if (body[at] !== '=') throw new XmlError('bad-format', `Expected '=' after attribute ${attr}`);
+    at++;
+    skipWs();
+    const q = body[at];
     if (q !== '"' && q !== "'") throw new XmlError('bad-format', `Attribute ${attr} is not quoted`);
-    const close = rest.indexOf(q, 1);
+    const close = body.indexOf(q, at + 1);
     if (close < 0) throw new XmlError('bad-format', `Unterminated value of attribute ${attr}`);
-    const raw = rest.slice(1, close);
+    const raw = body.slice(at + 1, close);
     if (raw.indexOf('<') >= 0) throw new XmlError('bad-format', `'<' in value of attribute ${attr}`);
     if (Object.prototype.hasOwnProperty.call(attrs, attr)) {
       throw new XmlError('bad-format', `Attribute ${attr} given twice in <${name}>`);
     }
     // "__proto__" would be swallowed by the object's prototype setter in ltx; no protocol uses it.
     if (attr !== '__proto__') attrs[attr] = decode(raw, true);
-    rest = rest.slice(close + 1);
+    at = close + 1;
   }
   return { name, attrs, empty };
 }
@@ -253,6 +265,8 @@ export class XmlParser {
   private count(s: string): void {
     // In stream mode only stanzas count; the root header and inter-stanza white space do not.
     if (this.mode === 'stream' && this.stack.length < 2) return;
+    // Without a limit (whole documents by default) there is nothing to count for.
+    if (this.limits.maxElementBytes === Infinity) return;
     this.elementBytes += utf8Length(s);
     if (this.elementBytes > this.limits.maxElementBytes) {
       throw new XmlError('policy-violation', `Element exceeds ${this.limits.maxElementBytes} bytes`);

@@ -270,7 +270,7 @@ export class AdoptedSession {
       if (diff.get(u.id) !== 0) {
         throw invalid(`Request "${vector}" by user "${u.name}" is not consecutive with respect to previously received request "${u.vector}"`);
       }
-      req = this.toInternal({ ...incoming, vector } as Request, false);
+      req = this.toInternal(incoming, false, vector);
     } catch (e) {
       return { executed: [], waiting: this.queue.length, error: asAdoptedError(e) };
     }
@@ -438,17 +438,18 @@ export class AdoptedSession {
   }
 
   /** Converts a public request to the internal form, validating its fields. */
-  private toInternal(r: Request, forSync: boolean): Req {
-    for (const id of r.vector.users()) {
-      if (!this.algo.user(id) && !forSync) throw invalid(`Request vector "${r.vector}" refers to unknown user ${id}`);
+  private toInternal(r: RequestBody & { readonly user: UserId }, forSync: boolean, vector = (r as Request).vector): Req {
+    // `vector` is passed apart for received requests so that they need not be copied to add it.
+    for (const id of vector.users()) {
+      if (!this.algo.user(id) && !forSync) throw invalid(`Request vector "${vector}" refers to unknown user ${id}`);
     }
     switch (r.type) {
       case 'undo':
-        return { type: UNDO, user: r.user, vector: r.vector, op: null };
+        return { type: UNDO, user: r.user, vector, op: null };
       case 'redo':
-        return { type: REDO, user: r.user, vector: r.vector, op: null };
+        return { type: REDO, user: r.user, vector, op: null };
       case 'do':
-        return { type: DO, user: r.user, vector: r.vector, op: this.toOp(r.user, r.op, forSync) };
+        return { type: DO, user: r.user, vector, op: this.toOp(r.user, r.op, forSync) };
       default:
         throw new AdoptedError(AdoptedErrorDomain.SESSION, SessionErrorCode.MISSING_OPERATION, 'Operation for request missing');
     }

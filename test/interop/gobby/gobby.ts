@@ -68,6 +68,8 @@ export async function startGobby(display: Display, uri: string, name: string, do
       '[de/0x539/gobby/preferences/user]',
       `name='${name}'`,
       'hue=0.5',
+      // Gobby would otherwise host its local documents on port 6523 itself.
+      'allow-remote-access=false',
       `host-directory='${join(home, 'local-documents')}'`,
       '',
     ].join('\n'),

@@ -48,7 +48,7 @@ const opts = {
   servers: values.servers.split(',').filter(Boolean),
   procs: Number(values.procs),
   profile: values.profile,
-  ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3] : quick ? [5, 10, 20] : [5, 10, 20, 50, 100, 200, 500, 1000, 2000],
+  ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3, 8] : quick ? [5, 20, 30, 40] : [5, 10, 20, 30, 40, 50, 100, 200, 500, 1000],
   capA: quick ? 120 : 480,
   warmupMs: smoke ? 300 : quick ? 1000 : 2000,
   windowMs: values.window ? Number(values.window) * 1000 : smoke ? 1000 : quick ? 3000 : 10000,
@@ -59,7 +59,7 @@ const opts = {
   documents: smoke ? 10 : 100,
   observers: 3,
   timeoutS: values.timeout ? Number(values.timeout) : smoke ? 60 : quick ? 200 : 900,
-  batchB: 5,
+  batchB: 1,
 };
 for (const s of opts.servers) if (!SERVERS.includes(s)) throw new Error(`unknown server "${s}" (tandemd, infinoted)`);
 

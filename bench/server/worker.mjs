@@ -207,7 +207,9 @@ const commands = {
     const behind = () => live.filter((c) => c.remote < totalInserts - c.own);
     while (behind().length > 0 && nowMs() < deadline) await sleep(50);
     const incomplete = behind().length;
-    await pool(live, 50, (c) => (c.light ? c.client.flush() : c.doc.flush()).catch(() => undefined));
+    // A server that fell behind answers late or never: the round trips get a bounded wait too.
+    const flushes = pool(live, 50, (c) => (c.light ? c.client.flush() : c.doc.flush()).catch(() => undefined));
+    if (incomplete === 0) await Promise.race([flushes, sleep(timeoutMs)]);
     const full = live.filter((c) => !c.light);
     const light = live.filter((c) => c.light);
     return {

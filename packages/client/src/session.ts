@@ -5,13 +5,14 @@
 // remote changes (INF_ADOPTED_SESSION_NOOP_INTERVAL).
 import { EventEmitter } from 'node:events';
 import {
-  AdoptedSession, StateVector, cpLength,
-  type BufferChange as EngineChange, type Executed, type Request, type RequestBody, type Segment, type UserInit,
+  AdoptedSession, StateVector,
+  type BufferChange as EngineChange, type Executed, type Request, type Segment, type UserInit,
 } from '@tandem/adopted';
 import {
   InfError, decodeRequest, decodeSyncBegin, decodeSyncRequest, decodeSyncSegment,
   decodeUser, decodeUserColorChange, decodeUserStatusChange, encodeRequest, encodeSignal,
-  encodeUserJoinRequest, encodeUserStatusChange, fromRequestFailed, fromSyncError, parseReplySeq, toSyncError,
+  encodeUserJoinRequest, encodeUserStatusChange, fromRequestFailed, fromSyncError, parseReplySeq, requestBodyFromWire,
+  requestFromWireSync, toSyncError,
   type Element, type UserStatus, type WireOperation,
 } from '@tandem/protocol';
 import { ClientError, RequestFailedError, deferred, withTimeout, type Deferred } from './errors.js';
@@ -31,24 +32,6 @@ export interface SessionUser {
 export type BufferChange =
   | { kind: 'insert'; pos: number; text: string }
   | { kind: 'delete'; pos: number; len: number };
-
-/** The engine's request body for a wire operation (sync deletes carry the removed segments). */
-function toBody(op: WireOperation): RequestBody {
-  switch (op.kind) {
-    case 'undo':
-      return { type: 'undo' };
-    case 'redo':
-      return { type: 'redo' };
-    case 'delete':
-      if ('segments' in op) {
-        const len = op.segments.reduce((n, seg) => n + cpLength(seg.text), 0);
-        return { type: 'do', op: { kind: 'delete', pos: op.pos, len, removed: op.segments } };
-      }
-      return { type: 'do', op: { kind: 'delete', pos: op.pos, len: op.len } };
-    default:
-      return { type: 'do', op };
-  }
-}
 
 export interface SessionEvents {
   /** The buffer changed; `user` made the request (for undo/redo: whose request was undone/redone). */
@@ -183,7 +166,7 @@ export class SessionProxy extends EventEmitter<SessionEvents> {
       case 'sync-request': {
         const r = decodeSyncRequest(el);
         if (!this.users.has(r.user)) throw new InfError('INF_USER_ERROR', 2, `No such user with ID ${r.user}`);
-        this.syncState.requests.push({ ...toBody(r.operation), user: r.user, vector: r.time } as Request);
+        this.syncState.requests.push(requestFromWireSync(r));
         return;
       }
       case 'sync-segment': {
@@ -282,7 +265,7 @@ export class SessionProxy extends EventEmitter<SessionEvents> {
 
   private remoteRequest(el: Element): void {
     const req = decodeRequest(el);
-    const result = this.engine.receive({ ...toBody(req.operation), user: req.user, time: req.time, num: req.num });
+    const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: req.user, time: req.time, num: req.num });
     if (result.error) throw result.error;
     let changedBuffer = false;
     for (const executed of result.executed) {

@@ -13,7 +13,7 @@ import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { StateVector, type Request } from '@tandem/adopted';
-import { Element, type WireOperation, type WireUser, decodeUser, encodeRequest, encodeTimeDiff, encodeUser, formatDouble, serialize, serializeStartTag } from '@tandem/protocol';
+import { Element, type WireUser, decodeUser, wireOperationOf, encodeRequest, encodeTimeDiff, encodeUser, formatDouble, serialize, serializeStartTag } from '@tandem/protocol';
 import type { Plugin, PluginContext, RequestEvent, SessionInfo } from './types.js';
 
 export interface RecordOptions {
@@ -30,18 +30,6 @@ export function recordBaseName(path: string): string {
 
 function seconds(micros: number): string {
   return formatDouble(micros / 1_000_000);
-}
-
-/** The protocol's operation for a request as the engine executed it (deletes by length). */
-function wireOperation(r: Request): WireOperation {
-  if (r.type !== 'do') return { kind: r.type };
-  const op = r.op;
-  switch (op.kind) {
-    case 'insert': return { kind: 'insert', pos: op.pos, text: op.text };
-    case 'delete': return { kind: 'delete', pos: op.pos, len: op.len };
-    case 'move': return { kind: 'move', caret: op.caret, selection: op.selection };
-    case 'no-op': return { kind: 'no-op' };
-  }
 }
 
 /** One open record file. */
@@ -79,7 +67,7 @@ export class SessionRecordFile {
     const base = this.lastSend.get(r.user) ?? StateVector.zero;
     // A vector that does not follow the reference cannot be diff-encoded; write it absolute.
     const time = base.causallyBefore(r.vector) ? encodeTimeDiff(r.vector, base) : r.vector.toString();
-    const el = encodeRequest({ user: r.user, time, operation: wireOperation(r) });
+    const el = encodeRequest({ user: r.user, time, operation: wireOperationOf(r, false) });
     el.attrs.received = seconds(received);
     el.attrs.executed = seconds(executed);
     const op = el.children[0] as Element;

@@ -3,11 +3,12 @@
  * server side, central method): subscribers, users, synchronisation of new subscribers,
  * requests executed by the engine and relayed verbatim to the other members.
  */
-import { AdoptedSession, StateVector, type Executed, type Request, type RequestBody, type SessionState } from '@tandem/adopted';
+import { AdoptedSession, StateVector, type Executed, type SessionState } from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequest, decodeUserColorChange,
   decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeRequest, encodeSignal, encodeSyncBegin, encodeSyncRequest,
-  encodeSyncSegment, encodeUser, encodeUserStatusChange, formatReplySeq, requestSeq, splitSegments, toRequestFailed,
+  encodeSyncSegment, encodeUser, encodeUserStatusChange, formatReplySeq, requestBodyFromWire, requestFromWireSync, requestSeq,
+  splitSegments, toRequestFailed, wireSyncOf,
   type UserStatus, type WireUser,
 } from '@tandem/protocol';
 import type { StoredTextDocument } from '../storage/text-format.js';
@@ -100,7 +101,7 @@ export class TextSession {
         // Users not bound to a connection of ours are unavailable (§4.1, §7.2).
         status: u.member ? u.status : 'unavailable',
       })),
-      requests: state.requests.map(fromWireSync),
+      requests: state.requests.map(requestFromWireSync),
       segments: state.segments,
     };
     this.engine = AdoptedSession.fromSync(sync);
@@ -168,7 +169,7 @@ export class TextSession {
   /** The whole state as a synchronisation (§4): sync-begin, users, requests, segments, sync-end. */
   syncMessages(): Element[] {
     const users = [...this.users.values()].sort((a, b) => a.id - b.id);
-    const requests = this.engine.exportSync().requests.map(toWireSync);
+    const requests = this.engine.exportSync().requests.map(wireSyncOf);
     const segments = splitSegments(this.engine.segments());
     const messages: Element[] = [encodeSyncBegin(users.length + requests.length + segments.length)];
     for (const u of users) messages.push(encodeUser('sync-user', this.wireUser(u)));
@@ -397,7 +398,7 @@ export class TextSession {
       return;
     }
     const received = nowMicros();
-    const result = this.engine.receive({ ...toBody(req.operation), user: user.id, time: req.time, ...(req.num ? { num: req.num } : {}) });
+    const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: user.id, time: req.time, ...(req.num ? { num: req.num } : {}) });
     const at = nowMicros();
     const error = result.error ?? result.executed.find((x) => x.error)?.error;
     if (error) {
@@ -448,30 +449,3 @@ function affects(op: WireOperation): boolean {
   return op.kind !== 'move' && op.kind !== 'no-op';
 }
 
-/** The protocol's operation as the engine's request body. */
-function toBody(op: WireOperation): RequestBody {
-  switch (op.kind) {
-    case 'undo': return { type: 'undo' };
-    case 'redo': return { type: 'redo' };
-    case 'insert': return { type: 'do', op: { kind: 'insert', pos: op.pos, text: op.text } };
-    case 'move': return { type: 'do', op: { kind: 'move', caret: op.caret, selection: op.selection } };
-    case 'no-op': return { type: 'do', op: { kind: 'no-op' } };
-    case 'delete':
-      if ('len' in op) return { type: 'do', op: { kind: 'delete', pos: op.pos, len: op.len } };
-      return { type: 'do', op: { kind: 'delete', pos: op.pos, len: [...op.segments.map((s) => s.text).join('')].length, removed: op.segments } };
-  }
-}
-
-function fromWireSync(r: WireSyncRequest): Request {
-  return { ...toBody(r.operation), user: r.user, vector: r.time };
-}
-
-function toWireSync(r: Request): WireSyncRequest {
-  let operation: WireOperation;
-  if (r.type === 'undo' || r.type === 'redo') operation = { kind: r.type };
-  else if (r.op.kind === 'delete') {
-    // Synchronised deletions carry the removed text for undo (§4.1).
-    operation = { kind: 'delete', pos: r.op.pos, segments: (r.op.removed ?? []).map((s) => ({ author: s.author, text: s.text })) };
-  } else operation = r.op;
-  return { user: r.user, time: r.vector, operation };
-}

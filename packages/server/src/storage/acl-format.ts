@@ -1,19 +1,12 @@
 /**
  * ACL files (`global-acl.xml`, `NODE.xml.acl`) and `accounts.xml`, as written by
  * infd_filesystem_storage_write_acl / infd_filesystem_account_storage. On disk a sheet names its
- * account with `account` (on the wire it is `id`). ACL enforcement is not done yet; these
- * codecs keep existing files intact and give the root sheet for the welcome message.
+ * account with `account` (on the wire it is `id`); the setting names and their order are the
+ * wire's (ACL_SETTINGS). Enforcement lives in src/acl/.
  */
+import { ACL_SETTINGS, type AclSetting } from '@tandem/protocol';
 import { type ReadElement, StorageFormatError, childElements, requiredAttr } from './read-element.js';
 import { el, serializeFile } from './xml-file.js';
-
-/** Setting names in libinfinity's enum order (InfAclSetting), which is also the write order. */
-export const ACL_SETTINGS = [
-  'can-add-subdirectory', 'can-add-document', 'can-sync-in', 'can-remove-node', 'can-explore-node',
-  'can-subscribe-chat', 'can-subscribe-session', 'can-join-user', 'can-query-account-list',
-  'can-create-account', 'can-override-account', 'can-remove-account', 'can-query-acl', 'can-set-acl',
-] as const;
-export type AclSetting = (typeof ACL_SETTINGS)[number];
 
 export interface AclSheet {
   account: string;

@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { type AddressInfo, type Server, type Socket, createServer as createNetServer } from 'node:net';
 import { type SecureContext, TLSSocket, createSecureContext } from 'node:tls';
 import type { TandemServer } from '../server.js';
+import { listenDualStack } from './listen.js';
 
 export interface TcpOptions {
   port: number;
@@ -87,24 +88,7 @@ export async function listenTcp(server: TandemServer, o: TcpOptions): Promise<Tc
     socket.on('close', () => sockets.delete(socket));
     server.handle(socket, { remote: peerId(socket), ...(context ? { startTls: startTls(socket, context, clientAuth) } : {}) });
   });
-  const listen = (host: string): Promise<void> => new Promise((resolve, reject) => {
-    net.once('error', reject);
-    net.listen({ port: o.port, host, ipv6Only: false }, () => {
-      net.off('error', reject);
-      resolve();
-    });
-  });
-  if (o.host !== undefined) {
-    await listen(o.host);
-  } else {
-    try {
-      await listen('::');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
-      await listen('0.0.0.0');
-    }
-  }
+  await listenDualStack(net, o.port, o.host);
   return {
     address: net.address() as AddressInfo,
     close: () => new Promise<void>((resolve) => {

@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import type { TandemServer } from '../server.js';
+import { listenDualStack } from './listen.js';
 
 export interface WebSocketOptions {
   port: number;
@@ -54,24 +55,7 @@ export async function listenWebSocket(server: TandemServer, o: WebSocketOptions)
     const duplex = createWebSocketStream(ws);
     server.handle(duplex, { remote: peerId(req) });
   });
-  const listen = (host: string): Promise<void> => new Promise((resolve, reject) => {
-    http.once('error', reject);
-    http.listen({ port: o.port, host, ipv6Only: false }, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  if (o.host !== undefined) {
-    await listen(o.host);
-  } else {
-    try {
-      await listen('::');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
-      await listen('0.0.0.0');
-    }
-  }
+  await listenDualStack(http, o.port, o.host);
   return {
     address: http.address() as AddressInfo,
     secure: o.tls !== undefined,

@@ -17,6 +17,8 @@ const READY = /Server running on port (\d+)/;
 export interface TandemdUnderTest extends ServerUnderTest {
   readonly kind: 'tandemd';
   readonly home: string;
+  /** Sends a signal to the tandemd process (SIGHUP reloads its configuration). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 export async function startTandemd(options: ServerOptions & { home?: string; noKeyFiles?: boolean }): Promise<TandemdUnderTest> {
@@ -76,6 +78,7 @@ export async function startTandemd(options: ServerOptions & { home?: string; noK
     securityPolicy: options.securityPolicy,
     ...(options.password !== undefined ? { password: options.password } : {}),
     output: () => out,
+    signal: (sig) => void child.kill(sig),
     // SIGTERM: tandemd saves every loaded session, then exits.
     stop: () => (stopping ??= stopProcess(child, 10000)),
   };

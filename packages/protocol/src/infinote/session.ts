@@ -385,19 +385,30 @@ export function decodeSyncSegment(el: Element): Segment {
 export function splitSegments(runs: Iterable<Segment>, maxBytes = SYNC_SEGMENT_MAX_BYTES): Segment[] {
   const out: Segment[] = [];
   for (const run of runs) {
-    let piece = '';
+    // Pieces are sliced out of the run (no per-character strings: a megabyte run would otherwise
+    // cost a million allocations per synchronisation).
+    const text = run.text;
+    let start = 0;
     let bytes = 0;
-    for (const ch of run.text) {
-      const b = ch.length === 2 ? 4 : ch.charCodeAt(0) < 0x80 ? 1 : ch.charCodeAt(0) < 0x800 ? 2 : 3;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      let len = 1;
+      let b: number;
+      if (c < 0x80) b = 1;
+      else if (c < 0x800) b = 2;
+      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        b = 4;
+        len = 2;
+      } else b = 3;
       if (bytes + b > maxBytes) {
-        out.push({ author: run.author, text: piece });
-        piece = '';
+        out.push({ author: run.author, text: text.slice(start, i) });
+        start = i;
         bytes = 0;
       }
-      piece += ch;
       bytes += b;
+      i += len - 1;
     }
-    if (piece !== '') out.push({ author: run.author, text: piece });
+    if (start < text.length) out.push({ author: run.author, text: text.slice(start) });
   }
   return out;
 }

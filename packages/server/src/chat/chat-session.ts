@@ -7,10 +7,10 @@
  */
 import {
   Element, ErrorCodes, InfError, decodeChatMessage, decodeUserJoinRequest, decodeUserStatusChange, encodeChatMessage,
-  encodeSignal, encodeSyncBegin, encodeUser, encodeUserStatusChange, toRequestFailed,
+  encodeSignal, encodeSyncBegin, encodeUser, toRequestFailed,
   type ChatMessage, type UserStatus,
 } from '@tandem/protocol';
-import { type Member, type SessionAccess, replySeq } from '../session/text-session.js';
+import { type Member, MemberTable, type SessionAccess, replySeq } from '../session/members.js';
 
 /** infd_directory_enable_chat: inf_chat_buffer_new(256). */
 export const CHAT_BACKLOG_SIZE = 256;
@@ -33,10 +33,8 @@ export interface ChatContext {
   now?(): number;
 }
 
-type Subscription = { state: 'syncing' | 'ready' };
-
 export class ChatSession {
-  private readonly members = new Map<Member, Subscription>();
+  private readonly members: MemberTable<ChatUser>;
   private readonly users = new Map<number, ChatUser>();
   private readonly backlog: ChatMessage[] = [];
   /** Chat content is never stored (protocol.md 7.3); there is nothing to save after creation. */
@@ -46,7 +44,21 @@ export class ChatSession {
     readonly group: string,
     private readonly ctx: ChatContext,
     private readonly backlogSize = CHAT_BACKLOG_SIZE,
-  ) {}
+  ) {
+    this.members = new MemberTable(group, {
+      users: () => this.users.values(),
+      available: (u) => u.status !== 'unavailable',
+      setUnavailable: (u) => this.setStatus(u, 'unavailable'),
+      handlers: new Map([
+        ['user-join', (m, el, access) => this.userJoin(m, el, access.joinUser)],
+        ['message', (m, el) => this.message(m, el)],
+        ['user-status-change', (m, el) => this.statusChange(m, el)],
+      ]),
+      // Errors in chat messages are not reported to the sender (capture 10), only logged.
+      log: (line) => ctx.log(line),
+      idle: () => ctx.idle?.(this),
+    });
+  }
 
   private now(): number {
     return this.ctx.now ? this.ctx.now() : Math.floor(Date.now() / 1000);
@@ -67,7 +79,7 @@ export class ChatSession {
 
   /** With `synchronize` the member gets users and backlog first and is ignored until sync-ack. */
   subscribe(m: Member, synchronize: boolean): void {
-    this.members.set(m, { state: synchronize ? 'syncing' : 'ready' });
+    this.members.add(m, synchronize);
     if (synchronize) this.synchronize(m);
   }
 
@@ -95,56 +107,22 @@ export class ChatSession {
   }
 
   private broadcast(el: Element, except?: Member): void {
-    for (const m of this.members.keys()) if (m !== except) m.sendGroup(this.group, el);
+    this.members.broadcast(el, except);
   }
 
   /** Tells every subscriber the session is gone and forgets them; their users part. */
   close(): void {
-    for (const m of this.members.keys()) m.sendGroup(this.group, encodeSignal('session-close'));
-    for (const u of this.users.values()) {
-      if (u.member) this.setStatus(u, 'unavailable');
-      u.member = undefined;
-    }
-    this.members.clear();
+    this.members.close();
   }
 
   /** Unsubscribe or disconnect: the member's users become unavailable for everyone else. */
   removeMember(m: Member): void {
-    if (!this.members.delete(m)) return;
-    for (const u of this.users.values()) {
-      if (u.member !== m) continue;
-      u.member = undefined;
-      if (u.status !== 'unavailable') {
-        this.setStatus(u, 'unavailable');
-        this.broadcast(encodeUserStatusChange(u.id, 'unavailable'));
-      }
-    }
-    if (this.members.size === 0) this.ctx.idle?.(this);
+    this.members.remove(m);
   }
 
   /** One message from a member in this session's group. */
   handle(m: Member, el: Element, access: SessionAccess = { joinUser: true }): void {
-    const sub = this.members.get(m);
-    if (!sub) return;
-    if (sub.state === 'syncing') {
-      // Until sync-ack everything else is swallowed by the synchronisation (quirk 11).
-      if (el.name === 'sync-ack') sub.state = 'ready';
-      else if (el.name === 'sync-error') this.removeMember(m);
-      return;
-    }
-    try {
-      switch (el.name) {
-        case 'user-join': return this.userJoin(m, el, access.joinUser);
-        case 'message': return this.message(m, el);
-        case 'user-status-change': return this.statusChange(m, el);
-        case 'session-unsubscribe': return this.removeMember(m);
-        default:
-          this.ctx.log(`Session ${this.group}: unhandled message "${el.name}" from ${m.remote}`);
-      }
-    } catch (err) {
-      // Errors in chat messages are not reported to the sender (capture 10), only logged.
-      this.ctx.log(`Session ${this.group}: error in "${el.name}" from ${m.remote}: ${(err as Error).message}`);
-    }
+    this.members.handle(m, el, access);
   }
 
   /** infd_session_proxy_handle_user_join: a chat user has a name and a status only. */

@@ -7,17 +7,14 @@ import { AdoptedSession, StateVector, type Executed, type SessionState } from '@
 import {
   Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequest, decodeUserColorChange,
   decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeRequest, encodeSignal, encodeSyncBegin, encodeSyncRequest,
-  encodeSyncSegment, encodeUser, encodeUserStatusChange, formatReplySeq, requestBodyFromWire, requestFromWireSync, requestSeq,
+  encodeSyncSegment, encodeUser, encodeUserStatusChange, requestBodyFromWire, requestFromWireSync,
   splitSegments, toRequestFailed, wireSyncOf,
   type UserStatus, type WireUser,
 } from '@tandem/protocol';
 import type { StoredTextDocument } from '../storage/text-format.js';
+import { type Member, MemberTable, type SessionAccess, replySeq } from './members.js';
 
-/** The part of a connection a session uses. */
-export interface Member {
-  sendGroup(group: string, ...messages: Element[]): void;
-  readonly remote: string;
-}
+export type { Member, SessionAccess } from './members.js';
 
 /** What the engine does not keep: the colour and the connection a user joined through. */
 export interface SessionUser {
@@ -67,16 +64,8 @@ function nowMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
-type Subscription = { state: 'syncing' | 'ready' };
-
-/** Permissions of the sending member that a session enforces itself. */
-export interface SessionAccess {
-  /** can-join-user on the note: user-join is refused with INF_REQUEST_ERROR 6 without it. */
-  joinUser: boolean;
-}
-
 export class TextSession {
-  private readonly members = new Map<Member, Subscription>();
+  private readonly members: MemberTable<SessionUser>;
   private readonly users = new Map<number, SessionUser>();
   /**
    * The vector each server-side user's last request was sent at (+1 own), which clients decode
@@ -105,6 +94,21 @@ export class TextSession {
       segments: state.segments,
     };
     this.engine = AdoptedSession.fromSync(sync);
+    this.members = new MemberTable(group, {
+      users: () => this.users.values(),
+      available: (u) => this.status(u.id) !== 'unavailable',
+      setUnavailable: (u) => this.setStatus(u.id, 'unavailable'),
+      handlers: new Map([
+        ['user-join', (m, el, access) => this.userJoin(m, el, access.joinUser)],
+        ['request', (m, el) => this.request(m, el)],
+        ['user-status-change', (m, el) => this.statusChange(m, el)],
+        ['user-color-change', (m, el) => this.colorChange(m, el)],
+      ]),
+      log: (line) => ctx.log(line),
+      failed: (m, el, err) => ctx.hooks?.sessionError(this, m, el, err.message),
+      usersLeft: () => ctx.hooks?.usersChanged?.(this),
+      idle: () => ctx.idle(this),
+    });
     for (const u of state.users) this.users.set(u.id, { id: u.id, name: u.name, hue: u.hue, member: u.member });
   }
 
@@ -152,7 +156,7 @@ export class TextSession {
    * sync-ack; without (a node it just created, or a sync-in uploader) it is ready at once.
    */
   subscribe(m: Member, synchronize: boolean): void {
-    this.members.set(m, { state: synchronize ? 'syncing' : 'ready' });
+    this.members.add(m, synchronize);
     if (synchronize) this.synchronize(m);
   }
 
@@ -181,33 +185,16 @@ export class TextSession {
 
   /** Tells every subscriber the session is gone (node removed, shutdown) and forgets them. */
   close(): void {
-    for (const m of this.members.keys()) m.sendGroup(this.group, encodeSignal('session-close'));
-    for (const u of this.users.values()) {
-      if (u.member) this.setStatus(u.id, 'unavailable');
-      u.member = undefined;
-    }
-    this.members.clear();
+    this.members.close();
   }
 
   /** Unsubscribe or disconnect: the member's users become unavailable for everyone else (§5.3). */
   removeMember(m: Member): void {
-    if (!this.members.delete(m)) return;
-    let left = false;
-    for (const u of this.users.values()) {
-      if (u.member !== m) continue;
-      u.member = undefined;
-      if (this.status(u.id) !== 'unavailable') {
-        this.setStatus(u.id, 'unavailable');
-        this.broadcast(encodeUserStatusChange(u.id, 'unavailable'));
-        left = true;
-      }
-    }
-    if (left) this.ctx.hooks?.usersChanged?.(this);
-    if (this.members.size === 0) this.ctx.idle(this);
+    this.members.remove(m);
   }
 
   private broadcast(el: Element, except?: Member): void {
-    for (const m of this.members.keys()) if (m !== except) m.sendGroup(this.group, el);
+    this.members.broadcast(el, except);
   }
 
   /**
@@ -216,29 +203,7 @@ export class TextSession {
    * asynchronously (infd_directory_session_reject_user_join_cb).
    */
   handle(m: Member, el: Element, access: SessionAccess = { joinUser: true }): void {
-    const sub = this.members.get(m);
-    if (!sub) return;
-    if (sub.state === 'syncing') {
-      // Until sync-ack everything else is swallowed by the synchronisation (§3.6, quirk 11).
-      if (el.name === 'sync-ack') sub.state = 'ready';
-      else if (el.name === 'sync-error') this.removeMember(m);
-      return;
-    }
-    try {
-      switch (el.name) {
-        case 'user-join': return this.userJoin(m, el, access.joinUser);
-        case 'request': return this.request(m, el);
-        case 'user-status-change': return this.statusChange(m, el);
-        case 'user-color-change': return this.colorChange(m, el);
-        case 'session-unsubscribe': return this.removeMember(m);
-        default:
-          // Unknown session messages are ignored ("Received unhandled XML message", §5.7).
-          this.ctx.log(`Session ${this.group}: unhandled message "${el.name}" from ${m.remote}`);
-      }
-    } catch (err) {
-      this.ctx.log(`Session ${this.group}: error in "${el.name}" from ${m.remote}: ${(err as Error).message}`);
-      this.ctx.hooks?.sessionError(this, m, el, (err as Error).message);
-    }
+    this.members.handle(m, el, access);
   }
 
   private userJoin(m: Member, el: Element, allowed: boolean): void {
@@ -429,19 +394,6 @@ export class TextSession {
     user.hue = hue;
     this.modified = true;
     this.broadcast(el, m);
-  }
-}
-
-/**
- * The "K/N" seq of a reply to a session request (infd_session_proxy_make_seq); a request with
- * an unreadable seq is still answered, without one.
- */
-export function replySeq(el: Element, seqId: number): string | undefined {
-  try {
-    const n = requestSeq(el);
-    return n === undefined ? undefined : formatReplySeq(seqId, n);
-  } catch {
-    return undefined;
   }
 }
 

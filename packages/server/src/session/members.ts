@@ -1,0 +1,135 @@
+/**
+ * The subscriber side of a hosted session that text and chat sessions share (infd-session-proxy.c):
+ * the member table with each member's synchronisation state, message dispatch, relaying to
+ * members, and what happens to a member's users when it leaves or the session closes.
+ */
+import { Element, encodeSignal, encodeUserStatusChange, formatReplySeq, requestSeq } from '@tandem/protocol';
+
+/** The part of a connection a session uses. */
+export interface Member {
+  sendGroup(group: string, ...messages: Element[]): void;
+  readonly remote: string;
+}
+
+/** Permissions of the sending member that a session enforces itself. */
+export interface SessionAccess {
+  /** can-join-user on the note: user-join is refused with INF_REQUEST_ERROR 6 without it. */
+  joinUser: boolean;
+}
+
+/** A session user as far as the member table is concerned. */
+export interface MemberUser {
+  readonly id: number;
+  /** The member the user joined through; undefined while unavailable. */
+  member: Member | undefined;
+}
+
+/** Handles one message of a ready member. */
+export type MessageHandler = (m: Member, el: Element, access: SessionAccess) => void;
+
+/** What the owning session supplies: its users, their status, and what follows a removal. */
+export interface MemberHost<U extends MemberUser> {
+  users(): Iterable<U>;
+  available(u: U): boolean;
+  /** Marks the user unavailable in the session's own user state (no message sent). */
+  setUnavailable(u: U): void;
+  /** The session's messages by element name; session-unsubscribe is handled here. */
+  handlers: ReadonlyMap<string, MessageHandler>;
+  log(line: string): void;
+  /** A message handler threw (after it was logged). */
+  failed?(m: Member, el: Element, err: Error): void;
+  /** A removed member had users that became unavailable. */
+  usersLeft?(): void;
+  /** The last member was removed. */
+  idle(): void;
+}
+
+type Subscription = { state: 'syncing' | 'ready' };
+
+export class MemberTable<U extends MemberUser> {
+  private readonly members = new Map<Member, Subscription>();
+
+  constructor(
+    private readonly group: string,
+    private readonly host: MemberHost<U>,
+  ) {}
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  has(m: Member): boolean {
+    return this.members.has(m);
+  }
+
+  /** A member that is being synchronised is ignored until its sync-ack. */
+  add(m: Member, synchronize: boolean): void {
+    this.members.set(m, { state: synchronize ? 'syncing' : 'ready' });
+  }
+
+  broadcast(el: Element, except?: Member): void {
+    for (const m of this.members.keys()) if (m !== except) m.sendGroup(this.group, el);
+  }
+
+  /** Tells every member the session is gone (session-close) and forgets them; their users part. */
+  close(): void {
+    for (const m of this.members.keys()) m.sendGroup(this.group, encodeSignal('session-close'));
+    for (const u of this.host.users()) {
+      if (u.member) this.host.setUnavailable(u);
+      u.member = undefined;
+    }
+    this.members.clear();
+  }
+
+  /** Unsubscribe or disconnect: the member's users become unavailable for everyone else (§5.3). */
+  remove(m: Member): void {
+    if (!this.members.delete(m)) return;
+    let left = false;
+    for (const u of this.host.users()) {
+      if (u.member !== m) continue;
+      u.member = undefined;
+      if (this.host.available(u)) {
+        this.host.setUnavailable(u);
+        this.broadcast(encodeUserStatusChange(u.id, 'unavailable'));
+        left = true;
+      }
+    }
+    if (left) this.host.usersLeft?.();
+    if (this.members.size === 0) this.host.idle();
+  }
+
+  /** One message from a member in the session's group; anything from non-members is dropped. */
+  handle(m: Member, el: Element, access: SessionAccess): void {
+    const sub = this.members.get(m);
+    if (!sub) return;
+    if (sub.state === 'syncing') {
+      // Until sync-ack everything else is swallowed by the synchronisation (§3.6, quirk 11).
+      if (el.name === 'sync-ack') sub.state = 'ready';
+      else if (el.name === 'sync-error') this.remove(m);
+      return;
+    }
+    try {
+      if (el.name === 'session-unsubscribe') return this.remove(m);
+      const handler = this.host.handlers.get(el.name);
+      // Unknown session messages are ignored ("Received unhandled XML message", §5.7).
+      if (!handler) this.host.log(`Session ${this.group}: unhandled message "${el.name}" from ${m.remote}`);
+      else handler(m, el, access);
+    } catch (err) {
+      this.host.log(`Session ${this.group}: error in "${el.name}" from ${m.remote}: ${(err as Error).message}`);
+      this.host.failed?.(m, el, err as Error);
+    }
+  }
+}
+
+/**
+ * The "K/N" seq of a reply to a session request (infd_session_proxy_make_seq); a request with
+ * an unreadable seq is still answered, without one.
+ */
+export function replySeq(el: Element, seqId: number): string | undefined {
+  try {
+    const n = requestSeq(el);
+    return n === undefined ? undefined : formatReplySeq(seqId, n);
+  } catch {
+    return undefined;
+  }
+}

@@ -12,7 +12,7 @@ import { requireRealLibinfinity, startDriver, tempDir, type InfDriver } from './
 import { startTandemd, type TandemdUnderTest } from './server-harness.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const REPLAY = '/work/shared/tools/oracle/replay-time.py';
+const REPLAY = join(REPO, '..', 'shared', 'tools', 'oracle', 'replay-time.py');
 
 async function poll<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 20000): Promise<T> {
   const end = Date.now() + ms;

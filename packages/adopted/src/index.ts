@@ -13,6 +13,8 @@ export {
   isAdoptedError,
 } from './errors.js';
 export { AdoptedSession } from './session.js';
+/** Diagnostics for tests: insert/insert ties decided by user id (where libinfinity can depend on order). */
+export { tieStats } from './operations.js';
 export type {
   BufferChange,
   Executed,

@@ -20,6 +20,6 @@ export {
   type ChatMessage,
 } from './driver.js';
 export { freePort, waitForListen } from './ports.js';
-export { hasRealLibinfinity, missingLibinfinity, requireRealLibinfinity } from './prerequisites.js';
+export { PYTHON, hasRealLibinfinity, missingLibinfinity, requireRealLibinfinity } from './prerequisites.js';
 export { track, stopProcess } from './processes.js';
 export { interopFixture, mulberry32, testSeed, type InteropFixture } from './fixtures.js';

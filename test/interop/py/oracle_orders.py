@@ -1,0 +1,50 @@
+#!/usr/bin/python3
+"""Runs <infinote-test> scenarios through the real libinfinity 0.7 in given delivery orders.
+
+Reads JSON lines {"id", "xml", "orders": [[i, j, ...], ...]} on stdin (orders: 0-based request
+indices; an empty order list means file order only) and writes one JSON line per scenario:
+{"id", "results": [{"segments": [[author, text], ...], "errors": [...]}, ...]} in the order of
+"orders", or {"id", "abort": "..."} when libinfinity aborted the process (g_assert). Each
+scenario runs in a forked child so that an abort costs only that scenario.
+
+Uses the differential oracle of ../shared/tools/oracle (path in argv[1]), which drives
+libinfinity exactly as its own inf-test-text-session.c does.
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, sys.argv[1])
+import oracle  # noqa: E402
+
+
+def run(job):
+    out = []
+    orders = job["orders"] or [None]
+    for order in orders:
+        _tf, res, _p = oracle.run_file(data=job["xml"].encode("utf-8"), order=order)
+        out.append({"segments": res.segments, "errors": res.errors})
+    return out
+
+
+for line in sys.stdin:
+    job = json.loads(line)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            payload = json.dumps({"id": job["id"], "results": run(job)}, ensure_ascii=False)
+        except Exception as e:  # noqa: BLE001 - reported to the caller
+            payload = json.dumps({"id": job["id"], "abort": "exception: %s" % e})
+        with os.fdopen(w, "w", encoding="utf-8") as f:
+            f.write(payload)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, encoding="utf-8") as f:
+        data = f.read()
+    _pid, status = os.waitpid(pid, 0)
+    if not data:
+        data = json.dumps({"id": job["id"], "abort": "libinfinity aborted (wait status %d)" % status})
+    sys.stdout.write(data + "\n")
+    sys.stdout.flush()

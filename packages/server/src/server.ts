@@ -28,6 +28,11 @@ export interface ServerOptions {
   noteTypes?: string[];
   /** Idle sessions are saved and unloaded after this long; default 60 s (infinoted). */
   idleUnloadMs?: number;
+  /**
+   * The crash journal of text documents where the storage supports it (storage/journal.ts):
+   * fdatasync interval in ms (0: after every edit), or false for none. Default: 1000 ms.
+   */
+  journal?: { fsyncMs: number; compactBytes?: number } | false;
   limits?: Partial<ConnectionLimits>;
   log?: (line: string) => void;
   /** Plugins (plugins/registry.ts builds infinoted's from configuration); default none. */
@@ -67,6 +72,7 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
     storage: o.storage,
     noteTypes: o.noteTypes ?? ['InfText'],
     idleUnloadMs: o.idleUnloadMs ?? 60_000,
+    ...(o.journal === false ? {} : { journal: o.journal ?? { fsyncMs: 1000 } }),
     log,
   });
   await directory.init();

@@ -16,6 +16,7 @@ export function restartOnlyChanges(old: TandemdOptions, next: TandemdOptions, no
   for (const [prop, key] of RESTART_ONLY) {
     if (old[prop] !== next[prop]) out.push(`"${key}" changed: it takes effect after a restart`);
   }
+  if (JSON.stringify(old.journal) !== JSON.stringify(next.journal)) out.push('"journal-sync" changed: it takes effect after a restart');
   if (noteTypes(old).join(';') !== noteTypes(next).join(';')) out.push('The note plugins changed: they take effect after a restart');
   // A TLS listener cannot be added to a running plain-TCP server.
   if (old.securityPolicy === 'no-tls' && next.securityPolicy !== 'no-tls') {

@@ -108,7 +108,7 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
   const auth = authOf(o);
   const storage = new FilesystemStorage(o.rootDirectory);
   await storage.ensureRoot();
-  const server = await createServer({ storage, auth, securityPolicy: o.securityPolicy, noteTypes, log, plugins, ...(certificateAuth ? { certificateAuth } : {}) });
+  const server = await createServer({ storage, auth, securityPolicy: o.securityPolicy, noteTypes, log, plugins, journal: o.journal, ...(certificateAuth ? { certificateAuth } : {}) });
   let listener: TcpListener;
   try {
     listener = await listenTcp(server, {

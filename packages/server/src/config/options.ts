@@ -27,6 +27,8 @@ export interface TandemdOptions {
   plugins: string[];
   password?: string;
   logFile?: string;
+  /** Crash journal: fdatasync interval in ms (0: after every edit), or false when switched off. */
+  journal: { fsyncMs: number } | false;
   /** The configuration file that was read, if any. */
   configFile?: string;
   /** Plugin groups of the configuration (after --plugin-parameter overrides). */
@@ -71,6 +73,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'root-directory', short: 'r', kind: 'string', configKey: 'root-directory', arg: 'DIRECTORY', help: 'Where documents are stored [Default=~/.infinote]' },
   { long: 'plugins', kind: 'list', configKey: 'plugins', arg: 'PLUGIN-NAME', help: 'Plugins to load, repeatable [Default=note-text]' },
   { long: 'plugin-parameter', kind: 'list', arg: 'PLUGIN:KEY:VALUE', help: 'Override a plugin option, repeatable' },
+  { long: 'journal-sync', kind: 'string', configKey: 'journal-sync', arg: 'MS|off', help: 'Crash journal of every edit: fdatasync every MS milliseconds, 0 after each edit, off for none [Default=1000]' },
   { long: 'password', short: 'P', kind: 'string', configKey: 'password', arg: 'PASSWORD', help: 'Require clients to log in with this password (SASL PLAIN)' },
   { long: 'pam-service', kind: 'string', configKey: 'pam-service', arg: 'SERVICE', help: 'PAM authentication (not supported)', unsupported: PAM },
   { long: 'pam-allow-user', kind: 'list', configKey: 'pam-allow-user', arg: 'USER', help: 'PAM allow list (not supported)', unsupported: PAM },
@@ -241,6 +244,15 @@ export function resolveOptions(cmd: CommandLine, e: Environment = processEnviron
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const journalText = get('journal-sync')?.trim();
+  let journal: TandemdOptions['journal'] = { fsyncMs: 1000 };
+  if (journalText === 'off') journal = false;
+  else if (journalText !== undefined) {
+    if (!/^\d+$/.test(journalText) || Number(journalText) > 3_600_000) {
+      throw new UsageError(`Invalid journal-sync "${journalText}": milliseconds from 0 to 3600000, or "off"`);
+    }
+    journal = { fsyncMs: Number(journalText) };
+  }
   const expand = (p: string | undefined): string | undefined =>
     p === undefined ? undefined : p === '~' ? e.home : p.startsWith('~/') ? join(e.home, p.slice(2)) : p;
   const opts: TandemdOptions = {
@@ -250,6 +262,7 @@ export function resolveOptions(cmd: CommandLine, e: Environment = processEnviron
     createCertificate: cmd.values.has('create-certificate'),
     rootDirectory: expand(get('root-directory')) ?? join(e.home, '.infinote'),
     plugins: plugins.filter((p) => p !== ''),
+    journal,
     config: kf,
   };
   const optional: [keyof TandemdOptions, string][] = [

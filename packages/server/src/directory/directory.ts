@@ -12,8 +12,10 @@ import { AccountStore } from '../accounts/account-store.js';
 import type { AclAccount, AclSetting, AclSheet } from '@tandem/protocol';
 import { describeNameProblem, nameKey, nameProblem } from '../storage/names.js';
 import type { Storage } from '../storage/types.js';
+import { DocumentJournal, contentHash, hasJournal, recoverFromJournal, removeJournal } from '../storage/journal.js';
+import type { StoredTextDocument } from '../storage/text-format.js';
 import { SyncInReceiver } from '../session/sync-in.js';
-import { type Member, TextSession } from '../session/text-session.js';
+import { type InitialState, type Member, TextSession } from '../session/text-session.js';
 import { type DirNode, SUBDIRECTORY, Tree } from './tree.js';
 import { CHAT_GROUP, ServerChat } from '../chat/server-chat.js';
 import { ChatSession } from '../chat/chat-session.js';
@@ -49,6 +51,11 @@ export interface DirectoryOptions {
   plugins?: SessionBridge;
   /** ACLs and accounts; default: accounts.xml of `storage`, no certificate authority. */
   acl?: AclService;
+  /**
+   * The crash journal of text documents (storage/journal.ts), where the storage has files for
+   * it: fdatasync interval in ms (0: every edit). Absent: no journal.
+   */
+  journal?: { fsyncMs: number; compactBytes?: number };
 }
 
 class Reply extends InfError {}
@@ -62,6 +69,8 @@ export class Directory {
   /** Loaded InfChat documents by node id; their messages live only in memory, like infinoted's. */
   private readonly chatDocs = new Map<number, ChatSession>();
   private readonly idleTimers = new Map<number, NodeJS.Timeout>();
+  /** The crash journals of loaded text sessions by node id. */
+  private readonly journals = new Map<number, DocumentJournal>();
   /** Serialises storage operations so a save never races a remove of the same node. */
   private chain: Promise<unknown> = Promise.resolve();
   readonly acl: AclService;
@@ -73,6 +82,26 @@ export class Directory {
   /** Reads accounts and (completing it like infinoted) the root ACL; call once before serving. */
   async init(): Promise<void> {
     await this.acl.init(this.aclHost());
+    // Edits journaled before a crash go into their documents now, so that the root is whole
+    // even for a server (infinoted) that knows nothing of journals.
+    if (this.o.storage.journalFile) await this.recoverTree([]);
+  }
+
+  private async recoverTree(path: readonly string[]): Promise<void> {
+    let entries;
+    try {
+      entries = await this.o.storage.list(path);
+    } catch (err) {
+      this.o.log(`Could not look for journals in /${path.join('/')}: ${(err as Error).message}`);
+      return;
+    }
+    for (const e of entries) {
+      const p = [...path, e.name];
+      if (e.type === SUBDIRECTORY) await this.recoverTree(p);
+      else if (e.type === 'InfText' && hasJournal(this.o.storage.journalFile!(p))) {
+        await this.recover(p).catch((err: Error) => this.o.log(`Could not recover /${p.join('/')} from its journal: ${err.message}`));
+      }
+    }
   }
 
   /** The directory state the ACL code reads and enforces on (acl/acl-service.ts). */
@@ -263,13 +292,40 @@ export class Directory {
     return false;
   }
 
-  private sessionContext() {
+  private sessionContext(journal?: DocumentJournal) {
     return {
       seqId: (m: Member) => this.seqId(m),
       log: this.o.log,
       idle: (s: TextSession) => this.scheduleUnload(s),
       ...(this.o.plugins ? { hooks: this.o.plugins } : {}),
+      ...(journal ? { journal } : {}),
     };
+  }
+
+  /**
+   * A text session for `node` starting from `doc` (the state on disk), with its crash journal.
+   * The journal needs the session's users, so it is bound once the session exists.
+   */
+  private newTextSession(node: { id: number }, path: readonly string[], doc: StoredTextDocument, state?: InitialState): TextSession {
+    const file = this.o.journal ? this.o.storage.journalFile?.(path) : undefined;
+    let session: TextSession | undefined;
+    const journal = file === undefined ? undefined : new DocumentJournal(file, contentHash(doc.segments), {
+      fsyncMs: this.o.journal!.fsyncMs,
+      ...(this.o.journal!.compactBytes !== undefined ? { compactBytes: this.o.journal!.compactBytes } : {}),
+      log: this.o.log,
+      // A long journal makes recovery slow: save, which cuts it.
+      tooLong: () => void this.save(node.id).catch((err: Error) => this.o.log(`Could not save session ${node.id}: ${err.message}`)),
+    }, () => session?.storedUsers() ?? doc.users);
+    const group = `InfSession_${node.id}`;
+    session = state ? new TextSession(group, state, this.sessionContext(journal)) : TextSession.fromStored(group, doc, this.sessionContext(journal));
+    if (journal) this.journals.set(node.id, journal);
+    return session;
+  }
+
+  /** The session at `id` is gone from memory: its journal stops (and goes with the node). */
+  private dropJournal(id: number, removed: boolean): void {
+    this.journals.get(id)?.close(removed);
+    this.journals.delete(id);
   }
 
   /** A session became loaded at `node`: plugins see it added (infinoted's session-added). */
@@ -280,10 +336,11 @@ export class Directory {
   private async loadSession(node: DirNode): Promise<TextSession> {
     const open = this.sessions.get(node.id);
     if (open) return open;
-    const doc = await this.run(() => this.o.storage.readText(this.tree.path(node)));
+    const path = this.tree.path(node);
+    const doc = await this.run(() => this.recover(path));
     const again = this.sessions.get(node.id);
     if (again) return again;
-    const s = TextSession.fromStored(`InfSession_${node.id}`, doc, this.sessionContext());
+    const s = this.newTextSession(node, path, doc);
     this.sessions.set(node.id, s);
     this.plugged(node, s);
     return s;
@@ -376,6 +433,7 @@ export class Directory {
       if (!s) continue;
       s.close();
       this.sessions.delete(n.id);
+      this.dropJournal(n.id, true);
       this.o.plugins?.removed(s);
       this.cancelUnload(n.id);
     }
@@ -441,7 +499,7 @@ export class Directory {
           if (this.clients.has(m)) chat.subscribe(m, false);
           return;
         }
-        const session = TextSession.fromStored(`InfSession_${node.id}`, { users: [], segments: [] }, this.sessionContext());
+        const session = this.newTextSession(node, path, { users: [], segments: [] });
         this.sessions.set(node.id, session);
         this.plugged(node, session);
         await this.announceNode(node, undefined, undefined, m);
@@ -475,17 +533,19 @@ export class Directory {
     const { state } = step;
     let session: TextSession;
     try {
-      session = new TextSession(`InfSession_${p.id}`, {
+      // The journal starts at the document as it is about to be saved.
+      session = this.newTextSession({ id: p.id }, [...this.tree.path(p.parent), p.name], { users: [], segments: state.segments }, {
         // Users the uploader has joined stay joined through it if it subscribes (§4.1).
         users: state.users.map((u) => ({ ...u, ...(p.subscribe && u.status !== 'unavailable' ? { member: m } : {}) })),
         requests: state.requests,
         segments: state.segments,
-      }, this.sessionContext());
+      });
     } catch (err) {
       m.sendGroup(p.group, toSyncError(new InfError('INF_ADOPTED_SESSION_ERROR', ErrorCodes.INF_ADOPTED_SESSION_ERROR.INVALID_REQUEST, (err as Error).message)));
       return;
     }
     if (this.tree.get(p.parent.id) !== p.parent || this.nameTakenExcept(p)) {
+      this.dropJournal(p.id, false);
       m.sendGroup(p.group, toSyncError(new InfError('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${p.name}" exists already`)));
       return;
     }
@@ -544,10 +604,35 @@ export class Directory {
     const doc = s.toStored();
     const path = this.tree.path(node);
     s.modified = false;
+    // The journal marks where this save begins; once the file is written, what precedes goes.
+    const journal = this.journals.get(id);
+    const checkpoint = journal?.checkpoint(doc);
     await this.run(async () => {
       if (this.tree.get(id) === node) await this.o.storage.writeText(path, doc);
     });
+    if (checkpoint !== undefined && this.journals.get(id) === journal) journal!.saved(checkpoint);
     this.o.plugins?.saved(s);
+  }
+
+  /**
+   * Reads a text document and applies what its crash journal holds beyond it; a recovered document
+   * is written back at once and its journal removed (storage/journal.ts).
+   */
+  private async recover(path: readonly string[]): Promise<StoredTextDocument> {
+    const doc = await this.o.storage.readText(path);
+    const file = this.o.storage.journalFile?.(path);
+    if (file === undefined) return doc;
+    const r = recoverFromJournal(file, doc);
+    if (!r) return doc;
+    const where = '/' + path.join('/');
+    if (r.orphaned) {
+      this.o.log(`Journal of ${where} does not match the stored document (changed outside tandemd?); kept as ${r.orphaned}, not applied`);
+      return doc;
+    }
+    await this.o.storage.writeText(path, r.doc);
+    removeJournal(file);
+    this.o.log(`Recovered ${r.applied} change(s) of ${where} from its journal`);
+    return r.doc;
   }
 
   /** Writes a loaded session to storage now (for plugins: autosave). */
@@ -564,6 +649,7 @@ export class Directory {
       void this.save(id).then(() => {
         if (this.sessions.get(id) !== s || s.subscriberCount !== 0) return;
         this.sessions.delete(id);
+        this.dropJournal(id, false);
         this.o.plugins?.removed(s);
       }, (err: Error) => this.o.log(`Could not save session ${id}: ${err.message}`));
     }, this.o.idleUnloadMs);
@@ -590,6 +676,7 @@ export class Directory {
       s.close();
       this.o.plugins?.removed(s);
     }
+    for (const id of [...this.journals.keys()]) this.dropJournal(id, false);
     for (const id of [...this.idleTimers.keys()]) this.cancelUnload(id);
   }
 

@@ -11,7 +11,8 @@ import {
   splitSegments, toRequestFailed, wireSyncOf,
   type UserStatus, type WireUser,
 } from '@tandem/protocol';
-import type { StoredTextDocument } from '../storage/text-format.js';
+import type { SessionJournal } from '../storage/journal.js';
+import type { StoredTextDocument, StoredUser } from '../storage/text-format.js';
 import { type Member, MemberTable, type SessionAccess, replySeq } from './members.js';
 
 export type { Member, SessionAccess } from './members.js';
@@ -45,6 +46,8 @@ export interface SessionContext {
   idle(session: TextSession): void;
   /** Plugin hooks (plugins/bridge.ts). */
   hooks?: TextSessionHooks;
+  /** The crash journal: every executed change is written here before it is relayed. */
+  journal?: SessionJournal;
 }
 
 /** What a session tells plugins; `m` is the connection the user or message came through. */
@@ -140,10 +143,12 @@ export class TextSession {
 
   /** Contents for storage: authoring users and the buffer runs. */
   toStored(): StoredTextDocument {
-    return {
-      users: [...this.users.values()].map((u) => ({ id: u.id, name: u.name, hue: u.hue })),
-      segments: this.engine.segments(),
-    };
+    return { users: this.storedUsers(), segments: this.engine.segments() };
+  }
+
+  /** Every user with what storage keeps of it. */
+  storedUsers(): StoredUser[] {
+    return [...this.users.values()].map((u) => ({ id: u.id, name: u.name, hue: u.hue }));
   }
 
   /** The buffer as plain text (for tests and tools). */
@@ -243,6 +248,7 @@ export class TextSession {
       }
       user.hue = req.hue ?? Math.random();
       user.member = m;
+      this.ctx.journal?.user({ id: user.id, name: user.name, hue: user.hue });
       this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', this.wireUser(user), seq));
       if (!existing) this.ctx.hooks?.userAdded(this, this.wireUser(user));
     } catch (err) {
@@ -292,6 +298,7 @@ export class TextSession {
     this.lastSent.set(user.id, this.engine.current);
     user.hue = hue;
     user.member = undefined;
+    this.ctx.journal?.user({ id: user.id, name: user.name, hue: user.hue });
     this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', this.wireUser(user)));
     if (!existing) this.ctx.hooks?.userAdded(this, this.wireUser(user));
     return user.id;
@@ -308,6 +315,7 @@ export class TextSession {
     const r = edit.kind === 'insert' ? this.engine.localInsert(id, edit.pos, edit.text) : this.engine.localDelete(id, edit.pos, edit.len);
     const operation: WireOperation = edit.kind === 'insert' ? { kind: 'insert', pos: edit.pos, text: edit.text } : { kind: 'delete', pos: edit.pos, len: edit.len };
     this.modified = true;
+    this.ctx.journal?.changes(r.changes);
     this.lastSent.set(id, r.request.vector.add(id, 1));
     this.broadcast(encodeRequest({ user: id, time: r.time, operation }));
     this.ctx.hooks?.requestExecuted(this, undefined, user, { request: r.request, changes: r.changes }, at, nowMicros());
@@ -365,6 +373,8 @@ export class TextSession {
     const received = nowMicros();
     const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: user.id, time: req.time, ...(req.num ? { num: req.num } : {}) });
     const at = nowMicros();
+    // Journaled before anyone is told (an edit a client has seen survives a crash).
+    if (this.ctx.journal) for (const x of result.executed) if (!x.error) this.ctx.journal.changes(x.changes);
     const error = result.error ?? result.executed.find((x) => x.error)?.error;
     if (error) {
       // Answered to the sender alone; the others never see the request (and stay consistent).
@@ -393,6 +403,7 @@ export class TextSession {
     if (!user) return;
     user.hue = hue;
     this.modified = true;
+    this.ctx.journal?.user({ id: user.id, name: user.name, hue });
     this.broadcast(el, m);
   }
 }

@@ -9,6 +9,7 @@ import { mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AclSheet, type StoredAccount, decodeAccounts, decodeAcl, encodeAccounts, encodeAcl } from './acl-format.js';
 import { syncDirectory, writeFileAtomic } from './atomic.js';
+import { JOURNAL_SUFFIX } from './journal.js';
 import { nameProblem } from './names.js';
 import { parseStoredXml } from './parse.js';
 import { type StoredTextDocument, decodeChatDocument, decodeTextDocument, encodeChatDocument, encodeTextDocument } from './text-format.js';
@@ -85,6 +86,11 @@ export class FilesystemStorage implements Storage {
     return decodeTextDocument(parseStoredXml(await this.readFileNoFollow(file), file));
   }
 
+  /** `doc.InfText.journal`: its type would be "journal", so nobody lists it as a note (§7.1). */
+  journalFile(path: NodePath): string {
+    return this.notePath(path, 'InfText') + JOURNAL_SUFFIX;
+  }
+
   async writeText(path: NodePath, doc: StoredTextDocument): Promise<void> {
     await writeFileAtomic(this.notePath(path, 'InfText'), encodeTextDocument(doc));
   }
@@ -102,7 +108,10 @@ export class FilesystemStorage implements Storage {
     if (path.length === 0) throw new StorageError('The root cannot be removed', 0);
     try {
       if (type === 'InfSubdirectory') await rm(this.fsPath(path), { recursive: true });
-      else await unlink(this.notePath(path, type));
+      else {
+        await unlink(this.notePath(path, type));
+        if (type === 'InfText') await unlink(this.journalFile(path)).catch(() => undefined);
+      }
       await unlink(this.aclPath(path)).catch(() => undefined);
     } catch (err) {
       throw new StorageError(`Could not remove "/${path.join('/')}": ${(err as Error).message}`, 1);

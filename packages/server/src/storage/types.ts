@@ -41,5 +41,7 @@ export interface Storage {
   readAcl(path: NodePath): Promise<AclSheet[]>;
   writeAcl(path: NodePath, sheets: readonly AclSheet[]): Promise<void>;
   readAccounts(): Promise<StoredAccount[]>;
+  /** Where the crash journal of a text note lives (storage/journal.ts); none: no journal. */
+  journalFile?(path: NodePath): string;
   writeAccounts(accounts: readonly StoredAccount[]): Promise<void>;
 }

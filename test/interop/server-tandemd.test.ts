@@ -151,6 +151,36 @@ describe('tandemd with real libinfinity clients', function () {
     expect((await b.call('users', { path: '/keep/doc' })).users.map((u) => [u.name, u.status])).to.deep.equal([['alice', 'unavailable']]);
   });
 
+  it('loses no edit two real clients exchanged when tandemd is killed (SIGKILL), and infinoted then serves the recovered root', async () => {
+    const s = await track(startTandemd({ securityPolicy: 'no-tls' }));
+    const a = await client(s, 'alice');
+    const b = await client(s, 'bob');
+    await a.call('create', { path: '/crash' });
+    for (const [d, name] of [[a, 'alice'], [b, 'bob']] as const) {
+      await d.call('subscribe', { path: '/crash' });
+      await d.call('join', { path: '/crash', name });
+    }
+    await a.call('insert', { path: '/crash', pos: 0, text: 'alice 😀 e\u0301\n' });
+    await converge(a, b, '/crash');
+    await b.call('insert', { path: '/crash', pos: 6, text: 'and bob ' });
+    const want = await converge(a, b, '/crash');
+    expect(want).to.equal('alice and bob 😀 e\u0301\n');
+    s.signal('SIGKILL');
+    await s.stop();
+    await a.stop();
+    await b.stop();
+    // Killed before any save: the document file is still the empty one written at creation.
+    expect(readFileSync(join(s.root, 'crash.InfText'), 'utf8')).to.contain('<buffer/>');
+    // The recovery happens at tandemd's next start, even when no one opens the document.
+    const again = await track(startTandemd({ securityPolicy: 'no-tls', root: s.root, port: s.port }));
+    await again.stop();
+    const inf = await track(startInfinoted({ securityPolicy: 'no-tls', root: s.root }));
+    const c = await client(inf, 'carol');
+    const seen = await c.call('subscribe', { path: '/crash' });
+    expect(seen.text).to.equal(want);
+    expect(seen.segments).to.deep.equal([[1, 'alice '], [2, 'and bob '], [1, '😀 e\u0301\n']]);
+  });
+
   it('serves a root written by the real infinoted, and infinoted serves a root written by tandemd', async () => {
     const inf = await track(startInfinoted({ securityPolicy: 'no-tls', plugins: ['autosave'], extraArgs: ['--plugin-parameter=autosave:interval:1'] }));
     const a = await client(inf, 'alice');

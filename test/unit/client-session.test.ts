@@ -56,6 +56,22 @@ describe('client sessions on an in-process tandemd', () => {
     expect(reader.characters).to.equal(7);
   });
 
+  it('deletes a range that ends or starts inside a surrogate pair together with the whole pair', async () => {
+    const doc = await editor('alice');
+    await doc.insert(0, 'a😀b👍🏽c');
+    // [1, 2) ends between the halves of 😀: the whole emoji goes, not nothing.
+    await doc.delete(1, 1);
+    expect(doc.text).to.equal('ab👍🏽c');
+    // [3, 5) starts inside 👍 and ends inside 🏽: both code points go.
+    await doc.delete(3, 2);
+    expect(doc.text).to.equal('abc');
+    // A combining mark and a control character are characters of their own.
+    await doc.insert(1, 'e\u0301\u0007');
+    await doc.delete(2, 2);
+    expect(doc.text).to.equal('aebc');
+    expect((await freshView()).text).to.equal('aebc');
+  });
+
   it('replaces the text by a minimal edit so unchanged text keeps its authors', async () => {
     const alice = await editor('alice');
     await alice.insert(0, 'hello 🌍 world');

@@ -5,7 +5,9 @@ import { EventEmitter } from 'node:events';
 import { ClientError } from './errors.js';
 import type { BufferChange, SessionProxy, SessionUser } from './session.js';
 import { minimalEdit, type EditStep } from './text/minimal-edit.js';
-import { codePointLength, codePointRangeToUnits, codePointsToUnits, unitRangeToCodePoints, unitsToCodePoints } from './text/units.js';
+import {
+  alignToCodePoint, codePointLength, codePointRangeToUnits, codePointsToUnits, unitRangeToCodePoints, unitsToCodePoints,
+} from './text/units.js';
 
 /** A user of the document. */
 export interface User {
@@ -103,7 +105,8 @@ export class TextDocument extends EventEmitter<TextDocumentEvents> {
     await this.session.flush();
   }
 
-  /** Deletes `length` string units from `index` (widened to whole characters). */
+  /** Deletes `length` string units from `index`, widened to every character the range touches
+   * (a range that starts or ends inside a surrogate pair takes the whole pair). */
   async delete(index: number, length: number): Promise<void> {
     this.checkIndex(index);
     if (!Number.isInteger(length) || length < 0 || index + length > this.mirror.length) {
@@ -117,19 +120,33 @@ export class TextDocument extends EventEmitter<TextDocumentEvents> {
 
   /**
    * Replaces the whole text by the minimal change (diff-match-patch), so that unchanged text keeps
-   * its authors. `onProgress(done, total)` reports steps sent, for progress bars.
+   * its authors. Every step is sent at once, against the text as it is now (a remote change that
+   * arrives meanwhile is transformed by the engine like any concurrent edit). `onProgress(done,
+   * total)` counts characters inserted and deleted as the server confirms them, for progress bars.
    */
   async setText(next: string, onProgress?: (done: number, total: number) => void): Promise<void> {
     const steps = splitLargeInserts(minimalEdit(this.mirror, next));
-    let done = 0;
-    for (const step of steps) {
+    if (steps.length === 0) return;
+    const weight = (step: EditStep): number => (step.kind === 'insert' ? codePointLength(step.text) : step.len);
+    const total = steps.reduce((n, step) => n + weight(step), 0);
+    // Directory round trips after every PROGRESS_STEP characters: the server answers them in
+    // order, each once it has executed the requests sent before it.
+    const confirmations: Promise<void>[] = [];
+    let sent = 0;
+    let unconfirmed = 0;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
       if (step.kind === 'insert') this.session.send({ kind: 'insert', pos: step.pos, text: step.text });
       else this.session.send({ kind: 'delete', pos: step.pos, len: step.len });
-      onProgress?.(++done, steps.length);
-      // Let the socket drain and a progress bar repaint during long uploads.
-      if (onProgress && done % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+      sent += weight(step);
+      unconfirmed += weight(step);
+      if (i === steps.length - 1 || (onProgress && unconfirmed >= PROGRESS_STEP)) {
+        const done = sent;
+        confirmations.push(this.session.flush().then(() => onProgress?.(done, total)));
+        unconfirmed = 0;
+      }
     }
-    if (steps.length > 0) await this.session.flush();
+    await Promise.all(confirmations);
   }
 
   /** Undoes the local user's most recent change (only its own, as in adOPTed). */
@@ -195,9 +212,12 @@ export class TextDocument extends EventEmitter<TextDocumentEvents> {
   }
 }
 
-/** Inserts above this many characters are sent as several requests, so that progress shows and
+/** Inserts above this many UTF-16 units are sent as several requests, so that progress shows and
  * no single message approaches a server's stanza size limit. */
-const MAX_INSERT = 16384;
+const MAX_INSERT = 8192;
+
+/** Characters sent between two progress confirmations. */
+const PROGRESS_STEP = 8192;
 
 function splitLargeInserts(steps: EditStep[]): EditStep[] {
   const out: EditStep[] = [];
@@ -209,9 +229,8 @@ function splitLargeInserts(steps: EditStep[]): EditStep[] {
     let pos = step.pos;
     let rest = step.text;
     while (rest.length > 0) {
-      let cut = Math.min(MAX_INSERT, rest.length);
       // Never split a surrogate pair.
-      if (cut < rest.length && /[\ud800-\udbff]/.test(rest[cut - 1])) cut--;
+      const cut = rest.length <= MAX_INSERT ? rest.length : alignToCodePoint(rest, MAX_INSERT, 'down');
       const piece = rest.slice(0, cut);
       out.push({ kind: 'insert', pos, text: piece });
       pos += codePointLength(piece);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { minimalEdit, type EditStep } from '../src/text/minimal-edit.js';
+import { alignedDiff, minimalEdit, type EditStep } from '../src/text/minimal-edit.js';
 import { codePointsToUnits } from '../src/text/units.js';
 
 function apply(text: string, steps: EditStep[]): string {
@@ -65,6 +65,30 @@ describe('minimalEdit', () => {
       const label = `seed ${seed}, case ${i}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`;
       expect(apply(a, steps), label).to.equal(b);
       for (const s of steps) if (s.kind === 'insert') expect(isWellFormed(s.text), label).to.equal(true);
+    }
+  });
+
+  it('keeps the unchanged emoji of a run and replaces only the one that differs', () => {
+    expect(minimalEdit('😀😀😀', '😀😁😀')).to.deep.equal([
+      { kind: 'delete', pos: 1, len: 1 },
+      { kind: 'insert', pos: 1, text: '😁' },
+    ]);
+    expect(minimalEdit('x😀', 'x😀😀')).to.deep.equal([{ kind: 'insert', pos: 2, text: '😀' }]);
+  });
+
+  it('gives diffs for patches whose pieces are all whole characters and add up to both texts', () => {
+    const alphabet = ['a', ' ', '😀', '😁', '🎉', 'e\u0301', '\u0007'];
+    const seed = Date.now() % 100000;
+    const rand = rng(seed);
+    const word = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+    for (let i = 0; i < 300; i++) {
+      const a = word(Math.floor(rand() * 16));
+      const b = word(Math.floor(rand() * 16));
+      const diffs = alignedDiff(a, b);
+      const label = `seed ${seed}, case ${i}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`;
+      expect(diffs.filter(([op]) => op <= 0).map(([, t]) => t).join(''), label).to.equal(a);
+      expect(diffs.filter(([op]) => op >= 0).map(([, t]) => t).join(''), label).to.equal(b);
+      for (const [, t] of diffs) expect(isWellFormed(t), label).to.equal(true);
     }
   });
 });

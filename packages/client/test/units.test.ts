@@ -5,6 +5,8 @@ import {
   unitsToCodePoints,
   unitRangeToCodePoints,
   codePointRangeToUnits,
+  alignToCodePoint,
+  splitsSurrogatePair,
 } from '../src/text/units.js';
 
 describe('units (UTF-16 <-> code points)', () => {
@@ -37,5 +39,45 @@ describe('units (UTF-16 <-> code points)', () => {
     expect(() => codePointsToUnits('ab', 3)).to.throw(RangeError, /beyond the end/);
     expect(() => unitsToCodePoints('ab', -1)).to.throw(RangeError);
     expect(() => codePointsToUnits('ab', 1.5)).to.throw(RangeError);
+  });
+
+  it('rounds an offset inside a surrogate pair up to the end of the pair when asked', () => {
+    expect(unitsToCodePoints(text, 2, 'up')).to.equal(2);
+    expect(unitsToCodePoints(text, 3, 'up')).to.equal(2);
+    expect(unitsToCodePoints(text, 9, 'up')).to.equal(8);
+  });
+
+  it('widens a range that ends inside a surrogate pair to the whole pair', () => {
+    expect(unitRangeToCodePoints('a😀b', 1, 1)).to.deep.equal({ pos: 1, len: 1 });
+    expect(unitRangeToCodePoints('a😀b', 0, 2)).to.deep.equal({ pos: 0, len: 2 });
+    expect(unitRangeToCodePoints('😀😀', 1, 2)).to.deep.equal({ pos: 0, len: 2 });
+  });
+
+  it('widens a range that starts inside a surrogate pair to the whole pair', () => {
+    expect(unitRangeToCodePoints('a😀b', 2, 1)).to.deep.equal({ pos: 1, len: 1 });
+    expect(unitRangeToCodePoints('a😀b', 2, 2)).to.deep.equal({ pos: 1, len: 2 });
+    expect(unitRangeToCodePoints('👍🏽', 1, 2)).to.deep.equal({ pos: 0, len: 2 });
+  });
+
+  it('keeps combining marks and control characters as characters of their own (no widening)', () => {
+    expect(unitRangeToCodePoints('e\u0301x', 1, 1)).to.deep.equal({ pos: 1, len: 1 });
+    expect(unitRangeToCodePoints('e\u0301x', 0, 1)).to.deep.equal({ pos: 0, len: 1 });
+    expect(unitRangeToCodePoints('a\u0007\f\r\nb', 1, 4)).to.deep.equal({ pos: 1, len: 4 });
+    expect(unitRangeToCodePoints('😀\u0007', 1, 2)).to.deep.equal({ pos: 0, len: 2 });
+  });
+
+  it('leaves an empty range empty, even inside a surrogate pair', () => {
+    expect(unitRangeToCodePoints('a😀b', 2, 0)).to.deep.equal({ pos: 1, len: 0 });
+    expect(unitRangeToCodePoints('a😀b', 4, 0)).to.deep.equal({ pos: 3, len: 0 });
+  });
+
+  it('knows which offsets split a surrogate pair and moves them to a boundary', () => {
+    expect([0, 1, 2, 3, 4].map((u) => splitsSurrogatePair('a😀b', u))).to.deep.equal([false, false, true, false, false]);
+    expect(alignToCodePoint('a😀b', 2, 'down')).to.equal(1);
+    expect(alignToCodePoint('a😀b', 2, 'up')).to.equal(3);
+    expect(alignToCodePoint('a😀b', 3, 'down')).to.equal(3);
+    // A lone surrogate is a character of its own: nothing splits it.
+    expect(splitsSurrogatePair('a\ud83db', 2)).to.equal(false);
+    expect(codePointLength('a\ud83db\ude00')).to.equal(4);
   });
 });

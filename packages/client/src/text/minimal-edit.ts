@@ -1,9 +1,9 @@
 // Minimal edit from one text to another with diff-match-patch, expressed as the Infinote
 // operations that turn the first into the second. diff-match-patch counts UTF-16 units and
-// may cut a surrogate pair in two; the chunks are re-aligned to code-point boundaries before
-// the positions are converted (units.ts), so an emoji is never half-deleted.
+// may cut a surrogate pair in two; every changed range is widened to code-point boundaries
+// (units.ts) before the positions are converted, so an emoji is never half-deleted.
 import DiffMatchPatch from 'diff-match-patch';
-import { codePointLength } from './units.js';
+import { alignToCodePoint, codePointLength, splitsSurrogatePair } from './units.js';
 
 /** One step of a minimal edit, positions and lengths in code points, each relative to the
  * text as left by the steps before it. */
@@ -11,72 +11,54 @@ export type EditStep =
   | { kind: 'delete'; pos: number; len: number }
   | { kind: 'insert'; pos: number; text: string };
 
-interface Chunk {
-  equal: string;
-  del: string;
-  ins: string;
+/** A changed range: [from0, from1) of the old text became [to0, to1) of the new one (UTF-16). */
+interface Hunk {
+  from0: number;
+  from1: number;
+  to0: number;
+  to1: number;
 }
 
-const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
-const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
-
-/** Groups diff-match-patch output into (equal run, deleted text, inserted text) chunks. */
-function chunksOf(diffs: Array<[number, string]>): { chunks: Chunk[]; tail: string } {
-  const chunks: Chunk[] = [];
-  let cur: Chunk = { equal: '', del: '', ins: '' };
+/** The changed ranges of a diff, each starting and ending on a code-point boundary of both
+ * texts. The units moved into a hunk come from the equal runs around it, so they are the same
+ * in both texts; hunks that come to touch are joined. */
+function hunksOf(from: string, to: string, diffs: Array<[number, string]>): Hunk[] {
+  const hunks: Hunk[] = [];
+  let a = 0;
+  let b = 0;
   for (const [op, text] of diffs) {
     if (op === DiffMatchPatch.DIFF_EQUAL) {
-      if (cur.del || cur.ins) {
-        chunks.push(cur);
-        cur = { equal: text, del: '', ins: '' };
-      } else {
-        cur.equal += text;
-      }
-    } else if (op === DiffMatchPatch.DIFF_DELETE) {
-      cur.del += text;
+      a += text.length;
+      b += text.length;
+      continue;
+    }
+    let last = hunks[hunks.length - 1];
+    if (!last || last.from1 !== a || last.to1 !== b) {
+      last = { from0: a, from1: a, to0: b, to1: b };
+      hunks.push(last);
+    }
+    if (op === DiffMatchPatch.DIFF_DELETE) last.from1 = a += text.length;
+    else last.to1 = b += text.length;
+  }
+  const aligned: Hunk[] = [];
+  for (const h of hunks) {
+    if (splitsSurrogatePair(from, h.from0) || splitsSurrogatePair(to, h.to0)) {
+      h.from0--;
+      h.to0--;
+    }
+    if (splitsSurrogatePair(from, h.from1) || splitsSurrogatePair(to, h.to1)) {
+      h.from1++;
+      h.to1++;
+    }
+    const last = aligned[aligned.length - 1];
+    if (last && h.from0 <= last.from1) {
+      last.from1 = h.from1;
+      last.to1 = h.to1;
     } else {
-      cur.ins += text;
+      aligned.push(h);
     }
   }
-  if (cur.del || cur.ins) {
-    chunks.push(cur);
-    return { chunks, tail: '' };
-  }
-  return { chunks, tail: cur.equal };
-}
-
-/** Moves surrogate halves out of equal runs into the neighbouring edits so that every edit
- * starts and ends on a code-point boundary in both texts. */
-function alignSurrogates(chunks: Chunk[], tail: string): { chunks: Chunk[]; tail: string } {
-  for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i];
-    if (c.equal.length > 0 && isHigh(c.equal.charCodeAt(c.equal.length - 1))) {
-      const h = c.equal[c.equal.length - 1];
-      c.equal = c.equal.slice(0, -1);
-      c.del = h + c.del;
-      c.ins = h + c.ins;
-    }
-    const next = i + 1 < chunks.length ? chunks[i + 1].equal : tail;
-    if (next.length > 0 && isLow(next.charCodeAt(0))) {
-      const l = next[0];
-      c.del += l;
-      c.ins += l;
-      if (i + 1 < chunks.length) chunks[i + 1].equal = next.slice(1);
-      else tail = next.slice(1);
-    }
-  }
-  // An equal run emptied by the moves joins two edits into one.
-  const merged: Chunk[] = [];
-  for (const c of chunks) {
-    const last = merged[merged.length - 1];
-    if (last && c.equal === '') {
-      last.del += c.del;
-      last.ins += c.ins;
-    } else {
-      merged.push({ ...c });
-    }
-  }
-  return { chunks: merged, tail };
+  return aligned;
 }
 
 /**
@@ -88,43 +70,52 @@ export function minimalEdit(from: string, to: string, timeoutSeconds = 2): EditS
   if (from === to) return [];
   const dmp = new DiffMatchPatch();
   dmp.Diff_Timeout = timeoutSeconds;
-  const diffs = dmp.diff_main(from, to);
-  const grouped = chunksOf(diffs);
-  const { chunks } = alignSurrogates(grouped.chunks, grouped.tail);
   const steps: EditStep[] = [];
-  let pos = 0; // code points, in the text as edited so far
-  for (const c of chunks) {
-    pos += codePointLength(c.equal);
-    // Drop a common prefix/suffix the surrogate re-alignment may have created.
-    let del = c.del;
-    let ins = c.ins;
-    let shift = 0;
-    while (del.length > 0 && ins.length > 0) {
-      const a = del.codePointAt(0)!;
-      if (a !== ins.codePointAt(0)) break;
-      const w = a > 0xffff ? 2 : 1;
-      del = del.slice(w);
-      ins = ins.slice(w);
-      shift++;
-    }
-    while (del.length > 0 && ins.length > 0) {
-      const a = lastCodePoint(del);
-      if (a !== lastCodePoint(ins)) break;
-      const w = a > 0xffff ? 2 : 1;
-      del = del.slice(0, -w);
-      ins = ins.slice(0, -w);
-    }
-    pos += shift;
-    const delLen = codePointLength(del);
-    if (delLen > 0) steps.push({ kind: 'delete', pos, len: delLen });
+  // Everything left of the hunk being edited is already `to`: positions count in `to`.
+  let pos = 0;
+  let done = 0;
+  for (const h of hunksOf(from, to, dmp.diff_main(from, to))) {
+    let del = from.slice(h.from0, h.from1);
+    let ins = to.slice(h.to0, h.to1);
+    // Widening may have made both sides start or end alike (U+1F600 -> U+1F601 share their
+    // high surrogate): keep only what differs, on whole characters.
+    const common = dmp.diff_commonPrefix(del, ins);
+    const prefix = Math.min(alignToCodePoint(del, common, 'down'), alignToCodePoint(ins, common, 'down'));
+    del = del.slice(prefix);
+    ins = ins.slice(prefix);
+    const tail = dmp.diff_commonSuffix(del, ins);
+    const suffix = Math.min(
+      del.length - alignToCodePoint(del, del.length - tail, 'up'),
+      ins.length - alignToCodePoint(ins, ins.length - tail, 'up'),
+    );
+    del = del.slice(0, del.length - suffix);
+    ins = ins.slice(0, ins.length - suffix);
+    pos += codePointLength(to.slice(done, h.to0 + prefix));
+    done = h.to0 + prefix;
+    if (del.length > 0) steps.push({ kind: 'delete', pos, len: codePointLength(del) });
     if (ins.length > 0) steps.push({ kind: 'insert', pos, text: ins });
-    pos += codePointLength(ins) + codePointLength(c.del) - codePointLength(del) - shift;
   }
   return steps;
 }
 
-function lastCodePoint(s: string): number {
-  const c = s.charCodeAt(s.length - 1);
-  if (isLow(c) && s.length >= 2 && isHigh(s.charCodeAt(s.length - 2))) return s.codePointAt(s.length - 2)!;
-  return c;
+/**
+ * The diff of `from` and `to` as diff-match-patch tuples whose boundaries all fall on whole
+ * characters. `semantic` groups the changes as a reader would (diff_cleanupSemantic: no
+ * coincidental one-letter matches inside a rewritten word), for merging rather than authorship.
+ */
+export function alignedDiff(from: string, to: string, options: { semantic?: boolean; timeoutSeconds?: number } = {}): Array<[number, string]> {
+  const dmp = new DiffMatchPatch();
+  dmp.Diff_Timeout = options.timeoutSeconds ?? 2;
+  const raw = dmp.diff_main(from, to);
+  if (options.semantic) dmp.diff_cleanupSemantic(raw);
+  const diffs: Array<[number, string]> = [];
+  let a = 0;
+  for (const h of hunksOf(from, to, raw)) {
+    if (h.from0 > a) diffs.push([DiffMatchPatch.DIFF_EQUAL, from.slice(a, h.from0)]);
+    if (h.from1 > h.from0) diffs.push([DiffMatchPatch.DIFF_DELETE, from.slice(h.from0, h.from1)]);
+    if (h.to1 > h.to0) diffs.push([DiffMatchPatch.DIFF_INSERT, to.slice(h.to0, h.to1)]);
+    a = h.from1;
+  }
+  if (a < from.length) diffs.push([DiffMatchPatch.DIFF_EQUAL, from.slice(a)]);
+  return diffs;
 }

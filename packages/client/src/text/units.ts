@@ -1,42 +1,44 @@
 // The one place where JavaScript string offsets (UTF-16 code units) and Infinote offsets
-// (Unicode code points, protocol.md §5.5) are converted. Every other module of the client
-// either works in code points only (the protocol side) or in UTF-16 units only (the public
-// TextDocument API); they meet here.
+// (Unicode code points, protocol.md §5.5) are converted, and the one place that knows what a
+// surrogate pair is. Every other module of the client either works in code points only (the
+// protocol side) or in UTF-16 units only (the public TextDocument API, diff-match-patch); they
+// meet here.
+
+const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+
+/** Whether UTF-16 offset `unit` falls between the two halves of a surrogate pair of `text`
+ * (a lone surrogate is a character of its own: no offset splits it). */
+export function splitsSurrogatePair(text: string, unit: number): boolean {
+  return unit > 0 && unit < text.length && isHigh(text.charCodeAt(unit - 1)) && isLow(text.charCodeAt(unit));
+}
+
+/** `unit` moved to the nearest code-point boundary of `text`: down (to the start of the pair it
+ * splits) or up (past it). Offsets on a boundary are returned as they are. */
+export function alignToCodePoint(text: string, unit: number, direction: 'down' | 'up'): number {
+  if (!splitsSurrogatePair(text, unit)) return unit;
+  return direction === 'down' ? unit - 1 : unit + 1;
+}
 
 /** Number of Unicode code points in `text` (a lone surrogate counts as one, as in UTF-8 with
  * replacement: the wire cannot carry it anyway). */
 export function codePointLength(text: string): number {
   let n = 0;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
+    if (isHigh(text.charCodeAt(i)) && i + 1 < text.length && isLow(text.charCodeAt(i + 1))) i++;
     n++;
   }
   return n;
 }
 
 /** Code-point offset of UTF-16 offset `unit` in `text`. An offset that falls between the two
- * halves of a surrogate pair is rounded down to the start of the pair. */
-export function unitsToCodePoints(text: string, unit: number): number {
+ * halves of a surrogate pair is rounded down to the start of the pair (or, with `'up'`, to its
+ * end). */
+export function unitsToCodePoints(text: string, unit: number, round: 'down' | 'up' = 'down'): number {
   if (unit < 0 || unit > text.length || !Number.isInteger(unit)) {
     throw new RangeError(`offset ${unit} is outside the text (0..${text.length} UTF-16 units)`);
   }
-  let n = 0;
-  for (let i = 0; i < unit; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        if (i + 1 === unit) return n;
-        i++;
-      }
-    }
-    n++;
-  }
-  return n;
+  return codePointLength(text.slice(0, alignToCodePoint(text, unit, round)));
 }
 
 /** UTF-16 offset of code-point offset `cp` in `text`. */
@@ -47,21 +49,20 @@ export function codePointsToUnits(text: string, cp: number): number {
     if (i >= text.length) {
       throw new RangeError(`position ${cp} is beyond the end of the text (${codePointLength(text)} characters)`);
     }
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
+    if (isHigh(text.charCodeAt(i)) && i + 1 < text.length && isLow(text.charCodeAt(i + 1))) i++;
     i++;
   }
   return i;
 }
 
-/** Converts a UTF-16 range [start, start+length) of `text` to a code-point range. */
+/** Converts a UTF-16 range [start, start+length) of `text` to a code-point range, widened to
+ * every character the range touches: a start inside a surrogate pair moves to the pair's start,
+ * an end inside one to the pair's end. An empty range stays empty. */
 export function unitRangeToCodePoints(text: string, start: number, length: number): { pos: number; len: number } {
-  const pos = unitsToCodePoints(text, start);
-  const end = unitsToCodePoints(text, Math.min(text.length, start + length));
-  return { pos, len: end - pos };
+  const end = Math.min(text.length, start + length);
+  const pos = unitsToCodePoints(text, start, 'down');
+  if (length <= 0) return { pos, len: 0 };
+  return { pos, len: unitsToCodePoints(text, end, 'up') - pos };
 }
 
 /** Converts a code-point range of `text` to a UTF-16 range. */

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FilesystemStorage, createServer, listenTcp, listenWebSocket, type TandemServer } from '@tandem/server';
+import { FilesystemStorage, createServer, listenTcp, listenWebSocket, plain, type TandemServer } from '@tandem/server';
 
 export interface InProcessTandemd {
   server: TandemServer;
@@ -14,9 +14,15 @@ export interface InProcessTandemd {
   close(): Promise<void>;
 }
 
-export async function startInProcessTandemd(options: { webSocket?: boolean } = {}): Promise<InProcessTandemd> {
+/** `password`: SASL PLAIN with that password only, as tandemd --password. */
+export async function startInProcessTandemd(options: { webSocket?: boolean; password?: string } = {}): Promise<InProcessTandemd> {
   const root = await mkdtemp(join(tmpdir(), 'tandem-client-test-'));
-  const server = await createServer({ storage: new FilesystemStorage(root), securityPolicy: 'no-tls', hostName: 'test' });
+  const server = await createServer({
+    storage: new FilesystemStorage(root),
+    securityPolicy: 'no-tls',
+    hostName: 'test',
+    ...(options.password !== undefined ? { auth: plain({ password: options.password }) } : {}),
+  });
   const tcp = await listenTcp(server, { port: 0, host: '127.0.0.1' });
   const ws = options.webSocket ? await listenWebSocket(server, { port: 0, host: '127.0.0.1' }) : undefined;
   return {

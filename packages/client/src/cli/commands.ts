@@ -1,25 +1,36 @@
 // The `tandem` commands, each a function of a connected client and the parsed command that
 // writes its result to the given output streams.
-import { readFile, writeFile, rename, stat } from 'node:fs/promises';
-import { watch as watchFs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { TandemClient } from '../client.js';
-import type { DirectoryNode } from '../directory.js';
 import { ClientError } from '../errors.js';
-import type { TextChange, TextDocument } from '../text-document.js';
+import type { TextChange } from '../text-document.js';
 import { codePointLength, codePointsToUnits, unitsToCodePoints } from '../text/units.js';
 import type { Command, GlobalOptions } from './args.js';
-import { progressBar } from './progress.js';
+import { progressBar, type ProgressStream } from './progress.js';
+import { forSeconds, syncFile } from './sync.js';
+
+/** Where results go: process.stdout, or anything that takes strings. */
+export interface OutputStream {
+  write(chunk: string): unknown;
+}
 
 export interface Io {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WriteStream;
+  stdout: OutputStream;
+  /** Warnings and progress bars (drawn only if it is a terminal). */
+  stderr: ProgressStream;
   stdin: NodeJS.ReadableStream;
   /** Resolves when the user interrupts (SIGINT/SIGTERM): long-running commands then end cleanly. */
   interrupted: Promise<void>;
+  /** Called once watch, sync or chat (listening) is set up. */
+  listening?: () => void;
+  /** How long an upload runs before its progress bar appears (ms). */
+  progressDelayMs?: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** Whether a command runs until interrupted (watch, sync, chat without a message). */
+export function listens(command: Command): boolean {
+  return command.name === 'watch' || command.name === 'sync' || (command.name === 'chat' && command.message === undefined);
+}
 
 async function readInput(file: string, io: Io): Promise<string> {
   if (file !== '-') return readFile(file, 'utf8');
@@ -56,7 +67,12 @@ export async function runCommand(client: TandemClient, command: Command, options
       return 0;
     }
     case 'mkdir':
-      await client.mkdir(command.path, { parents: command.parents });
+      try {
+        await client.mkdir(command.path, { parents: command.parents });
+      } catch (err) {
+        if (command.parents || !(err instanceof ClientError) || err.code !== 'NOT_FOUND') throw err;
+        throw new ClientError('NOT_FOUND', `cannot create ${command.path}: ${err.message} (mkdir -p creates missing parents)`);
+      }
       return 0;
     case 'create':
       await client.create(command.path);
@@ -73,7 +89,7 @@ export async function runCommand(client: TandemClient, command: Command, options
     case 'put': {
       const text = await readInput(command.file, io);
       const doc = await client.open(command.path, { create: true, user: options.user, retryName: true });
-      const bar = progressBar(`put ${command.path}`, io.stderr);
+      const bar = progressBar(`put ${command.path}`, io.stderr, { delayMs: io.progressDelayMs });
       try {
         await doc.setText(text, (done, total) => bar.update(done, total));
       } finally {
@@ -125,7 +141,7 @@ export async function runCommand(client: TandemClient, command: Command, options
     case 'watch':
       return watchDocument(client, command.path, command.forSeconds, io);
     case 'sync':
-      return syncFile(client, command.path, command.file, command.forSeconds, options, io);
+      return syncFile(client, command.path, command.file, { user: options.user, forSeconds: command.forSeconds, io });
     case 'chat': {
       const chat = await client.chat(options.user);
       if (command.message !== undefined) {
@@ -144,6 +160,7 @@ export async function runCommand(client: TandemClient, command: Command, options
       chat.on('message', (m) => {
         if (!m.backlog) show(m);
       });
+      io.listening?.();
       const closed = new Promise<Error | undefined>((resolve) => chat.on('closed', resolve));
       const end = await Promise.race([io.interrupted.then(() => undefined), closed, forSeconds(command.forSeconds)]);
       chat.leave();
@@ -156,11 +173,8 @@ export async function runCommand(client: TandemClient, command: Command, options
   }
 }
 
-function forSeconds(seconds: number | undefined): Promise<undefined> {
-  return seconds === undefined ? new Promise(() => undefined) : sleep(seconds * 1000).then(() => undefined);
-}
-
-/** One line per change: AUTHOR<TAB>insert<TAB>POS<TAB>"TEXT" or AUTHOR<TAB>delete<TAB>POS<TAB>LEN, POS in characters. */
+/** One line per change: AUTHOR<TAB>insert<TAB>POS<TAB>"TEXT" or AUTHOR<TAB>delete<TAB>POS<TAB>LEN<TAB>"TEXT",
+ * POS and LEN in characters, TEXT JSON-quoted. */
 export function formatChange(change: TextChange, textBefore: string): string {
   const pos = unitsToCodePoints(textBefore, change.index);
   if (change.kind === 'insert') return `${change.author.name}\tinsert\t${pos}\t${JSON.stringify(change.text)}`;
@@ -176,88 +190,9 @@ async function watchDocument(client: TandemClient, path: string, seconds: number
   });
   doc.on('user-joined', (u) => io.stdout.write(`${u.name}\tjoined\n`));
   doc.on('user-left', (u) => io.stdout.write(`${u.name}\tleft\n`));
+  io.listening?.();
   const closed = new Promise<Error | undefined>((resolve) => doc.on('closed', resolve));
   const end = await Promise.race([io.interrupted.then(() => undefined), closed, forSeconds(seconds)]);
-  doc.close();
-  if (end) throw end;
-  return 0;
-}
-
-/** Atomic write (temp file + rename) so an editor never reads half a file. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const tmp = join(dirname(file), `.${basename(file)}.tandem-${process.pid}`);
-  await writeFile(tmp, text, 'utf8');
-  await rename(tmp, file);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Two-way sync: the file, if it exists and is not empty, first replaces the document (as put);
- * otherwise the document is written to the file. Then local saves go in as minimal diffs and
- * remote edits are written to the file.
- */
-async function syncFile(
-  client: TandemClient, path: string, file: string, seconds: number | undefined, options: GlobalOptions, io: Io,
-): Promise<number> {
-  const doc: TextDocument = await client.open(path, { create: true, user: options.user, retryName: true });
-  let known: string; // what the file and the document last agreed on
-  const initial = (await exists(file)) ? await readFile(file, 'utf8') : '';
-  if (initial.length > 0) {
-    const bar = progressBar(`sync ${path}`, io.stderr);
-    await doc.setText(initial, (d, t) => bar.update(d, t)).finally(() => bar.done());
-    known = initial;
-  } else {
-    await writeAtomically(file, doc.text);
-    known = doc.text;
-  }
-
-  let busy = Promise.resolve();
-  const serial = (job: () => Promise<void>): void => {
-    busy = busy.then(job).catch((err: Error) => {
-      io.stderr.write(`tandem: sync: ${err.message}\n`);
-    });
-  };
-
-  let writeTimer: NodeJS.Timeout | undefined;
-  doc.on('change', (change) => {
-    if (change.local) return;
-    clearTimeout(writeTimer);
-    writeTimer = setTimeout(() => serial(async () => {
-      if (doc.text === known) return;
-      known = doc.text;
-      await writeAtomically(file, known);
-    }), 50);
-  });
-
-  let readTimer: NodeJS.Timeout | undefined;
-  // Watch the directory: editors often save by replacing the file, which ends a watch on it.
-  const watcher = watchFs(dirname(file) || '.', (_event, name) => {
-    if (name !== null && name !== basename(file)) return;
-    clearTimeout(readTimer);
-    readTimer = setTimeout(() => serial(async () => {
-      if (!(await exists(file))) return;
-      const text = await readFile(file, 'utf8');
-      if (text === known) return;
-      known = text;
-      await doc.setText(text);
-    }), 100);
-  });
-
-  const closed = new Promise<Error | undefined>((resolve) => doc.on('closed', resolve));
-  const end = await Promise.race([io.interrupted.then(() => undefined), closed, forSeconds(seconds)]);
-  watcher.close();
-  clearTimeout(readTimer);
-  clearTimeout(writeTimer);
-  await busy;
-  if (doc.text !== known) await writeAtomically(file, doc.text);
   doc.close();
   if (end) throw end;
   return 0;

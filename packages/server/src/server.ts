@@ -5,7 +5,8 @@
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { type AuthPolicy, anonymous } from './auth.js';
-import { Connection, type ConnectionLimits, type TransportInfo, defaultConnectionLimits } from './connection/connection.js';
+import { Connection, type TransportInfo } from './connection/connection.js';
+import { type ServerLimits, ThrottledLog, defaultServerLimits, isLoopback, normalizeAddress } from './limits.js';
 import type { SecurityPolicy as TlsPolicy } from '@tandem/protocol';
 import { Directory } from './directory/directory.js';
 import { AclService } from './acl/acl-service.js';
@@ -33,7 +34,8 @@ export interface ServerOptions {
    * fdatasync interval in ms (0: after every edit), or false for none. Default: 1000 ms.
    */
   journal?: { fsyncMs: number; compactBytes?: number } | false;
-  limits?: Partial<ConnectionLimits>;
+  /** Hard limits (limits.ts, docs/server.md "Limits"); each defaults to defaultServerLimits. */
+  limits?: Partial<ServerLimits>;
   log?: (line: string) => void;
   /** Plugins (plugins/registry.ts builds infinoted's from configuration); default none. */
   plugins?: readonly Plugin[];
@@ -46,20 +48,29 @@ export interface TandemServer {
   handle(stream: Duplex, transport?: TransportInfo): Connection;
   /** Number of open connections. */
   readonly connectionCount: number;
-  /** Writes every loaded session to storage. */
+  /**
+   * Writes every loaded session to storage, each even when another fails; rejects afterwards with
+   * a SaveAllError listing the documents that could not be saved.
+   */
   saveAll(): Promise<void>;
-  /** Saves everything, closes sessions and connections. */
+  /** Saves everything, closes sessions and connections; rejects (SaveAllError) if a save failed. */
   close(): Promise<void>;
   /** The text of a loaded session, by node id (for tests and tools). */
   sessionText(id: number): string | undefined;
   /** Replaces the plugins (configuration reload); returns the errors of plugins that failed to start. */
   setPlugins(plugins: readonly Plugin[]): Promise<string[]>;
-  /** Authentication and security policy for connections opened from now on (reload). */
-  reconfigure(o: { auth?: AuthPolicy; securityPolicy?: TlsPolicy }): void;
+  /**
+   * Authentication and security policy for connections opened from now on (reload). Limits apply
+   * at once, except the XML limits of connections already open.
+   */
+  reconfigure(o: { auth?: AuthPolicy; securityPolicy?: TlsPolicy; limits?: Partial<ServerLimits> }): void;
 }
 
 export async function createServer(o: ServerOptions): Promise<TandemServer> {
   const log = o.log ?? (() => undefined);
+  // One object for the server's lifetime: the directory and connections read it when they check,
+  // so a reload that changes a limit reaches them.
+  const limits: ServerLimits = { ...defaultServerLimits, ...o.limits };
   const host = new PluginHost({
     log: (level, line) => log(level === 'info' ? line : `${level.toUpperCase()}: ${line}`),
     saveSession: (id) => directory.saveNode(id),
@@ -72,6 +83,7 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
     storage: o.storage,
     noteTypes: o.noteTypes ?? ['InfText'],
     idleUnloadMs: o.idleUnloadMs ?? 60_000,
+    limits,
     ...(o.journal === false ? {} : { journal: o.journal ?? { fsyncMs: 1000 } }),
     log,
   });
@@ -87,19 +99,35 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
     hostName: o.hostName ?? (hostname() || 'localhost'),
     policy: o.securityPolicy ?? 'require-tls',
     auth: o.auth ?? anonymous(),
-    limits: { ...defaultConnectionLimits, ...o.limits },
+    limits,
     log,
   } as const;
   let closing = false;
+  /** Open connections by remote address (normalised), for maxConnectionsPerAddress. */
+  const perAddress = new Map<string, number>();
+  const refusals = new ThrottledLog(log);
+
+  /** Why a new connection from `address` must be refused, or undefined. */
+  const admission = (address: string | undefined): string | undefined => {
+    if (connections.size >= limits.maxConnections) return `${connections.size} connections are open, the limit (max-connections)`;
+    if (address === undefined || isLoopback(address)) return undefined;
+    const n = perAddress.get(normalizeAddress(address)) ?? 0;
+    return n >= limits.maxConnectionsPerAddress ? `${n} connections from this address are open, the limit (max-connections-per-address)` : undefined;
+  };
 
   return {
     handle(stream, transport = {}) {
+      const refused = closing ? undefined : admission(transport.address);
       const conn = new Connection(stream, transport, options);
-      if (closing) {
+      if (closing || refused !== undefined) {
+        // Refused before anything is read or sent: the transport is closed at once.
+        if (refused !== undefined) refusals.write(`Refused connection from ${conn.remote}: ${refused}`);
         conn.destroy();
         return conn;
       }
       connections.add(conn);
+      const address = transport.address === undefined ? undefined : normalizeAddress(transport.address);
+      if (address !== undefined) perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
       conn.on('open', () => {
         // A verified client certificate logs into the account that lists it (certificate-auth).
         const cert = conn.peerCertificate;
@@ -114,6 +142,11 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
       });
       conn.on('closed', () => {
         connections.delete(conn);
+        if (address !== undefined) {
+          const n = (perAddress.get(address) ?? 1) - 1;
+          if (n > 0) perAddress.set(address, n);
+          else perAddress.delete(address);
+        }
         directory.removeClient(conn);
         host.connectionRemoved(conn);
       });
@@ -126,18 +159,24 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
     async close() {
       if (closing) return;
       closing = true;
-      await directory.saveAll();
+      // Everything is closed even when a document could not be saved; the failure is reported last.
+      let failed: unknown;
+      await directory.saveAll().catch((err: unknown) => {
+        failed = err;
+      });
       directory.closeAll();
       await host.unload();
       for (const c of [...connections]) {
         c.end();
         c.destroy();
       }
+      if (failed !== undefined) throw failed;
     },
     sessionText: (id) => directory.sessionText(id),
     setPlugins: (plugins) => host.load(plugins),
     reconfigure(r) {
       options = { ...options, ...(r.auth ? { auth: r.auth } : {}), ...(r.securityPolicy ? { policy: r.securityPolicy } : {}) };
+      if (r.limits) Object.assign(limits, r.limits);
     },
   };
 }

@@ -31,6 +31,8 @@ export interface ChatContext {
   idle?(session: ChatSession): void;
   /** Seconds since the epoch, as time(NULL); injectable for tests. */
   now?(): number;
+  /** Users the session may know (limits.ts maxUsersPerSession); default no limit. */
+  maxUsers?(): number;
 }
 
 export class ChatSession {
@@ -136,6 +138,12 @@ export class ChatSession {
       }
       // can-join-user on the chat document (the server-wide chat has no node and no such check).
       if (!allowed) throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NOT_AUTHORIZED, 'Permission denied');
+      // Users are never forgotten, so a flood of new names is refused; a known name may rejoin.
+      const max = this.ctx.maxUsers?.() ?? Infinity;
+      if (!existing && this.users.size >= max) {
+        this.ctx.log(`Session ${this.group}: refused user "${req.name}" of ${m.remote}: ${this.users.size} users, the limit (max-users-per-session)`);
+        throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.FAILED, `The session has ${this.users.size} users, the most the server allows`);
+      }
       // A rejoin keeps the id (user-rejoin); otherwise the next free id.
       const user = existing ?? { id: Math.max(0, ...this.users.keys()) + 1, name: req.name, status: 'unavailable' as UserStatus, member: undefined };
       this.users.set(user.id, user);

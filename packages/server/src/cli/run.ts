@@ -8,7 +8,7 @@ import type { TandemdOptions } from '../config/options.js';
 import { type TandemServer, createServer } from '../server.js';
 import { FilesystemStorage } from '../storage/filesystem.js';
 import { type TlsCredentials, loadCredentials } from '../tls/credentials.js';
-import { SERVER_PLUGINS, UNSUPPORTED_PLUGINS, buildPlugins, certificateAuthOptions } from '../plugins/registry.js';
+import { SERVER_PLUGINS, UNSUPPORTED_PLUGINS, buildPlugins, certificateAuthOptions, unknownPluginError } from '../plugins/registry.js';
 import { type CertificateAuth, loadCertificateAuth } from '../accounts/certificate-auth.js';
 import type { Plugin } from '../plugins/types.js';
 import { restartOnlyChanges } from './reload.js';
@@ -26,11 +26,14 @@ export interface RunningDaemon {
   /** With --ws-port: the WebSocket listener (wss:// when TLS credentials are loaded). */
   wsListener?: WebSocketListener;
   credentials?: TlsCredentials;
-  /** Saves every session and stops listening. */
+  /**
+   * Saves every session and stops listening; rejects (SaveAllError) when a document could not be
+   * saved, after everything has stopped and every other document was saved.
+   */
   stop(): Promise<void>;
   /**
    * Applies re-read options (SIGHUP): plugins and their parameters, password, security policy
-   * for new connections, log file. Returns what could not be applied (needs a restart, errors).
+   * for new connections, limits, log file. Returns what could not be applied (needs a restart, errors).
    */
   reload(next: TandemdOptions): Promise<string[]>;
 }
@@ -58,12 +61,18 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
   };
   const noteTypesOf = (x: TandemdOptions): string[] => x.plugins.flatMap((p) => PLUGIN_NOTE_TYPES[p] ?? []);
   const noteTypes = noteTypesOf(o);
-  /** Server plugins from the options; a bad plugin parameter is an error (as in infinoted). */
+  /**
+   * Server plugins from the options; an unknown plugin name or a bad plugin parameter is an error
+   * (as in infinoted), an infinoted plugin that tandemd does not provide is only reported.
+   */
   const pluginsOf = (x: TandemdOptions): Plugin[] => {
     for (const p of x.plugins) {
       if (PLUGIN_NOTE_TYPES[p] || SERVER_PLUGINS.includes(p) || START_PLUGINS.includes(p)) continue;
       const why = UNSUPPORTED_PLUGINS[p];
-      log(`Plugin "${p}" is not supported by tandemd and is not loaded${why ? `: ${why}` : ''}`);
+      if (why === undefined) {
+        throw unknownPluginError(p, [...Object.keys(PLUGIN_NOTE_TYPES), ...SERVER_PLUGINS, ...START_PLUGINS, ...Object.keys(UNSUPPORTED_PLUGINS)]);
+      }
+      log(`Plugin "${p}" is not supported by tandemd and is not loaded: ${why}`);
     }
     const built = buildPlugins(x.plugins, x.config, { rootDirectory: x.rootDirectory });
     const named = [...x.plugins.filter((p) => PLUGIN_NOTE_TYPES[p]), ...new Set(x.plugins.filter((p) => START_PLUGINS.includes(p))), ...built.map((p) => p.name)];
@@ -108,7 +117,7 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
   const auth = authOf(o);
   const storage = new FilesystemStorage(o.rootDirectory);
   await storage.ensureRoot();
-  const server = await createServer({ storage, auth, securityPolicy: o.securityPolicy, noteTypes, log, plugins, journal: o.journal, ...(certificateAuth ? { certificateAuth } : {}) });
+  const server = await createServer({ storage, auth, securityPolicy: o.securityPolicy, noteTypes, log, plugins, journal: o.journal, limits: o.limits, ...(certificateAuth ? { certificateAuth } : {}) });
   let listener: TcpListener;
   try {
     listener = await listenTcp(server, {
@@ -170,7 +179,7 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
       }
       if (built) problems.push(...await server.setPlugins(built));
       const tlsLater = current.securityPolicy === 'no-tls' && next.securityPolicy !== 'no-tls';
-      server.reconfigure({ auth: authOf(next), ...(tlsLater ? {} : { securityPolicy: next.securityPolicy }) });
+      server.reconfigure({ auth: authOf(next), limits: next.limits, ...(tlsLater ? {} : { securityPolicy: next.securityPolicy }) });
       current = next;
       return problems;
     },

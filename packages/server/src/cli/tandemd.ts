@@ -36,16 +36,17 @@ async function main(argv: string[]): Promise<number> {
     console.error(`tandemd: ${(err as Error).message}`);
     return 1;
   }
-  // Every loaded session is written before exit (infinoted saves on SIGINT/SIGTERM/SIGQUIT).
-  await new Promise<void>((resolve) => {
+  // Every loaded session is written before exit (infinoted saves on SIGINT/SIGTERM/SIGQUIT); if
+  // one could not be, the exit status says so (1), so that a service manager or script notices.
+  return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {
       if (stopping) return;
       stopping = true;
       console.log(`Received ${sig}, saving documents and shutting down`);
-      daemon.stop().then(resolve, (err: Error) => {
+      daemon.stop().then(() => resolve(0), (err: Error) => {
         console.error(`tandemd: error while shutting down: ${err.message}`);
-        resolve();
+        resolve(1);
       });
     };
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(sig, () => stop(sig));
@@ -64,7 +65,6 @@ async function main(argv: string[]): Promise<number> {
       }, (err: Error) => console.error(`tandemd: reload failed: ${err.message}`));
     });
   });
-  return 0;
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), (err: Error) => {

@@ -8,6 +8,8 @@ import { homedir } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { KeyFile, KeyFileError, escapeValue } from './keyfile.js';
+import { LIMIT_OPTIONS, resolveLimits } from './limits.js';
+import type { ServerLimits } from '../limits.js';
 
 export type SecurityPolicy = 'no-tls' | 'allow-tls' | 'require-tls';
 
@@ -29,6 +31,8 @@ export interface TandemdOptions {
   logFile?: string;
   /** Crash journal: fdatasync interval in ms (0: after every edit), or false when switched off. */
   journal: { fsyncMs: number } | false;
+  /** Every hard limit (config/limits.ts), defaults filled in. */
+  limits: ServerLimits;
   /** The configuration file that was read, if any. */
   configFile?: string;
   /** Plugin groups of the configuration (after --plugin-parameter overrides). */
@@ -80,6 +84,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'pam-allow-group', kind: 'list', configKey: 'pam-allow-group', arg: 'GROUP', help: 'PAM allow list (not supported)', unsupported: PAM },
   { long: 'daemonize', short: 'd', kind: 'flag', help: 'Run in the background (not supported)', unsupported: DAEMON },
   { long: 'kill-daemon', short: 'D', kind: 'flag', help: 'Kill a running daemon (not supported)', unsupported: DAEMON },
+  ...LIMIT_OPTIONS,
   { long: 'version', short: 'v', kind: 'flag', help: 'Print the version and exit' },
   { long: 'help', short: 'h', kind: 'flag', help: 'Show this help and exit' },
 ];
@@ -262,6 +267,7 @@ export function resolveOptions(cmd: CommandLine, e: Environment = processEnviron
     createCertificate: cmd.values.has('create-certificate'),
     rootDirectory: expand(get('root-directory')) ?? join(e.home, '.infinote'),
     plugins: plugins.filter((p) => p !== ''),
+    limits: resolveLimits(get, (message) => new UsageError(message)),
     journal,
     config: kf,
   };

@@ -3,7 +3,8 @@
  * messages of each `<group>` container to the server's dispatcher; elements out, serialised
  * libxml2-exactly. This module does only the I/O the state machine asks for (writes, the TLS
  * upgrade, the credential check, closing the transport), plus a cap on unsent output, so a peer
- * that stops reading cannot make the server buffer without bound.
+ * that stops reading cannot make the server buffer without bound, a deadline for logging in, and
+ * a limit on failed password attempts.
  */
 import type { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -18,16 +19,31 @@ import type { AuthPolicy } from '../auth.js';
 export interface ConnectionLimits extends XmlLimits {
   /** Unsent output above which the connection is closed (resource-constraint). */
   maxPendingOutputBytes: number;
+  /**
+   * Time from accept to the open stream (header, STARTTLS, SASL) before the connection is closed
+   * with connection-timeout; Infinity: no deadline. A logged-in connection has none, however idle.
+   */
+  handshakeTimeoutMs: number;
+  /** Failed credential checks on one connection before it is closed with policy-violation. */
+  maxAuthFailures: number;
+  /** Wait before answering a failed credential check (slows down guessing). */
+  authFailureDelayMs: number;
 }
 
 export const defaultConnectionLimits: Readonly<ConnectionLimits> = Object.freeze({
   ...defaultStreamLimits,
   maxPendingOutputBytes: 64 * 1024 * 1024,
+  handshakeTimeoutMs: 30_000,
+  // RFC 6120 6.4.5: allow "at least 2 and no more than 5" retries, then policy-violation.
+  maxAuthFailures: 5,
+  authFailureDelayMs: 500,
 });
 
 export interface TransportInfo {
   /** "[::ffff:127.0.0.1]:40000"-style peer id for logs. */
   remote?: string;
+  /** The peer's IP address, for the per-address connection limit; absent: not counted per address. */
+  address?: string;
   /** Upgrades the socket to TLS (server side); absent for transports that cannot. */
   startTls?: () => Promise<Duplex>;
 }
@@ -62,6 +78,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private outbox: string[] = [];
   private flushScheduled = false;
   private closedEmitted = false;
+  /** Until the stream is open: closes a connection that does not log in in time. */
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private authFailures = 0;
+  /** Why we are closing, for the log line of the close (a limit was hit). */
+  private closeReason: string | undefined;
   user: string | undefined;
 
   constructor(
@@ -79,7 +100,22 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       limits: { maxElementBytes, maxDepth },
     });
     this.attach(stream);
+    const deadline = options.limits.handshakeTimeoutMs;
+    if (Number.isFinite(deadline) && deadline > 0) {
+      this.handshakeTimer = setTimeout(this.onHandshakeTimeout, deadline);
+      this.handshakeTimer.unref();
+    }
   }
+
+  /** Nothing from the client's header to the open stream may take longer than the deadline. */
+  private readonly onHandshakeTimeout = (): void => {
+    this.handshakeTimer = undefined;
+    if (this.closing || this.xmpp.isOpen) return;
+    // Before a stream header (or during the TLS handshake) there is no stream to put the error
+    // in: the connection is just closed, as for any error there (protocol.md 1.3).
+    this.closeReason = `it did not log in within ${this.options.limits.handshakeTimeoutMs / 1000} s`;
+    this.fail('connection-timeout');
+  };
 
   get remote(): string {
     return this.transport.remote ?? 'local';
@@ -135,6 +171,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           this.authenticate(a.credentials);
           break;
         case 'ready':
+          clearTimeout(this.handshakeTimer);
+          this.handshakeTimer = undefined;
           this.emit('open');
           break;
         case 'stanza':
@@ -145,8 +183,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           break;
         case 'close':
           if (a.reason === 'error' || a.reason === 'not-a-stream') {
-            this.options.log(`Closing ${this.remote}: ${a.condition ?? 'stream error'}`);
-            this.emit('failure', a.condition ?? 'stream error');
+            const why = this.closeReason ? `${this.closeReason} (${a.condition})` : a.condition ?? 'stream error';
+            this.options.log(`Closing ${this.remote}: ${why}`);
+            this.emit('failure', why);
           }
           this.shutdown();
           return;
@@ -158,7 +197,21 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const result = this.options.auth.authenticate(credentials);
     if (!result.ok) {
       const detail = result.detail === undefined ? undefined : new InfError('INF_AUTHENTICATION_DETAIL_ERROR', result.detail);
-      this.run(this.xmpp.authResult({ ok: false, condition: result.condition, ...(detail ? { detail } : {}) }));
+      const failures = ++this.authFailures;
+      const answer = (): void => {
+        if (this.closing) return;
+        // The failure is answered as always (the client may retry, capture 04a); past the limit
+        // the stream ends with policy-violation (RFC 6120 6.4.5).
+        this.run(this.xmpp.authResult({ ok: false, condition: result.condition, ...(detail ? { detail } : {}) }));
+        if (failures >= this.options.limits.maxAuthFailures) {
+          this.closeReason = `${failures} failed login attempts`;
+          this.fail('policy-violation');
+        }
+      };
+      // Nothing is read while the answer waits (the stream is in its checking state).
+      const delay = this.options.limits.authFailureDelayMs;
+      if (delay > 0) setTimeout(answer, delay).unref();
+      else answer();
       return;
     }
     this.user = result.user;
@@ -281,6 +334,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private finish(): void {
     this.closing = true;
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
     if (this.closedEmitted) return;
     this.closedEmitted = true;
     this.emit('closed');

@@ -14,7 +14,8 @@ import { describeNameProblem, nameKey, nameProblem } from '../storage/names.js';
 import type { Storage } from '../storage/types.js';
 import { DocumentJournal, contentHash, hasJournal, recoverFromJournal, removeJournal } from '../storage/journal.js';
 import type { StoredTextDocument } from '../storage/text-format.js';
-import { SyncInReceiver } from '../session/sync-in.js';
+import { type SyncInBudget, SyncInReceiver } from '../session/sync-in.js';
+import { type DirectoryLimits, type SessionLimits, defaultDirectoryLimits } from '../limits.js';
 import { type InitialState, type Member, TextSession } from '../session/text-session.js';
 import { type DirNode, SUBDIRECTORY, Tree } from './tree.js';
 import { CHAT_GROUP, ServerChat } from '../chat/server-chat.js';
@@ -38,6 +39,8 @@ interface ClientState {
   pending: Map<number, Pending>;
   /** Messages of one connection are handled strictly in order, across all its groups. */
   queue: Promise<void>;
+  /** What this connection's running sync-ins hold (maxSyncInBytes). */
+  syncIn: SyncInBudget;
 }
 
 export interface DirectoryOptions {
@@ -46,6 +49,8 @@ export interface DirectoryOptions {
   noteTypes: readonly string[];
   /** Idle sessions are saved and unloaded after this long (infinoted: 60 s). */
   idleUnloadMs: number;
+  /** Read at every check, so a changed value applies at once; default defaultDirectoryLimits. */
+  limits?: DirectoryLimits & SessionLimits;
   log(line: string): void;
   /** Plugin hooks; none when absent. */
   plugins?: SessionBridge;
@@ -60,12 +65,25 @@ export interface DirectoryOptions {
 
 class Reply extends InfError {}
 
+/** saveAll could not write some documents; every other one was written. */
+export class SaveAllError extends Error {
+  constructor(readonly failures: readonly { path: string; error: Error }[]) {
+    super(`${failures.length} document(s) could not be saved: ${failures.map((f) => `${f.path} (${f.error.message})`).join('; ')}`);
+    this.name = 'SaveAllError';
+  }
+}
+
+/** A request refused because it would take the server past one of its limits (limits.ts). */
+function overLimit(message: string): InfError {
+  return new Reply('INF_DIRECTORY_ERROR', DIR.FAILED, message);
+}
+
 export class Directory {
   private readonly tree = new Tree();
   private readonly clients = new Map<Member, ClientState>();
   private readonly sessions = new Map<number, TextSession>();
   /** The server-wide chat, always enabled like infinoted's (protocol.md 3.9). */
-  private readonly chat = new ServerChat({ seqId: (m) => this.seqId(m), log: (line) => this.o.log(line) });
+  private readonly chat = new ServerChat({ seqId: (m) => this.seqId(m), log: (line) => this.o.log(line), maxUsers: () => this.limits.maxUsersPerSession });
   /** Loaded InfChat documents by node id; their messages live only in memory, like infinoted's. */
   private readonly chatDocs = new Map<number, ChatSession>();
   private readonly idleTimers = new Map<number, NodeJS.Timeout>();
@@ -77,6 +95,10 @@ export class Directory {
 
   constructor(private readonly o: DirectoryOptions) {
     this.acl = o.acl ?? new AclService({ storage: o.storage, accounts: new AccountStore(o.storage) });
+  }
+
+  private get limits(): DirectoryLimits & SessionLimits {
+    return this.o.limits ?? defaultDirectoryLimits;
   }
 
   /** Reads accounts and (completing it like infinoted) the root ACL; call once before serving. */
@@ -147,7 +169,7 @@ export class Directory {
     const used = new Set([...this.clients.values()].map((c) => c.seqId));
     let seqId = 1;
     while (used.has(seqId)) seqId++;
-    this.clients.set(m, { seqId, explored: new Set(), pending: new Map(), queue: Promise.resolve() });
+    this.clients.set(m, { seqId, explored: new Set(), pending: new Map(), queue: Promise.resolve(), syncIn: { used: 0 } });
     this.acl.connect(m, account);
     // The connection's account (if not default) and the root sheets it may see (§3.1).
     this.reply(m, { kind: 'welcome', protocolVersion: '1.1', sequenceId: seqId, notePlugins: sortedNoteTypes(this.o.noteTypes), ...this.acl.welcome(m) });
@@ -296,6 +318,7 @@ export class Directory {
     return {
       seqId: (m: Member) => this.seqId(m),
       log: this.o.log,
+      limits: this.limits,
       idle: (s: TextSession) => this.scheduleUnload(s),
       ...(this.o.plugins ? { hooks: this.o.plugins } : {}),
       ...(journal ? { journal } : {}),
@@ -383,6 +406,8 @@ export class Directory {
     if (this.nameTaken(parent, name)) {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
     }
+    this.checkNodeLimit();
+    if (type !== SUBDIRECTORY && (subscribe || syncIn)) this.checkSubscriptionLimit(m, c);
     if (type === SUBDIRECTORY) {
       await this.run(() => this.o.storage.createSubdirectory([...this.tree.path(parent), name]));
       if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
@@ -456,8 +481,30 @@ export class Directory {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_SUBSCRIBED, 'The session is already subscribed');
     }
     await this.check(m, node, 'can-subscribe-session');
+    this.checkSubscriptionLimit(m, c);
     c.pending.set(node.id, { kind: 'subscribe', node });
     this.reply(m, { kind: 'subscribe-session', group: `InfSession_${node.id}`, method: 'central', id: node.id, ...(seq !== undefined ? { seq } : {}) });
+  }
+
+  /** maxNodes: the nodes in the tree and those being created (add-node with subscribe, sync-in). */
+  private checkNodeLimit(): void {
+    let n = this.tree.size;
+    for (const c of this.clients.values()) for (const p of c.pending.values()) if (p.kind !== 'subscribe') n++;
+    if (n >= this.limits.maxNodes) {
+      this.o.log(`Refused a new node: the directory has ${n} nodes, the limit (max-nodes)`);
+      throw overLimit(`The server holds ${n} nodes, the most it allows`);
+    }
+  }
+
+  /** maxSubscriptionsPerConnection: sessions and chat documents subscribed or being subscribed. */
+  private checkSubscriptionLimit(m: Member, c: ClientState): void {
+    let n = c.pending.size;
+    for (const s of this.sessions.values()) if (s.isSubscribed(m)) n++;
+    for (const s of this.chatDocs.values()) if (s.isSubscribed(m)) n++;
+    if (n >= this.limits.maxSubscriptionsPerConnection) {
+      this.o.log(`Refused a subscription of ${m.remote}: it has ${n}, the limit (max-subscriptions-per-connection)`);
+      throw overLimit(`This connection has ${n} subscriptions, the most the server allows`);
+    }
   }
 
   private takePending(c: ClientState, req: { id?: number }): Pending {
@@ -508,7 +555,7 @@ export class Directory {
         return;
       }
       case 'sync-in':
-        p.receiver = new SyncInReceiver();
+        p.receiver = new SyncInReceiver(this.limits, c.syncIn);
         return;
     }
   }
@@ -523,12 +570,14 @@ export class Directory {
     try {
       step = p.receiver!.feed(el);
     } catch (err) {
+      p.receiver!.release();
       c.pending.delete(p.id);
       const e = err instanceof InfError ? err : new InfError('INF_SESSION_SYNC_ERROR', ErrorCodes.INF_SESSION_SYNC_ERROR.FAILED, (err as Error).message);
       if (e.code !== ErrorCodes.INF_SESSION_SYNC_ERROR.SENDER_CANCELLED || e.domain !== 'INF_SESSION_SYNC_ERROR') m.sendGroup(p.group, toSyncError(e));
       return;
     }
     if (!step.done) return;
+    p.receiver!.release();
     c.pending.delete(p.id);
     const { state } = step;
     let session: TextSession;
@@ -584,7 +633,7 @@ export class Directory {
   }
 
   private newChat(node: DirNode): ChatSession {
-    const chat = new ChatSession(`InfSession_${node.id}`, { seqId: (m) => this.seqId(m), log: (line) => this.o.log(line) });
+    const chat = new ChatSession(`InfSession_${node.id}`, { seqId: (m) => this.seqId(m), log: (line) => this.o.log(line), maxUsers: () => this.limits.maxUsersPerSession });
     this.chatDocs.set(node.id, chat);
     return chat;
   }
@@ -608,7 +657,8 @@ export class Directory {
     const journal = this.journals.get(id);
     const checkpoint = journal?.checkpoint(doc);
     await this.run(async () => {
-      if (this.tree.get(id) === node) await this.o.storage.writeText(path, doc);
+      // A failed write leaves the document modified, so that the next save tries again.
+      if (this.tree.get(id) === node) await this.o.storage.writeText(path, doc).catch((err: unknown) => { s.modified = true; throw err; });
     });
     if (checkpoint !== undefined && this.journals.get(id) === journal) journal!.saved(checkpoint);
     this.o.plugins?.saved(s);
@@ -663,9 +713,24 @@ export class Directory {
     this.idleTimers.delete(id);
   }
 
-  /** Saves every loaded session (shutdown). */
+  /**
+   * Saves every loaded session (shutdown): each one even when another fails, every failure
+   * logged; then throws SaveAllError if any failed.
+   */
   async saveAll(): Promise<void> {
-    for (const id of [...this.sessions.keys()]) await this.save(id);
+    const failures: { path: string; error: Error }[] = [];
+    for (const id of [...this.sessions.keys()]) {
+      const node = this.tree.get(id);
+      try {
+        await this.save(id);
+      } catch (err) {
+        const path = node ? '/' + this.tree.path(node).join('/') : `session ${id}`;
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.o.log(`Could not save ${path}: ${error.message}`);
+        failures.push({ path, error });
+      }
+    }
+    if (failures.length > 0) throw new SaveAllError(failures);
   }
 
   /** Shutdown: session-close to every subscriber, timers off. */

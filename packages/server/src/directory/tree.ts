@@ -28,6 +28,11 @@ export class Tree {
     return this.byId.get(id);
   }
 
+  /** Nodes in the tree, the root included. */
+  get size(): number {
+    return this.byId.size;
+  }
+
   /** Reserves an id for a node that is not in the tree yet (add-node with subscribe, sync-in). */
   allocateId(): number {
     return this.nextId++;

@@ -55,6 +55,28 @@ const PARAMS: Record<string, Param[]> = {
 /** Names of the plugins this module builds. */
 export const SERVER_PLUGINS: readonly string[] = Object.keys(PARAMS);
 
+/** Edit distance, for suggesting the plugin a mistyped name meant. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The error for a plugin name nobody provides. infinoted refuses to start then (it cannot load
+ * libinfinoted-plugin-NAME.so); so does tandemd, naming the closest known plugin.
+ */
+export function unknownPluginError(name: string, known: readonly string[]): PluginConfigError {
+  const sorted = [...new Set(known)].sort();
+  const best = sorted.map((k) => ({ k, d: distance(name.toLowerCase(), k) })).sort((x, y) => x.d - y.d)[0];
+  const hint = best && best.d <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean "${best.k}"?)` : '';
+  return new PluginConfigError(`Unknown plugin "${name}"${hint}; the plugins are: ${sorted.join(', ')}`);
+}
+
 /**
  * certificate-auth configures the server and its TLS listener rather than hooking into it, so the
  * daemon applies it itself (infinoted-plugin-certificate-auth.c's parameter table).

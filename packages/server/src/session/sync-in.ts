@@ -1,15 +1,39 @@
 /**
  * Receiving a synchronisation from a client (sync-in, protocol.md §3.7 and §4): the client is
  * the synchroniser and the server the receiver. Validates the message sequence like
- * inf_session_handle_received_sync_message and collects the state for a new session.
+ * inf_session_handle_received_sync_message and collects the state for a new session, within the
+ * server's limits: the announced message count, the bytes the connection's sync-ins may hold, the
+ * users of a session and the length of a document.
  */
 import { StateVector } from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, type Segment, type UserStatus, type WireSyncRequest,
   decodeSyncBegin, decodeSyncRequest, decodeSyncSegment, decodeUser,
 } from '@tandem/protocol';
+import { type DirectoryLimits, type SessionLimits, codePointLength, defaultDirectoryLimits } from '../limits.js';
 
 const SYNC = ErrorCodes.INF_SESSION_SYNC_ERROR;
+
+/** The bytes held by the running sync-ins of one connection (shared by its receivers). */
+export interface SyncInBudget {
+  used: number;
+}
+
+/**
+ * A sync-in past a limit fails with a sync-error that keeps its text: clients replace the text
+ * of INF_SESSION_SYNC_ERROR errors by their own (protocol.md 3.13), so this is a directory error.
+ */
+function overLimit(message: string): InfError {
+  return new InfError('INF_DIRECTORY_ERROR', ErrorCodes.INF_DIRECTORY_ERROR.FAILED, message);
+}
+
+/** Size of an element as it came over the wire, near enough: markup, attributes, UTF-8 text. */
+function xmlSize(el: Element): number {
+  let n = 2 * el.name.length + 5;
+  for (const [k, v] of Object.entries(el.attrs)) n += k.length + 4 + Buffer.byteLength(String(v));
+  for (const c of el.children) n += typeof c === 'string' ? Buffer.byteLength(c) : xmlSize(c);
+  return n;
+}
 
 export interface ReceivedUser {
   id: number;
@@ -33,9 +57,30 @@ export class SyncInReceiver {
   private expected: number | undefined;
   private received = 0;
   private readonly state: ReceivedState = { users: [], requests: [], segments: [] };
+  /** Bytes of this sync-in counted in the budget. */
+  private taken = 0;
+  /** Code points of the segments so far. */
+  private length = 0;
+
+  constructor(
+    private readonly limits: DirectoryLimits & SessionLimits = defaultDirectoryLimits,
+    private readonly budget: SyncInBudget = { used: 0 },
+  ) {}
+
+  /** Gives this sync-in's bytes back to the budget (it is over: done or failed). */
+  release(): void {
+    this.budget.used -= this.taken;
+    this.taken = 0;
+  }
 
   /** Feeds one message; throws InfError (sent back as sync-error) when the sync is bad. */
   feed(el: Element): SyncStep {
+    const size = xmlSize(el);
+    if (this.budget.used + size > this.limits.maxSyncInBytes) {
+      throw overLimit(`The synchronisation is larger than the server accepts (${this.limits.maxSyncInBytes} bytes)`);
+    }
+    this.budget.used += size;
+    this.taken += size;
     if (el.name === 'sync-cancel') {
       throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.SENDER_CANCELLED, 'The sender cancelled the synchronization');
     }
@@ -43,7 +88,12 @@ export class SyncInReceiver {
       if (el.name !== 'sync-begin') {
         throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.EXPECTED_BEGIN_OF_SYNC, 'Expected begin-of-sync message as first message during synchronization');
       }
-      this.expected = decodeSyncBegin(el).numMessages;
+      const announced = decodeSyncBegin(el).numMessages;
+      // Checked before anything is collected, so nothing is held for an upload that cannot succeed.
+      if (announced > this.limits.maxSyncInMessages) {
+        throw overLimit(`The synchronisation announces ${announced} messages, more than the server accepts (${this.limits.maxSyncInMessages})`);
+      }
+      this.expected = announced;
       return { done: false };
     }
     if (el.name === 'sync-begin') {
@@ -68,6 +118,9 @@ export class SyncInReceiver {
         if (this.state.users.some((x) => x.name === u.name)) {
           throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.NAME_IN_USE, 'User Name is already in use');
         }
+        if (this.state.users.length >= this.limits.maxUsersPerSession) {
+          throw overLimit(`The document has more users than a session on this server may have (${this.limits.maxUsersPerSession})`);
+        }
         this.state.users.push({
           id: u.id, name: u.name, status: u.status, hue: u.hue ?? 0, vector: u.time ?? StateVector.zero,
           caret: u.caret ?? 0, selection: u.selection ?? 0,
@@ -86,6 +139,10 @@ export class SyncInReceiver {
         const s = decodeSyncSegment(el);
         if (s.author !== 0 && !this.state.users.some((u) => u.id === s.author)) {
           throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NO_SUCH_USER, `No such user with ID '${s.author}'`);
+        }
+        this.length += codePointLength(s.text);
+        if (this.length > this.limits.maxDocumentLength) {
+          throw overLimit(`The document is longer than the server accepts (${this.limits.maxDocumentLength} characters)`);
         }
         if (s.text !== '') this.state.segments.push(s);
         break;

@@ -14,6 +14,7 @@ import {
 import type { SessionJournal } from '../storage/journal.js';
 import type { StoredTextDocument, StoredUser } from '../storage/text-format.js';
 import { type Member, MemberTable, type SessionAccess, replySeq } from './members.js';
+import { type SessionLimits, codePointLength } from '../limits.js';
 
 export type { Member, SessionAccess } from './members.js';
 
@@ -42,6 +43,8 @@ export interface SessionContext {
   /** The member's sequence id, for `seq="ID/N"` replies. */
   seqId(member: Member): number;
   log(line: string): void;
+  /** Users per session and document length (limits.ts), read at each check; none when absent. */
+  limits?: SessionLimits;
   /** Called when the session has no subscribers left (the owner starts its idle timer). */
   idle(session: TextSession): void;
   /** Plugin hooks (plugins/bridge.ts). */
@@ -234,6 +237,12 @@ export class TextSession {
       }
       // The ACL is consulted after the request was validated (infd_session_proxy_perform_user_join).
       if (!allowed) throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NOT_AUTHORIZED, 'Permission denied');
+      // Users stay in the document for good, so a flood of new names is refused; a known name may rejoin.
+      const maxUsers = this.ctx.limits?.maxUsersPerSession ?? Infinity;
+      if (!existing && this.users.size >= maxUsers) {
+        this.ctx.log(`Session ${this.group}: refused user "${req.name}" of ${m.remote}: ${this.users.size} users, the limit (max-users-per-session)`);
+        throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.FAILED, `The session has ${this.users.size} users, the most the server allows`);
+      }
       // A rejoin keeps the id and overwrites everything else (§5.2).
       const props = { name: req.name, status: req.status ?? 'active', vector: req.time, caret, selection: req.selection ?? 0, local: false } as const;
       let user: SessionUser;
@@ -361,6 +370,12 @@ export class TextSession {
       failed('The request refers to requests the server has not seen');
       return;
     }
+    const refusal = this.overLimit(user.id, req.operation, req.num ?? 1);
+    if (refusal !== undefined) {
+      this.ctx.log(`Session ${this.group}: request of user ${user.id} via ${m.remote} refused: ${refusal}`);
+      failed(refusal);
+      return;
+    }
     // Plugins may refuse before any transformation (transformation-protection): the sender is
     // unsubscribed, as infinoted_plugin_transformation_protection_check_request_cb does.
     const veto = this.ctx.hooks?.checkRequest(this, m, user, vector, current);
@@ -384,6 +399,30 @@ export class TextSession {
     if (affects(req.operation)) this.modified = true;
     this.broadcast(el, m);
     for (const x of result.executed) this.ctx.hooks?.requestExecuted(this, m, user, x, received, at);
+  }
+
+  /**
+   * Why a request must be refused before the engine runs it, or undefined: `num` repeats only
+   * undo and redo (libinfinity merges nothing else), at most as often as the user's log holds
+   * requests (more cannot succeed, and a huge count would keep the server busy); an insert may
+   * not take the document past maxDocumentLength, and undo or redo (which bring back text the
+   * document held) are refused while it is past it.
+   */
+  private overLimit(user: number, op: WireOperation, num: number): string | undefined {
+    if (num > 1) {
+      if (op.kind !== 'undo' && op.kind !== 'redo') return `A repetition count (num="${num}") is only accepted for undo and redo`;
+      const { begin, end } = this.engine.logRange(user);
+      if (num > end - begin) return `Cannot ${op.kind} ${num} times: the user has ${end - begin} requests in the log`;
+    }
+    const max = this.ctx.limits?.maxDocumentLength ?? Infinity;
+    const length = this.engine.length;
+    if (op.kind === 'insert' && length + codePointLength(op.text) > max) {
+      return `The document would be longer than the server allows (${max} characters)`;
+    }
+    if ((op.kind === 'undo' || op.kind === 'redo') && length > max) {
+      return `The document is longer than the server allows (${max} characters)`;
+    }
+    return undefined;
   }
 
   private statusChange(m: Member, el: Element): void {

@@ -86,7 +86,11 @@ export async function listenTcp(server: TandemServer, o: TcpOptions): Promise<Tc
     socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    server.handle(socket, { remote: peerId(socket), ...(context ? { startTls: startTls(socket, context, clientAuth) } : {}) });
+    server.handle(socket, {
+      remote: peerId(socket),
+      ...(socket.remoteAddress !== undefined ? { address: socket.remoteAddress } : {}),
+      ...(context ? { startTls: startTls(socket, context, clientAuth) } : {}),
+    });
   });
   await listenDualStack(net, o.port, o.host);
   return {

@@ -53,7 +53,7 @@ export async function listenWebSocket(server: TandemServer, o: WebSocketOptions)
     ws.on('close', () => sockets.delete(ws));
     // Text and binary frames both arrive as bytes; what the server writes goes out as binary frames.
     const duplex = createWebSocketStream(ws);
-    server.handle(duplex, { remote: peerId(req) });
+    server.handle(duplex, { remote: peerId(req), ...(req.socket.remoteAddress !== undefined ? { address: req.socket.remoteAddress } : {}) });
   });
   await listenDualStack(http, o.port, o.host);
   return {

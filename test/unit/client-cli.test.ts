@@ -494,6 +494,13 @@ describe('tandem CLI on an in-process tandemd', function () {
       expect(r).to.deep.equal({ code: 1, stdout: '', stderr: 'tandem: timed out after 0.5 s waiting for the server stream features\n' });
     });
 
+    it('gives up on an interrupt (Ctrl-C) before the timeout', async () => {
+      const began = Date.now();
+      const r = await start(['--host', '127.0.0.1', '--port', silentPort(), '--timeout', '10', 'cat', '/x'], { interrupt: sleep(100) }).done;
+      expect(r).to.deep.equal({ code: 1, stdout: '', stderr: 'tandem: interrupted\n' });
+      expect(Date.now() - began).to.be.below(2000);
+    });
+
     it('ends the tandem process too (status 1), with nothing left keeping it alive', async () => {
       const began = Date.now();
       const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {

@@ -249,6 +249,17 @@ describe('limits', () => {
       expect(await b.next('</group>')).to.include(`<user-rejoin id="2" name="bob" status="active" time="1:1"`);
     });
 
+    it('applies a changed limit (configuration reload) to running sessions at once', async () => {
+      const s = await start({ maxUsersPerSession: 1 });
+      const a = await explorer(s);
+      const id = await createDocument(a, 'doc', 'alice', 1);
+      a.send(group(`InfSession_${id}`, '<user-join seq="1" name="bob" status="active" time="" caret="0"/>'));
+      expect(await a.next('</group>')).to.include('<request-failed code="6" domain="INF_USER_ERROR"');
+      s.reconfigure({ limits: { maxUsersPerSession: 2 } });
+      a.send(group(`InfSession_${id}`, '<user-join seq="2" name="bob" status="active" time="" caret="0"/>'));
+      expect(await a.next('</group>')).to.include('<user-join id="2" name="bob"');
+    });
+
     it('refuses users past the limit in the server-wide chat too', async () => {
       const s = await start({ maxUsersPerSession: 1 });
       const a = await explorer(s);

@@ -1,7 +1,7 @@
 // Starts the two servers under test as child processes with the same settings: plain TCP on
 // 127.0.0.1, a fresh empty root directory, no password. Both are measured through /proc.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +68,8 @@ export async function startServer(kind, { profileDir } = {}) {
   let output = '';
   const keep = (b) => { output = (output + b.toString()).slice(-20000); };
   child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  child.stderr.on("data", keep);
+  if (process.env.BENCH_SERVER_STDERR) child.stderr.on("data", (b) => appendFileSync(process.env.BENCH_SERVER_STDERR, b));
   let exited = null;
   const exit = new Promise((resolve) => child.once('exit', (code, sig) => { exited = `${kind} exited (code ${code}, signal ${sig}):\n${output}`; resolve(); }));
   const deadline = Date.now() + 30000;

@@ -27,6 +27,24 @@ describe('InfText file format', () => {
     expect(decodeTextDocument(parseStoredXml(encodeTextDocument(doc), 't'))).to.deep.equal(doc);
   });
 
+  it('writes a segment of control characters only without indentation, and reads it back exactly', () => {
+    const doc = { users: [{ id: 1, name: 'A', hue: 0.5 }, { id: 2, name: 'B', hue: 0.25 }], segments: [{ author: 1, text: 'a' }, { author: 2, text: '\u0007\u0001' }, { author: 1, text: 'b' }] };
+    const t = encodeTextDocument(doc);
+    expect(t).to.include('    <segment author="2"><uchar codepoint="7"/><uchar codepoint="1"/></segment>\n');
+    expect(decodeTextDocument(parseStoredXml(t, 't'))).to.deep.equal(doc);
+  });
+
+  it('reads such a segment as infinoted 0.7.2 writes it (indented) without the indentation', () => {
+    // The bytes of a real infinoted 0.7.2 autosave: "a", then B's bell, then "b".
+    const inf = '<?xml version="1.0"?>\n<inf-text-session>\n  <user id="1" name="A" hue="0.5"/>\n  <user id="2" name="B" hue="0.25"/>\n' +
+      '  <buffer>\n    <segment author="1">a</segment>\n    <segment author="2">\n      <uchar codepoint="7"/>\n    </segment>\n' +
+      '    <segment author="1">b</segment>\n  </buffer>\n</inf-text-session>\n';
+    expect(decodeTextDocument(parseStoredXml(inf, 'inf')).segments).to.deep.equal([{ author: 1, text: 'a' }, { author: 2, text: '\u0007' }, { author: 1, text: 'b' }]);
+    // White space that is not exactly that indentation is content, as written.
+    const mixed = '<inf-text-session><user id="1" name="A" hue="0"/><buffer><segment author="1">\n <uchar codepoint="7"/>\n    </segment></buffer></inf-text-session>';
+    expect(decodeTextDocument(parseStoredXml(mixed, 'm')).segments[0]!.text).to.equal('\n \u0007\n    ');
+  });
+
   it('refuses segments by unknown authors and duplicate users', () => {
     const bad = '<?xml version="1.0"?>\n<inf-text-session><buffer><segment author="4">x</segment></buffer></inf-text-session>';
     expect(() => decodeTextDocument(parseStoredXml(bad, 'b'))).to.throw(/ID "4"/);

@@ -4,8 +4,8 @@
  * stored, so a loaded document starts from the zero vector with every user unavailable.
  */
 import { formatDouble } from './double.js';
-import { type ReadElement, StorageFormatError, childElements, doubleAttr, elementText, requiredAttr, uintAttr } from './read-element.js';
-import { el, serializeFile, textChildren } from './xml-file.js';
+import { type ReadElement, StorageFormatError, childElements, doubleAttr, formattedText, requiredAttr, uintAttr } from './read-element.js';
+import { el, serializeFile, textEl } from './xml-file.js';
 
 export interface StoredUser {
   id: number;
@@ -37,7 +37,7 @@ export function encodeTextDocument(doc: StoredTextDocument): string {
   const users = doc.users.filter((u) => authors.has(u.id)).sort((a, b) => a.id - b.id);
   const root = el('inf-text-session', [], [
     ...users.map((u) => el('user', [['id', String(u.id)], ['name', u.name], ['hue', formatDouble(u.hue)]])),
-    el('buffer', [], runs.map((r) => el('segment', [['author', String(r.author)]], textChildren(r.text)))),
+    el('buffer', [], runs.map((r) => textEl('segment', [['author', String(r.author)]], r.text))),
   ]);
   return serializeFile(root);
 }
@@ -61,7 +61,8 @@ export function decodeTextDocument(root: ReadElement): StoredTextDocument {
         if (author !== 0 && !users.some((u) => u.id === author)) {
           throw new StorageFormatError(`User with ID "${author}" does not exist`);
         }
-        const text = elementText(seg);
+        // A segment sits at depth 2 (inf-text-session > buffer > segment).
+        const text = formattedText(seg, 2);
         if (text !== '') segments.push({ author, text });
       }
     }

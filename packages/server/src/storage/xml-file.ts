@@ -10,10 +10,23 @@ export interface FileElement {
   name: string;
   attrs: [string, string][];
   children: (FileElement | string)[];
+  /** Text content: never indented, even when it consists of `<uchar/>` elements only. */
+  text?: boolean;
 }
 
 export function el(name: string, attrs: [string, string][] = [], children: (FileElement | string)[] = []): FileElement {
   return { name, attrs, children };
+}
+
+/**
+ * An element holding text (a buffer segment). libxml2 indents element-only content, so
+ * infinoted 0.7.2 writes a segment made of control characters only as
+ * `<segment>\n      <uchar codepoint="7"/>\n    </segment>` and reads the indentation back as
+ * text: every save and load adds white space around it. Here such a segment is written without
+ * indentation, which infinoted reads back exactly (see textFromFile for the other direction).
+ */
+export function textEl(name: string, attrs: [string, string][], text: string): FileElement {
+  return { name, attrs, children: textChildren(text), text: true };
 }
 
 /** True for characters XML 1.0 allows in text. */
@@ -83,7 +96,7 @@ function write(e: FileElement, indent: number, format: boolean, out: string[]): 
     return;
   }
   // libxml2 stops formatting below an element that has a text child (xmlNodeDumpOutputInternal).
-  const childFormat = format && e.children.every((c) => typeof c !== 'string');
+  const childFormat = format && !e.text && e.children.every((c) => typeof c !== 'string');
   if (!childFormat) {
     const inner: string[] = [];
     for (const c of e.children) {

@@ -314,6 +314,28 @@ describe('limits', () => {
       expect(await b.next('</group>')).to.include('<undo-caret/>');
       expect(s.sessionText(id)).to.equal('');
     });
+
+    it('relays the undos of a num="K" request that ran before one failed, with that count, so the others stay with the server', async () => {
+      const s = await start({});
+      const a = await explorer(s);
+      const b = await explorer(s);
+      const id = await createDocument(a, 'doc', 'alice', 1);
+      await subscribe(b, id, 1);
+      const send = (xml: string): void => a.send(group(`InfSession_${id}`, xml));
+      send('<request user="1" time=""><insert-caret pos="0">a</insert-caret></request>');
+      send('<request user="1" time=""><insert-caret pos="1">b</insert-caret></request>');
+      send('<request user="1" time=""><undo-caret/></request>');
+      for (let i = 0; i < 3; i++) await b.next('</group>');
+      expect(s.sessionText(id)).to.equal('a');
+      // Three requests in the log, so num="2" passes the limit; the first undo takes "a" away,
+      // the second finds nothing left to undo.
+      send('<request user="1" time="" num="2"><undo-caret/></request>');
+      expect(await a.next('</group>')).to.match(/<invalid-request[^>]*>.*no request to be undone/s);
+      const relayed = await b.next('</group>');
+      expect(relayed).to.include('<request user="1" time=""><undo-caret/></request>');
+      expect(relayed).not.to.include('num=');
+      expect(s.sessionText(id)).to.equal('');
+    });
   });
 
   describe('directory', () => {

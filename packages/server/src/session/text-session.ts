@@ -391,14 +391,19 @@ export class TextSession {
     // Journaled before anyone is told (an edit a client has seen survives a crash).
     if (this.ctx.journal) for (const x of result.executed) if (!x.error) this.ctx.journal.changes(x.changes);
     const error = result.error ?? result.executed.find((x) => x.error)?.error;
+    // The copies of an undo/redo with num="K" that ran before one failed did change the buffer:
+    // the others get the request with that many, so they stay where the server is.
+    const done = result.executed.filter((x) => !x.error);
     if (error) {
-      // Answered to the sender alone; the others never see the request (and stay consistent).
+      // Answered to the sender alone; the others never see the failed part (and stay consistent).
       failed(error.message);
-      return;
+      if (done.length === 0 || !req.num) return;
+      this.broadcast(encodeRequest({ user: req.user, time: req.time, operation: req.operation, num: done.length }), m);
+    } else {
+      this.broadcast(el, m);
     }
     if (affects(req.operation)) this.modified = true;
-    this.broadcast(el, m);
-    for (const x of result.executed) this.ctx.hooks?.requestExecuted(this, m, user, x, received, at);
+    for (const x of done) this.ctx.hooks?.requestExecuted(this, m, user, x, received, at);
   }
 
   /**

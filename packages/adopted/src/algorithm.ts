@@ -133,6 +133,12 @@ export class Algorithm {
   /** inf_adopted_algorithm_cleanup: drops related sets that every available site has long passed. */
   cleanup(): void {
     if (this.maxTotalLogSize >= UNLIMITED) return;
+    // A request goes only once the common state is maxTotalLogSize requests past it; the common
+    // state is at most the current one, so while the oldest logged request is nearer than that
+    // to the current state nothing can go (and the O(users^2) common state is not needed).
+    let oldest = Infinity;
+    for (const u of this.users) if (u.log.size > 0) oldest = Math.min(oldest, u.log.get(u.log.begin).vector.sum());
+    if (this.current.sum() - oldest < this.maxTotalLogSize) return;
     let lcp = this.current;
     for (const u of this.users) if (u.status !== 'unavailable') lcp = lcp.min(u.vector);
     for (const u of this.users) {

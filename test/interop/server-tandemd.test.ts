@@ -14,6 +14,18 @@ describe('tandemd with real libinfinity clients', function () {
   const track = fx.server;
   const { client, converge } = fx;
 
+  /** alice creates `path`; alice and bob (real libinfinity clients) subscribe and join it. */
+  async function twoEditors(s: Parameters<typeof client>[0], path: string): Promise<[InfDriver, InfDriver]> {
+    const a = await client(s, 'alice');
+    const b = await client(s, 'bob');
+    await a.call('create', { path });
+    for (const [d, name] of [[a, 'alice'], [b, 'bob']] as const) {
+      await d.call('subscribe', { path });
+      await d.call('join', { path, name });
+    }
+    return [a, b];
+  }
+
   it('browses, makes directories and documents over a plain connection and refuses a case-insensitive clash', async () => {
     const s = await track(startTandemd({ securityPolicy: 'no-tls' }));
     const a = await client(s, 'alice');
@@ -153,13 +165,7 @@ describe('tandemd with real libinfinity clients', function () {
 
   it('loses no edit two real clients exchanged when tandemd is killed (SIGKILL), and infinoted then serves the recovered root', async () => {
     const s = await track(startTandemd({ securityPolicy: 'no-tls' }));
-    const a = await client(s, 'alice');
-    const b = await client(s, 'bob');
-    await a.call('create', { path: '/crash' });
-    for (const [d, name] of [[a, 'alice'], [b, 'bob']] as const) {
-      await d.call('subscribe', { path: '/crash' });
-      await d.call('join', { path: '/crash', name });
-    }
+    const [a, b] = await twoEditors(s, '/crash');
     await a.call('insert', { path: '/crash', pos: 0, text: 'alice 😀 e\u0301\n' });
     await converge(a, b, '/crash');
     await b.call('insert', { path: '/crash', pos: 6, text: 'and bob ' });
@@ -184,14 +190,8 @@ describe('tandemd with real libinfinity clients', function () {
   it('stores a segment made only of control characters so that infinoted reads it back exactly, and reads infinoted\'s indented form of it', async () => {
     // infinoted 0.7.2 indents such a segment and reads the indentation back as text (quirk); a
     // root written by tandemd must not trip it, and tandemd must read infinoted's files right.
-    const edit = async (s: Awaited<ReturnType<typeof startTandemd>> | Awaited<ReturnType<typeof startInfinoted>>): Promise<string> => {
-      const a = await client(s, 'alice');
-      const b = await client(s, 'bob');
-      await a.call('create', { path: '/bell' });
-      for (const [d, name] of [[a, 'alice'], [b, 'bob']] as const) {
-        await d.call('subscribe', { path: '/bell' });
-        await d.call('join', { path: '/bell', name });
-      }
+    const edit = async (s: Parameters<typeof client>[0]): Promise<string> => {
+      const [a, b] = await twoEditors(s, '/bell');
       await a.call('insert', { path: '/bell', pos: 0, text: 'ab' });
       await converge(a, b, '/bell');
       await b.call('insert', { path: '/bell', pos: 1, text: '\u0007' });

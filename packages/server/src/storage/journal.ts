@@ -103,6 +103,10 @@ export class DocumentJournal implements SessionJournal {
     if (this.fd !== undefined) {
       this.append({ cp: hash });
       this.checkpoints.push({ hash, end: this.bytes });
+    } else {
+      // No file: nothing changed since the base, so this is the base (a file begun while the
+      // save runs starts from it).
+      this.base = hash;
     }
     return hash;
   }
@@ -112,6 +116,19 @@ export class DocumentJournal implements SessionJournal {
    * file goes; otherwise the rest is rewritten under a new header (temp file, fsync, rename).
    */
   saved(hash: string): void {
+    try {
+      this.cut(hash);
+    } catch (err) {
+      // The journal is still whole (the cut replaces it by rename, or not at all): recovery finds
+      // the checkpoint in it. Only its length is not reduced.
+      this.o.log(`Could not shorten journal ${this.file}: ${(err as Error).message}`);
+      // Offsets into a file that may have been replaced are not to be trusted for a later cut.
+      this.checkpoints.length = 0;
+      this.closeFd();
+    }
+  }
+
+  private cut(hash: string): void {
     this.asked = false;
     const i = this.checkpoints.findIndex((c) => c.hash === hash);
     if (this.fd === undefined || i < 0) {

@@ -1,6 +1,6 @@
 // The server-wide chat (group InfChat, protocol.md §3.9, §5.9), after libinfinity's
 // inf-chat-session.c: synchronised backlog, users with id/name/status only, <message> relay.
-import { EventEmitter } from 'node:events';
+import { Emitter } from './emitter.js';
 import {
   InfError, decodeChatMessage, decodeSyncBegin, decodeUser, decodeUserStatusChange, encodeChatMessage, encodeSignal,
   encodeUserJoinRequest, fromRequestFailed, parseReplySeq, toSyncError,
@@ -27,7 +27,7 @@ export interface ChatEvents {
   closed: [reason: Error | undefined];
 }
 
-export class ChatSession extends EventEmitter<ChatEvents> {
+export class ChatSession extends Emitter<ChatEvents> {
   readonly users = new Map<number, { id: number; name: string; status: UserStatus }>();
   /** The backlog received with the synchronisation (the server keeps the last 256). */
   readonly backlog: ChatMessage[] = [];

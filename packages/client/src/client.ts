@@ -1,5 +1,5 @@
 // The headless client: one connection, its directory, and the sessions opened through it.
-import { EventEmitter } from 'node:events';
+import { Emitter } from './emitter.js';
 import { ChatSession } from './chat.js';
 import { DIRECTORY_GROUP, Directory, type DirectoryNode } from './directory.js';
 import { ClientError } from './errors.js';
@@ -30,7 +30,7 @@ export interface ClientEvents {
 
 type GroupHandler = (el: Element) => void;
 
-export class TandemClient extends EventEmitter<ClientEvents> {
+export class TandemClient extends Emitter<ClientEvents> {
   private readonly groups = new Map<string, GroupHandler>();
   private readonly sessions = new Set<{ close(reason: Error | undefined): void }>();
 

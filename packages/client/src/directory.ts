@@ -2,7 +2,7 @@
 // libinfinity's infc-browser.c: one seq counter per connection, replies recognised by the
 // "SEQID/N" prefix, a local mirror of the explored part of the node tree kept current by
 // add-node / remove-node notifications.
-import { EventEmitter } from 'node:events';
+import { Emitter } from './emitter.js';
 import {
   decodeDirectoryReply, encodeDirectoryRequest, parseReplySeq,
   type DirectoryReply, type DirectoryRequest, type Element, type InfError,
@@ -61,7 +61,7 @@ export function splitPath(path: string): string[] {
   return path.split('/').filter((part) => part.length > 0);
 }
 
-export class Directory extends EventEmitter<DirectoryEvents> {
+export class Directory extends Emitter<DirectoryEvents> {
   private readonly nodes = new Map<number, TreeNode>();
   private readonly pending = new Map<number, Pending>();
   private readonly welcome = deferred<void>();

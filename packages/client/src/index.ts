@@ -14,5 +14,5 @@ export type { ConnectOptions } from './net/connection.js';
 export { minimalEdit } from './text/minimal-edit.js';
 export type { EditStep } from './text/minimal-edit.js';
 export { codePointLength, codePointsToUnits, unitsToCodePoints } from './text/units.js';
-export { runCli } from './cli/main.js';
+export { runCli } from './cli/lazy.js';
 export type { CliOptions } from './cli/main.js';

@@ -3,7 +3,7 @@
 // join users (own seq counter per proxy), send local requests with diff-encoded time vectors,
 // execute remote requests through the engine, and advertise our state with a no-op 30 s after
 // remote changes (INF_ADOPTED_SESSION_NOOP_INTERVAL).
-import { EventEmitter } from 'node:events';
+import { Emitter } from './emitter.js';
 import {
   AdoptedSession, StateVector,
   type BufferChange as EngineChange, type Executed, type Request, type Segment, type UserInit,
@@ -48,7 +48,7 @@ export interface SessionEvents {
 /** libinfinity's no-op interval (inf-adopted-session.c), in milliseconds. */
 export const NOOP_INTERVAL_MS = 30000;
 
-export class SessionProxy extends EventEmitter<SessionEvents> {
+export class SessionProxy extends Emitter<SessionEvents> {
   readonly users = new Map<number, SessionUser>();
   /** The adOPTed site (users' vectors and logs, buffer); built when the synchronisation ends. */
   private site: AdoptedSession | undefined;
@@ -58,7 +58,7 @@ export class SessionProxy extends EventEmitter<SessionEvents> {
   private syncReceived = 0;
   private nextSeq = 0;
   private readonly joins = new Map<number, Deferred<SessionUser>>();
-  private noopTimer: NodeJS.Timeout | undefined;
+  private noopTimer: ReturnType<typeof setTimeout> | undefined;
   private localUser: SessionUser | undefined;
   private closedReason: Error | undefined | null = null;
 
@@ -306,7 +306,8 @@ export class SessionProxy extends EventEmitter<SessionEvents> {
       const noop = this.engine.localNoop(me.id);
       this.conn.send(this.group, encodeRequest({ user: me.id, time: noop.time, operation: { kind: 'no-op' } }));
     }, NOOP_INTERVAL_MS);
-    this.noopTimer.unref();
+    // Node: the timer alone must not keep a process alive (a browser's timer is a number).
+    (this.noopTimer as { unref?: () => void }).unref?.();
   }
 
   /**

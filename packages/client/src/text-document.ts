@@ -1,7 +1,7 @@
 // The public editing API over a session proxy. JavaScript callers think in string indices
 // (UTF-16 units); the session and the wire think in code points. Every conversion goes through
 // text/units.ts, here and nowhere else.
-import { EventEmitter } from 'node:events';
+import { Emitter } from './emitter.js';
 import { ClientError } from './errors.js';
 import type { BufferChange, SessionProxy, SessionUser } from './session.js';
 import { minimalEdit, type EditStep } from './text/minimal-edit.js';
@@ -37,7 +37,7 @@ export interface TextDocumentEvents {
 
 const snapshot = (u: SessionUser): User => ({ id: u.id, name: u.name, status: u.status, hue: u.hue });
 
-export class TextDocument extends EventEmitter<TextDocumentEvents> {
+export class TextDocument extends Emitter<TextDocumentEvents> {
   private mirror: string;
 
   constructor(

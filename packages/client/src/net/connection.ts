@@ -2,14 +2,14 @@
 // same stream), then @tandem/protocol's ClientStream for what a libinfinity client sends
 // (inf-xmpp-connection.c, client half: STARTTLS, SASL ANONYMOUS/PLAIN, stream restarts), then
 // <group> containers (protocol.md §1, §2). This module only moves bytes and maps outcomes to errors.
-import { EventEmitter } from 'node:events';
+import { Emitter } from '../emitter.js';
 import {
   ClientStream, decodeGroup, encodeGroup, serialize,
   type ClientAction, type ClientRefusal, type ClientSasl, type Element, type SecurityPolicy,
 } from '@tandem/protocol';
 import { ClientError, deferred, withTimeout } from '../errors.js';
-import { KnownServers, formatFingerprint } from './known-servers.js';
-import { connectTcp, connectWebSocket, type Transport } from './transport.js';
+import type { KnownServers } from './known-servers.js';
+import { connectWebSocket, type Transport } from './transport.js';
 
 /** libinfinity's default port (inf_protocol_get_default_port). */
 export const DEFAULT_PORT = 6523;
@@ -59,7 +59,7 @@ function target(options: ConnectOptions): { url?: string; host: string; port: nu
   return { url: options.url, host: parsed.hostname.replace(/^\[|\]$/g, ''), port };
 }
 
-export class Connection extends EventEmitter<ConnectionEvents> {
+export class Connection extends Emitter<ConnectionEvents> {
   private readonly stream: ClientStream;
   private readonly negotiated = deferred<void>();
   private isReady = false;
@@ -97,7 +97,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const { url, host, port } = target(options);
     const where = url ?? `${host}:${port}`;
     const transport = await withTimeout(
-      url === undefined ? connectTcp(host, port) : connectWebSocket(url, { insecure: options.insecure }),
+      url === undefined ? connectTcpLazily(host, port) : connectWebSocket(url, { insecure: options.insecure }),
       timeoutMs,
       `a connection to ${where}`,
     );
@@ -226,7 +226,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     try {
       this.fingerprint = await this.transport.startTls();
       if (!this.options.insecure) {
-        const store = this.options.knownServers ?? (await KnownServers.open());
+        // Loaded here, not at the top: the pin store is files (lowdb), which a browser has not.
+        const store = this.options.knownServers ?? (await (await import('./known-servers.js')).KnownServers.open());
         try {
           await store.verify(this.host, this.port, this.fingerprint);
         } catch (err) {
@@ -280,4 +281,8 @@ function awaiting(data: string): string {
   return 'the authentication reply';
 }
 
-export { formatFingerprint };
+/** TCP (node:net, node:tls) is loaded only when used, so that this module also loads in a browser. */
+async function connectTcpLazily(host: string, port: number): Promise<Transport> {
+  const { connectTcp } = await import('./tcp.js');
+  return connectTcp(host, port);
+}

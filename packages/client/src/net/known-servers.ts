@@ -1,10 +1,15 @@
 // Trust on first use for server certificates, like ssh's known_hosts: infinoted servers run
 // with self-signed certificates, so instead of CA verification the client pins the SHA-256
 // fingerprint of the certificate it saw first for each host:port and refuses a different one.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
-import { JSONFilePreset } from 'lowdb/node';
+//
+// The index exports this module, so it must also load in a browser (which pins nothing: it
+// checks wss:// certificates itself): the files (node:fs, lowdb) are loaded in open(), and the
+// path helpers only where Node runs.
+import type { JSONFilePreset } from 'lowdb/node';
+
+const node = typeof process !== 'undefined' && typeof process.versions?.node === 'string'
+  ? { os: await import('node:os'), path: await import('node:path') }
+  : undefined;
 
 interface PinnedServer {
   fingerprint: string;
@@ -40,8 +45,11 @@ export class CertificateChangedError extends Error {
 }
 
 /** The directory for tandem's configuration: $XDG_CONFIG_HOME/tandem or ~/.config/tandem. */
-export function configDirectory(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
+export function configDirectory(env?: NodeJS.ProcessEnv): string {
+  if (!node) throw new Error('configDirectory needs Node (a browser has no configuration directory)');
+  env ??= process.env;
+  const { join } = node.path;
+  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(node.os.homedir(), '.config');
   return join(base, 'tandem');
 }
 
@@ -58,6 +66,7 @@ export class KnownServers {
   ) {}
 
   static async open(directory: string = configDirectory()): Promise<KnownServers> {
+    const [{ mkdir }, { join }, { JSONFilePreset }] = await Promise.all([import('node:fs/promises'), import('node:path'), import('lowdb/node')]);
     await mkdir(directory, { recursive: true, mode: 0o700 });
     const file = join(directory, 'known-servers.json');
     const db = await JSONFilePreset<KnownServersData>(file, { servers: {} });

@@ -1,8 +1,7 @@
 // Byte transports under one XMPP stream: a TCP socket (which can turn into TLS in place for
-// STARTTLS) or a WebSocket carrying the same bytes in its frames. Only this module knows
-// node:net, node:tls and WebSocket; the stream logic above is the same for all of them.
-import net from 'node:net';
-import tls from 'node:tls';
+// STARTTLS, in tcp.ts) or a WebSocket carrying the same bytes in its frames (here). This module
+// must load in a browser, so it imports nothing from Node: tcp.ts (node:net, node:tls) is loaded
+// only when a TCP connection is made. The stream logic above is the same for all of them.
 import { ClientError } from '../errors.js';
 
 export interface TransportHandlers {
@@ -27,85 +26,6 @@ export interface Transport {
   startTls(): Promise<string>;
 }
 
-/** libinfinity's transport is TCP with keep-alive and no Nagle delay (inf-tcp-connection.c). */
-export function connectTcp(host: string, port: number): Promise<Transport> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port });
-    s.once('connect', () => {
-      s.removeAllListeners('error');
-      s.setKeepAlive(true, 60000);
-      s.setNoDelay(true);
-      resolve(new TcpTransport(s, host, port));
-    });
-    s.once('error', (err) => reject(new ClientError('CONNECT_FAILED', `cannot connect to ${host}:${port}: ${err.message}`)));
-  });
-}
-
-class TcpTransport implements Transport {
-  private handlers: TransportHandlers | undefined;
-  readonly canStartTls = true;
-
-  constructor(
-    private socket: net.Socket,
-    private readonly host: string,
-    private readonly port: number,
-  ) {}
-
-  get description(): string {
-    return `${this.host}:${this.port}`;
-  }
-
-  get secure(): boolean {
-    return this.socket instanceof tls.TLSSocket;
-  }
-
-  listen(handlers: TransportHandlers): void {
-    this.handlers = handlers;
-    this.attach(this.socket);
-  }
-
-  private attach(socket: net.Socket): void {
-    let failure: Error | undefined;
-    socket.on('data', (chunk: Buffer) => this.handlers?.data(chunk));
-    socket.on('error', (err) => {
-      failure = new ClientError('CONNECT_FAILED', `connection to ${this.description} failed: ${err.message}`);
-    });
-    socket.on('close', () => this.handlers?.close(failure));
-  }
-
-  write(data: string): void {
-    if (!this.socket.destroyed) this.socket.write(data);
-  }
-
-  end(): void {
-    this.socket.end();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  async startTls(): Promise<string> {
-    const plain = this.socket;
-    // The TLS layer reads the socket from now on; nothing more belongs to the plain stream.
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    plain.removeAllListeners('error');
-    // Servers run self-signed certificates: pinning (trust on first use) replaces CA checks.
-    const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: net.isIP(this.host) ? undefined : this.host });
-    this.socket = secure;
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', (err) => reject(new ClientError('CONNECT_FAILED', `TLS handshake with ${this.description} failed: ${err.message}`)));
-    });
-    secure.removeAllListeners('error');
-    this.attach(secure);
-    const cert = secure.getPeerCertificate();
-    if (!cert || !cert.fingerprint256) throw new ClientError('PROTOCOL', 'the server presented no certificate');
-    return 'SHA256:' + cert.fingerprint256;
-  }
-}
-
 /** The subset of the WHATWG WebSocket API that both browsers and the `ws` package provide. */
 interface WebSocketLike {
   binaryType: string;
@@ -120,14 +40,22 @@ interface WebSocketLike {
 
 type WebSocketConstructor = new (url: string, protocols?: string | string[], options?: object) => WebSocketLike;
 
-/** In Node the `ws` package (it can skip certificate checks); in a browser its own WebSocket. */
+/**
+ * In Node the `ws` package (it can skip certificate checks for `insecure`; Node 20 has no global
+ * WebSocket), elsewhere (a browser) the global WebSocket, where the browser checks certificates.
+ */
 async function webSocketClass(): Promise<{ ctor: WebSocketConstructor; node: boolean }> {
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
   if (isNode) {
-    const ws = await import('ws');
-    return { ctor: ws.WebSocket as unknown as WebSocketConstructor, node: true };
+    try {
+      const ws = await import('ws');
+      return { ctor: ws.WebSocket as unknown as WebSocketConstructor, node: true };
+    } catch (err) {
+      if (!global) throw new ClientError('CONNECT_FAILED', `WebSockets need the "ws" package in Node: ${(err as Error).message}`);
+      return { ctor: global, node: false };
+    }
   }
-  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (!global) throw new ClientError('CONNECT_FAILED', 'this environment has no WebSocket');
   return { ctor: global, node: false };
 }

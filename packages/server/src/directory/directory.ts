@@ -478,7 +478,7 @@ export class Directory {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.NOTE_TYPE_UNSUPPORTED, `Note type "${node.type}" is not supported`);
     }
     if (c.pending.has(node.id) || this.sessions.get(node.id)?.isSubscribed(m) || this.chatDocs.get(node.id)?.isSubscribed(m)) {
-      throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_SUBSCRIBED, 'The session is already subscribed');
+      throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_SUBSCRIBED, 'Connection is already subscribed to this session');
     }
     await this.check(m, node, 'can-subscribe-session');
     this.checkSubscriptionLimit(m, c);
@@ -617,7 +617,7 @@ export class Directory {
     const node = this.node(req.id);
     if (node.type === SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_NOTE, `Node with ID "${node.id}" is not a leaf node`);
     const s = this.sessions.get(node.id) ?? this.chatDocs.get(node.id);
-    if (!s || !s.isSubscribed(m)) throw new Reply('INF_DIRECTORY_ERROR', DIR.UNSUBSCRIBED, 'The session is not subscribed');
+    if (!s || !s.isSubscribed(m)) throw new Reply('INF_DIRECTORY_ERROR', DIR.UNSUBSCRIBED, 'The requesting connection is not subscribed to the session');
     // A chat document has no content to save (protocol.md 7.3).
     if (s instanceof TextSession) await this.save(node.id);
     // libinfinity clients expect "saved-session" (infc-browser.c); infinoted 0.7.2 sends

@@ -1,7 +1,8 @@
 /**
  * @tandem/protocol against the real infinoted 0.7.2: only the protocol package plus node:net and
- * node:tls. Plain TCP, STARTTLS (require-tls) and SASL PLAIN (--password); each reaches the
- * welcome, explores the root, and sees the bytes a libinfinity client gets (protocol.md 1.3-3.3).
+ * node:tls. Plain TCP, STARTTLS (require-tls), allow-tls with a client that takes TLS and one that
+ * does not, SASL PLAIN (--password) in the clear and inside STARTTLS; each reaches the welcome,
+ * explores the root, and sees the bytes a libinfinity client gets (protocol.md 1.3-3.3).
  */
 import { expect } from 'chai';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -191,17 +192,21 @@ describe('protocol against a live infinoted', function () {
   let plain: Infinoted | undefined;
   let secured: Infinoted | undefined;
   let withPassword: Infinoted | undefined;
+  let optional: Infinoted | undefined;
+  let securedPassword: Infinoted | undefined;
 
   before(async () => {
-    [plain, secured, withPassword] = await Promise.all([
+    [plain, secured, withPassword, optional, securedPassword] = await Promise.all([
       startInfinoted('no-tls'),
       startInfinoted('require-tls'),
       startInfinoted('no-tls', 'secret'),
+      startInfinoted('allow-tls'),
+      startInfinoted('require-tls', 'secret'),
     ]);
   });
 
   after(async () => {
-    await Promise.all([stopInfinoted(plain), stopInfinoted(secured), stopInfinoted(withPassword)]);
+    await Promise.all([plain, secured, withPassword, optional, securedPassword].map(stopInfinoted));
   });
 
   it('logs in anonymously over plain TCP, gets the welcome and explores the root, byte for byte', async () => {
@@ -245,6 +250,49 @@ describe('protocol against a live infinoted', function () {
       serverHeader(HOST) + `<stream:features>${MECH('PLAIN')}</stream:features>` + CHALLENGE +
         '<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><not-authorized><error code="0" domain="INF_AUTHENTICATION_DETAIL_ERROR">User did not provide valid credentials.</error></not-authorized></failure>' +
         CHALLENGE + SUCCESS + serverHeader(HOST) + '<stream:features/>' + WELCOME,
+    );
+    c.close();
+    await c.until(() => c.events.some((e) => e.type === 'close'), 'the close');
+  });
+
+  it('allow-tls: offers STARTTLS without <required/>, and a client that prefers TLS logs in inside it', async () => {
+    const c = await session(optional!.port, 'allow-tls', { anonymous: { trace: 'tlsuser' } });
+    expect(c.tlsSeen).to.equal(true);
+    expect(c.received.join('')).to.equal(
+      serverHeader(HOST) +
+        `<stream:features><starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>${MECH('ANONYMOUS')}</stream:features>` +
+        '<proceed xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>' + '*TLS*' +
+        serverHeader(HOST) + `<stream:features>${MECH('ANONYMOUS')}</stream:features>` + CHALLENGE + SUCCESS +
+        serverHeader(HOST) + '<stream:features/>' + WELCOME + EXPLORED + '</stream:stream>',
+    );
+  });
+
+  it('allow-tls: a no-tls client ignores the offer and logs in over plain TCP', async () => {
+    const c = await session(optional!.port, 'no-tls', { anonymous: { trace: 'plainuser' } });
+    expect(c.tlsSeen).to.equal(false);
+    expect(c.events.some((e) => e.type === 'starttls')).to.equal(false);
+    expect(c.received.join('')).to.equal(
+      serverHeader(HOST) +
+        `<stream:features><starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>${MECH('ANONYMOUS')}</stream:features>` +
+        CHALLENGE + SUCCESS + serverHeader(HOST) + '<stream:features/>' + WELCOME + EXPLORED + '</stream:stream>',
+    );
+  });
+
+  it('require-tls with --password: STARTTLS first, then SASL PLAIN (with a failed attempt and a retry) inside TLS', async () => {
+    const c = new LiveClient(securedPassword!.port, new ClientStream({ host: 'localhost', policy: 'require-tls', sasl: { plain: { authcid: 'alice', password: 'wrong' } } }));
+    await c.until(() => c.events.some((e) => e.type === 'auth-failed'), 'the failure');
+    expect(c.tlsSeen).to.equal(true);
+    c.retry({ plain: { authcid: 'alice', password: 'secret' } });
+    await c.until(() => c.directory().some((m) => m.kind === 'welcome'), 'the welcome after retry');
+    c.send(encodeGroup('InfDirectory', encodeDirectoryRequest({ kind: 'explore-node', seq: 0, id: 0 }), 'you'));
+    await c.until(() => c.directory().some((m) => m.kind === 'explore-end'), 'explore-end');
+    expect(c.received.join('')).to.equal(
+      serverHeader(HOST) +
+        `<stream:features><starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"><required/></starttls>${MECH('PLAIN')}</stream:features>` +
+        '<proceed xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>' + '*TLS*' +
+        serverHeader(HOST) + `<stream:features>${MECH('PLAIN')}</stream:features>` + CHALLENGE +
+        '<failure xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><not-authorized><error code="0" domain="INF_AUTHENTICATION_DETAIL_ERROR">User did not provide valid credentials.</error></not-authorized></failure>' +
+        CHALLENGE + SUCCESS + serverHeader(HOST) + '<stream:features/>' + WELCOME + EXPLORED,
     );
     c.close();
     await c.until(() => c.events.some((e) => e.type === 'close'), 'the close');

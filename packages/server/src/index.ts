@@ -18,6 +18,8 @@ export { listenTcp } from './transport/tcp.js';
 export type { TcpOptions, TcpListener } from './transport/tcp.js';
 export { listenWebSocket } from './transport/ws.js';
 export type { WebSocketOptions, WebSocketListener } from './transport/ws.js';
+export { createWebEditor, WebEditorUnavailableError } from './transport/web-editor.js';
+export type { WebEditor, WebEditorOptions } from './transport/web-editor.js';
 export type { TransportInfo, ConnectionLimits } from './connection/connection.js';
 export { defaultServerLimits } from './limits.js';
 export type { ServerLimits, AdmissionLimits, DirectoryLimits, SessionLimits } from './limits.js';

@@ -6,7 +6,7 @@
 import type { TandemdOptions } from '../config/options.js';
 
 const RESTART_ONLY: readonly [keyof TandemdOptions, string][] = [
-  ['port', 'port'], ['wsPort', 'ws-port'], ['listenAddress', 'listen-address'], ['rootDirectory', 'root-directory'],
+  ['port', 'port'], ['wsPort', 'ws-port'], ['webEditor', 'web-editor'], ['listenAddress', 'listen-address'], ['rootDirectory', 'root-directory'],
   ['keyFile', 'key-file'], ['certificateFile', 'certificate-file'], ['certificateChain', 'certificate-chain'],
 ];
 

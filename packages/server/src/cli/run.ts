@@ -14,6 +14,7 @@ import type { Plugin } from '../plugins/types.js';
 import { restartOnlyChanges } from './reload.js';
 import { type TcpListener, listenTcp } from '../transport/tcp.js';
 import { type WebSocketListener, listenWebSocket } from '../transport/ws.js';
+import { type WebEditor, createWebEditor } from '../transport/web-editor.js';
 
 /** Plugins tandemd implements itself, and the note types they bring. */
 const PLUGIN_NOTE_TYPES: Record<string, string[]> = { 'note-text': ['InfText'], 'note-chat': ['InfChat'] };
@@ -136,13 +137,24 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
   }
   let current = o;
   let wsListener: WebSocketListener | undefined;
+  let webEditor: WebEditor | undefined;
   if (o.wsPort !== undefined) {
+    // The page is a convenience: packages it cannot find (an install without @tandem/client)
+    // leave the WebSocket port working, with the reason in the log.
+    if (o.webEditor) {
+      try {
+        webEditor = createWebEditor();
+      } catch (err) {
+        log(`Web editor not available: ${(err as Error).message}`);
+      }
+    }
     // Browsers cannot STARTTLS: with TLS credentials the WebSocket port speaks wss:// instead.
     try {
       wsListener = await listenWebSocket(server, {
         port: o.wsPort,
         ...(o.listenAddress !== undefined ? { host: o.listenAddress } : {}),
         ...(credentials ? { tls: { key: credentials.key, cert: credentials.cert } } : {}),
+        ...(webEditor ? { webEditor } : {}),
       });
     } catch (err) {
       await listener.close();
@@ -153,6 +165,7 @@ export async function startDaemon(o: TandemdOptions, s: StartOptions = {}): Prom
   const family = listener.address.family === 'IPv6' ? 'IPv6' : 'IPv4';
   log(`${family} Server running on port ${listener.address.port} (root directory ${o.rootDirectory}, ${o.securityPolicy})`);
   if (wsListener) log(`WebSocket server running on port ${wsListener.address.port} (${wsListener.secure ? 'wss' : 'ws'}://)`);
+  if (wsListener && webEditor) log(`Web editor on ${wsListener.secure ? 'https' : 'http'}://HOST:${wsListener.address.port}/ (?doc=/PATH&user=NAME)`);
   return {
     server, listener, ...(wsListener ? { wsListener } : {}), ...(credentials ? { credentials } : {}),
     async stop() {

@@ -19,6 +19,8 @@ export interface TandemdOptions {
   listenAddress?: string;
   /** WebSocket port for browsers (wss:// when TLS is on); undefined = no WebSocket listener. */
   wsPort?: number;
+  /** Whether plain HTTP GETs on the WebSocket port get the web editor (default true). */
+  webEditor: boolean;
   securityPolicy: SecurityPolicy;
   keyFile?: string;
   certificateFile?: string;
@@ -72,6 +74,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'create-certificate', kind: 'flag', help: 'Create a new self-signed certificate in CERT-FILE' },
   { long: 'port', short: 'p', kind: 'int', configKey: 'port', arg: 'PORT', help: 'The TCP port number to listen on [Default=6523]' },
   { long: 'ws-port', kind: 'int', configKey: 'ws-port', arg: 'PORT', help: 'Also accept WebSocket connections (browsers) on PORT, wss:// unless no-tls [Default: off]' },
+  { long: 'web-editor', kind: 'string', configKey: 'web-editor', arg: 'true|false', help: 'Serve the web editor to browsers on the WebSocket port [Default=true]' },
+  { long: 'no-web-editor', kind: 'flag', help: 'The same as --web-editor=false' },
   { long: 'listen-address', kind: 'string', configKey: 'listen-address', arg: 'ADDRESS', help: 'The IP address to listen on [Default: all]' },
   { long: 'security-policy', kind: 'string', configKey: 'security-policy', arg: 'no-tls|allow-tls|require-tls', help: 'Whether to use TLS [Default=require-tls]' },
   { long: 'root-directory', short: 'r', kind: 'string', configKey: 'root-directory', arg: 'DIRECTORY', help: 'Where documents are stored [Default=~/.infinote]' },
@@ -235,6 +239,11 @@ export function resolveOptions(cmd: CommandLine, e: Environment = processEnviron
   if (wsPortText !== undefined && (!/^\d+$/.test(wsPortText.trim()) || Number(wsPortText) > 65535)) {
     throw new UsageError(`Invalid WebSocket port number "${wsPortText}": must be between 0 and 65535`);
   }
+  // GLib key-file booleans (g_key_file_get_boolean): true/false or 1/0.
+  const webEditorText = cmd.values.has('no-web-editor') ? 'false' : get('web-editor')?.trim();
+  if (webEditorText !== undefined && !['true', 'false', '1', '0'].includes(webEditorText)) {
+    throw new UsageError(`Invalid web-editor "${webEditorText}": must be "true" or "false"`);
+  }
   const policy = get('security-policy') ?? 'require-tls';
   if (policy !== 'no-tls' && policy !== 'allow-tls' && policy !== 'require-tls') {
     throw new UsageError(`Invalid security policy "${policy}": must be "no-tls", "allow-tls" or "require-tls"`);
@@ -269,6 +278,7 @@ export function resolveOptions(cmd: CommandLine, e: Environment = processEnviron
     plugins: plugins.filter((p) => p !== ''),
     limits: resolveLimits(get, (message) => new UsageError(message)),
     journal,
+    webEditor: webEditorText === undefined || webEditorText === 'true' || webEditorText === '1',
     config: kf,
   };
   const optional: [keyof TandemdOptions, string][] = [

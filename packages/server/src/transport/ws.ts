@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import type { TandemServer } from '../server.js';
 import { listenDualStack } from './listen.js';
+import type { WebEditor } from './web-editor.js';
 
 export interface WebSocketOptions {
   port: number;
@@ -18,6 +19,8 @@ export interface WebSocketOptions {
   host?: string;
   /** PEM key and certificate chain: serve wss:// instead of ws://. */
   tls?: { key: string; cert: string };
+  /** Answers plain HTTP GETs with the web editor (createWebEditor()); without it they get 426. */
+  webEditor?: Pick<WebEditor, 'handle'>;
 }
 
 export interface WebSocketListener {
@@ -40,8 +43,10 @@ function peerId(req: IncomingMessage): string {
 
 export async function listenWebSocket(server: TandemServer, o: WebSocketOptions): Promise<WebSocketListener> {
   const http: HttpServer = o.tls ? createHttpsServer({ key: o.tls.key, cert: o.tls.cert }) : createHttpServer();
-  // A plain HTTP request (no upgrade) gets a short answer instead of hanging.
-  http.on('request', (_req, res) => {
+  // A plain HTTP request (no upgrade) gets the web editor if it is on and the path is its own,
+  // otherwise a short answer instead of hanging.
+  http.on('request', (req, res) => {
+    if (o.webEditor?.handle(req, res)) return;
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
     res.end('tandemd: connect with a WebSocket (an XMPP stream as infinoted speaks it)\n');
   });

@@ -30,7 +30,16 @@ export interface TcpListener {
   close(): Promise<void>;
 }
 
-/** infinoted's keep-alive idle time; Node cannot set the 5 s probe interval per socket. */
+/**
+ * TCP keep-alive as infinoted 0.7.2 sets it on accepted sockets (infinoted-startup.c, applied by
+ * inf_keepalive_apply): SO_KEEPALIVE on, TCP_KEEPIDLE 60 s, TCP_KEEPINTVL 5 s; it leaves
+ * TCP_KEEPCNT to the OS (net.ipv4.tcp_keepalive_probes, 9 on Linux). Node can only give the idle
+ * time: socket.setKeepAlive(true, ms) is uv_tcp_keepalive, which sets SO_KEEPALIVE and
+ * TCP_KEEPIDLE and then its own TCP_KEEPINTVL 1 s and TCP_KEEPCNT 10 (libuv 1.46, Node 20), and
+ * Node has no per-socket setsockopt to put 5 s and the OS count back. So a silent peer is
+ * dropped 60 s + 10 x 1 s after the last traffic here, 60 s + 9 x 5 s by infinoted. Measured on
+ * both servers' sockets in test/interop/server-keepalive.test.ts.
+ */
 const KEEPALIVE_IDLE_MS = 60_000;
 
 function peerId(socket: Socket): string {

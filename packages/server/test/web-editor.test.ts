@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { anonymous } from '../src/auth.js';
 import { type Environment, UsageError, parseCommandLine, resolveOptions } from '../src/config/options.js';
+import { restartOnlyChanges } from '../src/cli/reload.js';
 import { type RunningDaemon, startDaemon } from '../src/cli/run.js';
 import { type TandemServer, createServer } from '../src/server.js';
 import { FilesystemStorage } from '../src/storage/filesystem.js';
@@ -105,6 +106,7 @@ describe('web editor: page and modules on the WebSocket port', () => {
       expect(r.status, url).to.equal(200);
       expect(r.headers['content-type'], url).to.equal('text/javascript; charset=utf-8');
       expect(r.headers['x-content-type-options'], url).to.equal('nosniff');
+      expect(r.headers['access-control-allow-origin'], url).to.equal('*');
     }
     const clientIndex = readFileSync(join(editor.packages.get('@tandem/client')!, 'index.js'), 'utf8');
     expect((await get(port, '/modules/@tandem/client/index.js')).body).to.equal(clientIndex);
@@ -285,6 +287,13 @@ describe('web editor: the switch', () => {
     // The command line wins over the file.
     expect(resolveOptions(parseCommandLine(['--config-file=/c.conf', '--web-editor=true']), env(conf)).webEditor).to.equal(true);
     expect(() => resolveOptions(parseCommandLine(['--web-editor=maybe']), env())).to.throw(UsageError, /Invalid web-editor "maybe"/);
+  });
+
+  it('takes a restart to change, like the WebSocket port (SIGHUP says so)', () => {
+    const on = resolveOptions(parseCommandLine(['--ws-port=8080']), env());
+    const off = resolveOptions(parseCommandLine(['--ws-port=8080', '--no-web-editor']), env());
+    expect(restartOnlyChanges(on, off, () => [])).to.deep.equal(['"web-editor" changed: it takes effect after a restart']);
+    expect(restartOnlyChanges(on, on, () => [])).to.deep.equal([]);
   });
 
   describe('in a running tandemd', () => {

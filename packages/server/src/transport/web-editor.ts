@@ -391,7 +391,8 @@ export function createWebEditor(options: WebEditorOptions = {}): WebEditor {
           }
           send(req, res, 200, PAGE_TYPES[ext]!, body, ext === '.html' ? { 'content-security-policy': csp } : {});
         } else {
-          send(req, res, 200, MODULE_TYPES[extname(target.file)]!, moduleBody(target.pkg, target.file));
+          // Public package code: pages of other origins may import it too (no credentials involved).
+          send(req, res, 200, MODULE_TYPES[extname(target.file)]!, moduleBody(target.pkg, target.file), { 'access-control-allow-origin': '*' });
         }
       } catch {
         // Removed or unreadable since the check: the same answer as a file that never was.

@@ -5,7 +5,7 @@
 export { Element } from '@xmpp/xml';
 export { isXmlChar, escapeText, escapeAttribute } from './xml/chars.js';
 export { readText, appendText, XmlContentError } from './xml/text.js';
-export { serialize, serializeStartTag } from './xml/serialize.js';
+export { serialize, serializeStartTag, SerializedElement } from './xml/serialize.js';
 export type { SerializeOptions } from './xml/serialize.js';
 export { XmlParser, XmlError, parseXmlDocument, defaultStreamLimits } from './xml/parser.js';
 export type { XmlEvent, XmlLimits, XmlParserOptions, XmlErrorCondition } from './xml/parser.js';
@@ -24,6 +24,7 @@ export type {
   UserStatus, Segment, WireOperation, WireRequest, WireSyncRequest, WireUser, UserJoinRequest,
   InvalidRequest, SessionSignal,
 } from './infinote/session.js';
+export { syncRequestXml, syncSegmentXml, operationXml, textXml } from './infinote/sync-xml.js';
 export {
   requestBodyFromWire, incomingFromWire, requestFromWireSync, wireOperationOf, wireSyncOf, userInitFromWire,
 } from './infinote/adopted.js';

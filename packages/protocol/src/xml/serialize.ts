@@ -2,9 +2,19 @@
  * Compact serialisation byte-exact to libxml2's xmlNodeDump without formatting, which is what
  * infinoted and every libinfinity client put on the wire (protocol.md 1.2).
  */
-import type { Element } from '@xmpp/xml';
+import { Element } from '@xmpp/xml';
 import { escapeAttribute, escapeText, NON_XML_CHAR } from './chars.js';
 import { appendText } from './text.js';
+
+/**
+ * An element serialised ahead of time (hot paths such as a synchronisation of thousands of
+ * requests): serialize() writes `xml` as it is. It holds no children or attributes of its own.
+ */
+export class SerializedElement extends Element {
+  constructor(readonly xml: string) {
+    super('serialized');
+  }
+}
 
 export interface SerializeOptions {
   /** Write non-ASCII characters as &#xHEX; references (libxml2 without a declared encoding, storage files). */
@@ -38,6 +48,11 @@ function attributes(el: Element, ascii: boolean): string {
 }
 
 function write(el: Element, parts: string[], ascii: boolean): void {
+  if (el instanceof SerializedElement) {
+    if (ascii) throw new TypeError('a pre-serialised element cannot be written with ascii');
+    parts.push(el.xml);
+    return;
+  }
   const attrs = attributes(el, ascii);
   // Empty text nodes do not count: libxml2 never creates them, so `<x/>` is what it would write.
   if (el.children.every((c) => c === '')) {

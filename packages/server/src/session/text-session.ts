@@ -6,9 +6,9 @@
 import { AdoptedSession, StateVector, type Executed, type SessionState } from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequest, decodeUserColorChange,
-  decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeRequest, encodeSignal, encodeSyncBegin, encodeSyncRequest,
-  encodeSyncSegment, encodeUser, encodeUserStatusChange, requestBodyFromWire, requestFromWireSync,
-  splitSegments, toRequestFailed, wireSyncOf,
+  decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeRequest, encodeSignal, encodeSyncBegin,
+  encodeUser, encodeUserStatusChange, requestBodyFromWire, requestFromWireSync,
+  SerializedElement, splitSegments, syncRequestXml, syncSegmentXml, toRequestFailed, wireSyncOf,
   type UserStatus, type WireUser,
 } from '@tandem/protocol';
 import type { SessionJournal } from '../storage/journal.js';
@@ -185,8 +185,9 @@ export class TextSession {
     const segments = splitSegments(this.engine.segments());
     const messages: Element[] = [encodeSyncBegin(users.length + requests.length + segments.length)];
     for (const u of users) messages.push(encodeUser('sync-user', this.wireUser(u)));
-    for (const r of requests) messages.push(encodeSyncRequest(r));
-    for (const s of segments) messages.push(encodeSyncSegment(s));
+    // Requests and segments (thousands for a long document) go out as text, not element trees.
+    for (const r of requests) messages.push(new SerializedElement(syncRequestXml(r)));
+    for (const s of segments) messages.push(new SerializedElement(syncSegmentXml(s)));
     messages.push(encodeSignal('sync-end'));
     return messages;
   }

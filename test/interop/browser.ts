@@ -5,6 +5,7 @@
  * like requireRealLibinfinity().
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { X509Certificate, createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,15 +123,28 @@ const KEYS = {
   Enter: { key: 'Enter', code: 'Enter', windowsVirtualKeyCode: 13, text: '\r' },
 } as const;
 
+export interface ChromiumOptions {
+  /** PEM certificates to trust despite any error (self-signed, name): by their public key, nothing else. */
+  trustCertificates?: string[];
+}
+
+/** The SPKI hash Chromium's --ignore-certificate-errors-spki-list takes: base64 SHA-256 of the public key. */
+function spkiHash(pem: string): string {
+  const der = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('base64');
+}
+
 /** Starts headless Chromium with a fresh profile and connects to its DevTools endpoint. */
-export async function startChromium(): Promise<Browser> {
+export async function startChromium(options: ChromiumOptions = {}): Promise<Browser> {
   requireChromium();
+  const trust = (options.trustCertificates ?? []).map(spkiHash);
   const profile = mkdtempSync(join(tmpdir(), 'tandem-chromium-'));
   const child: ChildProcess = spawn(CHROMIUM, [
     '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--disable-dev-shm-usage', '--no-default-browser-check', '--mute-audio',
     `--user-data-dir=${profile}`, '--remote-debugging-port=0', '--remote-debugging-address=127.0.0.1',
+    ...(trust.length ? [`--ignore-certificate-errors-spki-list=${trust.join(',')}`] : []),
     'about:blank',
   ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   track(child);

@@ -4,11 +4,11 @@
 // chromium or libinfinity. TANDEM_SCREENSHOT_DIR keeps the screenshot (docs/web-editor.png was
 // made that way).
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserPage, requireChromium, startChromium } from './browser.js';
-import { type InfDriver, freePort, interopFixture, mulberry32, testSeed, type ServerUnderTest } from './harness/index.js';
+import { type InfDriver, freePort, interopFixture, mulberry32, testCertificate, testSeed, type ServerUnderTest } from './harness/index.js';
 import { startTandemd } from './server-harness.js';
 
 const cps = (s: string): string[] => Array.from(s);
@@ -188,6 +188,33 @@ describe('the web editor in headless Chromium with a real libinfinity client', f
     expect(by.get(webId), 'characters written by the browser').to.equal(webTyped);
     expect(by.get(libId), 'characters written by libinfinity').to.equal(libTyped);
     expect(by.get(0), 'the uploaded start, written by nobody').to.equal(cps(start).length);
+  });
+
+  it('connects with wss:// when the page came over https://, and shows when the server goes away', async () => {
+    const path = '/secure';
+    const wsPort = await freePort();
+    const server = await fx.server(startTandemd({ securityPolicy: 'require-tls', extraArgs: [`--ws-port=${wsPort}`] }));
+    expect(server.output()).to.include(`Web editor on https://HOST:${wsPort}/`);
+    const lib = await fx.client(server, 'gobby');
+    await lib.call('create', { path, text: 'over TLS\n' });
+    await lib.call('subscribe', { path });
+    await lib.call('join', { path, name: 'gobby' });
+    browser = await startChromium({ trustCertificates: [readFileSync(testCertificate().certFile, 'utf8')] });
+    const page = await browser.newPage();
+    await page.goto(`https://127.0.0.1:${wsPort}/?doc=${path}&user=web`);
+    await page.waitFor("window.tandemEditor?.status === 'ready'", 'the editor is ready over TLS');
+    expect(await page.evaluate<{ tls: boolean }>('tandemEditor.client.security')).to.include({ tls: true });
+    await typeAt(page, 'over TLS\n'.length, 'from a browser 😀');
+    await lib.call('wait_text', { path, text: 'over TLS\nfrom a browser 😀' }, { timeoutMs: 20000 });
+
+    await server.stop();
+    await page.waitFor("tandemEditor.status === 'closed'", 'the closed connection shown');
+    const after = await page.evaluate<{ message: string; readOnly: boolean; users: string[] }>(
+      "({ message: document.getElementById('status').textContent, readOnly: document.getElementById('text').readOnly, users: tandemEditor.users })",
+    );
+    expect(after.message).to.match(/^(Disconnected|The document was closed)/);
+    expect(after.readOnly).to.equal(true);
+    expect(after.users).to.deep.equal([]);
   });
 
   it('shows the document, who is editing and the connection in a screenshot', async () => {

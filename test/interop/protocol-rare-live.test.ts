@@ -7,112 +7,12 @@
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
 import { INFINOTED } from './harness/prerequisites.js';
 import { freePort, requireRealLibinfinity, startInfinoted, stopProcess, tempDir, testCertificate, track, type ServerUnderTest } from './harness/index.js';
+import { RawXmpp, dir, group } from './harness/raw-xmpp.js';
 import { startTandemd } from './server-harness.js';
 
-const HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
-const group = (name: string, body: string): string => `<group publisher="you" name="${name}">${body}</group>`;
-const dir = (body: string): string => group('InfDirectory', body);
-
-/** A raw XMPP client: every byte it receives is kept as text, `until` waits for a string. */
-class Raw {
-  private buffer = '';
-  private waiters: (() => void)[] = [];
-  private out: Socket;
-  private closed = false;
-
-  constructor(port: number) {
-    this.out = netConnect(port, '127.0.0.1');
-    this.attach(this.out);
-    this.out.on('connect', () => this.out.write(HEADER));
-  }
-
-  private attach(s: Socket): void {
-    s.on('data', (b: Buffer) => {
-      this.buffer += b.toString('utf8');
-      for (const w of this.waiters.splice(0)) w();
-    });
-    s.on('close', () => {
-      this.closed = true;
-      for (const w of this.waiters.splice(0)) w();
-    });
-    s.on('error', () => undefined);
-  }
-
-  send(s: string): void {
-    this.out.write(s);
-  }
-
-  /** Everything up to and including `s`, taken from the buffer. */
-  async until(s: string, ms = 20000): Promise<string> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const i = this.buffer.indexOf(s);
-      if (i >= 0) {
-        const out = this.buffer.slice(0, i + s.length);
-        this.buffer = this.buffer.slice(i + s.length);
-        return out;
-      }
-      if (this.closed) throw new Error(`connection closed before "${s}"; have: ${this.buffer.slice(-2000)}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for "${s}"; have: ${this.buffer.slice(-2000)}`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 100);
-      });
-    }
-  }
-
-  get pending(): string {
-    return this.buffer;
-  }
-
-  /** Stops reading: what the server sends piles up in the socket buffers, then in the server. */
-  pause(): void {
-    this.out.pause();
-  }
-
-  resume(): void {
-    this.out.resume();
-  }
-
-  /** STARTTLS (presenting `cred`), SASL ANONYMOUS, the welcome; then explores the root. Returns the welcome's sequence id. */
-  async login(name: string, cred?: { key: string; cert: string }): Promise<string> {
-    if (cred) {
-      await this.until('</stream:features>');
-      this.send('<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>');
-      await this.until('<proceed xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>');
-      const raw = this.out;
-      raw.removeAllListeners('data');
-      raw.removeAllListeners('close');
-      const secure = tlsConnect({ socket: raw, rejectUnauthorized: false, ...cred });
-      this.out = secure;
-      this.attach(secure);
-      await new Promise<void>((resolve, reject) => {
-        secure.once('secureConnect', resolve);
-        secure.once('error', reject);
-      });
-      this.send(HEADER);
-    }
-    await this.until('</stream:features>');
-    this.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
-    await this.until('<challenge xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
-    this.send(`<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">${Buffer.from(name).toString('base64')}</response>`);
-    await this.until('<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
-    this.send(HEADER);
-    const seqId = /sequence-id="(\d+)"/.exec(await this.until('</welcome></group>'))![1]!;
-    this.send(dir('<explore-node seq="0" id="0"/>'));
-    await this.until(`<explore-end seq="${seqId}/0"/></group>`);
-    return seqId;
-  }
-
-  close(): void {
-    this.out.destroy();
-  }
-}
 
 const DEFAULT_SHEET =
   '<sheet id="default" can-add-subdirectory="yes" can-add-document="yes" can-sync-in="yes" can-remove-node="yes" can-explore-node="yes" can-subscribe-chat="yes" can-subscribe-session="yes" can-join-user="yes" can-query-account-list="no" can-create-account="no" can-override-account="no" can-remove-account="no" can-query-acl="no" can-set-acl="no"/>';
@@ -124,7 +24,7 @@ function accounts(list: string): string {
 
 describe('rare messages from a live infinoted 0.7.2 (change-acl-account, sync-error, sync-cancel)', function () {
   this.timeout(120000);
-  const clients: Raw[] = [];
+  const clients: RawXmpp[] = [];
   const stops: (() => Promise<void>)[] = [];
 
   before(() => requireRealLibinfinity());
@@ -133,8 +33,8 @@ describe('rare messages from a live infinoted 0.7.2 (change-acl-account, sync-er
     await Promise.all(stops.splice(0).map((s) => s()));
   });
 
-  const client = (port: number): Raw => {
-    const c = new Raw(port);
+  const client = (port: number): RawXmpp => {
+    const c = new RawXmpp(port);
     clients.push(c);
     return c;
   };

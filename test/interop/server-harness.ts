@@ -10,7 +10,8 @@ import { freePort, stopProcess, tempDir, testCertificate, track, type ServerOpti
 
 /** test/dist/interop -> repository root */
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const TANDEMD = join(REPO, 'packages', 'server', 'dist', 'src', 'cli', 'tandemd.js');
+/** The built bin; TANDEM_TANDEMD names another build (e.g. a deliberately broken copy, to check that a test fails). */
+export const TANDEMD = process.env.TANDEM_TANDEMD ?? join(REPO, 'packages', 'server', 'dist', 'src', 'cli', 'tandemd.js');
 
 const READY = /Server running on port (\d+)/;
 

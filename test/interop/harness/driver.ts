@@ -37,8 +37,10 @@ interface Path { path: string }
 export interface DriverCommands {
   /** security: no-tls = ONLY_UNSECURED, allow-tls = BOTH_PREFER_TLS, require-tls = ONLY_TLS. */
   connect: {
-    params: { host?: string; port: number; security: SecurityPolicy; user?: string; password?: string; hostname?: string };
-    result: { tls: boolean };
+    /** `cert` (PEM chain) and `key` (PEM) files: a client certificate presented in the TLS handshake. */
+    params: { host?: string; port: number; security: SecurityPolicy; user?: string; password?: string; hostname?: string; cert?: string; key?: string };
+    /** `account`: the ACL account the server logged the connection into (welcome), null before ACL support. */
+    result: { tls: boolean; account: { id: string; name: string | null } | null };
   };
   explore: { params: Path; result: { children: NodeEntry[] } };
   mkdir: { params: Path; result: Empty };

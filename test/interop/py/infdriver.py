@@ -98,6 +98,42 @@ _inf.inf_sasl_context_unref.argtypes = [ctypes.c_void_p]
 _gobj.g_object_get.restype = None
 _gobj.g_object_get.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
 
+# A client certificate (Gobby's "Use a certificate" preference): InfCertificateCredentials are
+# GnuTLS certificate credentials, which GI cannot reach (inf_certificate_credentials_get returns
+# a gnutls type, and the boxed wrapper has no get()). They are made and filled through ctypes and
+# given to the connection as its "credentials" property before the TLS handshake, where
+# inf_xmpp_connection_tls_init uses them instead of making empty ones.
+_inf.inf_certificate_credentials_new.restype = ctypes.c_void_p
+_inf.inf_certificate_credentials_new.argtypes = []
+_inf.inf_certificate_credentials_get.restype = ctypes.c_void_p
+_inf.inf_certificate_credentials_get.argtypes = [ctypes.c_void_p]
+_inf.inf_certificate_credentials_unref.restype = None
+_inf.inf_certificate_credentials_unref.argtypes = [ctypes.c_void_p]
+_gobj.g_object_set.restype = None
+_gobj.g_object_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p]
+_gnutls = ctypes.CDLL("libgnutls.so.30")
+_gnutls.gnutls_certificate_set_x509_key_file.restype = ctypes.c_int
+_gnutls.gnutls_certificate_set_x509_key_file.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]
+_gnutls.gnutls_strerror.restype = ctypes.c_char_p
+_gnutls.gnutls_strerror.argtypes = [ctypes.c_int]
+GNUTLS_X509_FMT_PEM = 1
+
+
+def set_client_certificate(xmpp, cert_file, key_file):
+    """Gives `xmpp` credentials holding the certificate chain in `cert_file` and its key."""
+    creds = _inf.inf_certificate_credentials_new()
+    try:
+        res = _gnutls.gnutls_certificate_set_x509_key_file(
+            _inf.inf_certificate_credentials_get(creds), cert_file.encode("utf-8"),
+            key_file.encode("utf-8"), GNUTLS_X509_FMT_PEM)
+        if res < 0:
+            raise DriverError("client certificate %s / key %s: %s" % (
+                cert_file, key_file, _gnutls.gnutls_strerror(res).decode("utf-8", "replace")))
+        # The property holds its own reference (g_value_dup_boxed).
+        _gobj.g_object_set(gobject_ptr(xmpp), b"credentials", creds, None)
+    finally:
+        _inf.inf_certificate_credentials_unref(creds)
+
 
 def _text_session_new(io, manager, status, sync_group, sync_connection, path, user_data):
     # Same as Gobby's text plugin and inf-test-mass-join.c: a UTF-8
@@ -477,6 +513,10 @@ class Driver(object):
         # inf_xmpp_connection_set_certificate_callback): without one
         # inf_xmpp_connection_tls_handshake() accepts the server's
         # certificate as is, which is what a self-signed test server needs.
+        if p.get("cert") or p.get("key"):
+            if not (p.get("cert") and p.get("key")):
+                raise DriverError("a client certificate needs both cert and key")
+            set_client_certificate(self.xmpp, p["cert"], p["key"])
         self.xmpp.connect("error", self.on_conn_error)
         self.install_sasl_callback()
         self.manager = Infinity.CommunicationManager.new()
@@ -498,7 +538,10 @@ class Driver(object):
             # Leave the driver reusable: a later connect starts afresh.
             self.drop_connection()
             raise
-        return {"tls": bool(self.xmpp.get_property("tls-enabled"))}
+        account = self.browser.get_acl_local_account()
+        return {"tls": bool(self.xmpp.get_property("tls-enabled")),
+                "account": {"id": Infinity.AclAccount.id_to_string(account.id), "name": account.name}
+                if account is not None else None}
 
     def install_sasl_callback(self):
         # The context the connection holds (same boxed instance, one more ref).

@@ -52,7 +52,7 @@ describe('interop harness against the real infinoted and libinfinity', function 
   it('negotiates STARTTLS with a require-tls server and accepts its self-signed certificate', async () => {
     const s = await server({ securityPolicy: 'require-tls' });
     const a = await fx.driver();
-    expect(await a.call('connect', { port: s.port, security: 'require-tls', user: 'alice' })).to.deep.equal({ tls: true });
+    expect(await a.call('connect', { port: s.port, security: 'require-tls', user: 'alice' })).to.deep.equal({ tls: true, account: { id: 'default', name: null } });
     await a.call('create', { path: '/secret', text: 'over TLS' });
 
     const plain = await fx.driver();

@@ -47,7 +47,7 @@ describe('tandemd with real libinfinity clients', function () {
   it('serves STARTTLS with require-tls and refuses a client that will not use TLS', async () => {
     const s = await track(startTandemd({ securityPolicy: 'require-tls' }));
     const a = await fx.driver();
-    expect(await a.call('connect', { port: s.port, security: 'require-tls', user: 'alice' })).to.deep.equal({ tls: true });
+    expect(await a.call('connect', { port: s.port, security: 'require-tls', user: 'alice' })).to.deep.equal({ tls: true, account: { id: 'default', name: null } });
     await a.call('create', { path: '/secret', text: 'over TLS' });
     const plain = await fx.driver();
     const refused = await plain.attempt('connect', { port: s.port, security: 'no-tls', user: 'eve' });
@@ -60,7 +60,7 @@ describe('tandemd with real libinfinity clients', function () {
     const s = await track(startTandemd({ securityPolicy: 'require-tls', noKeyFiles: true }));
     expect(s.output()).to.match(/fingerprint SHA-256: ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
     const a = await fx.driver();
-    expect(await a.call('connect', { port: s.port, security: 'require-tls', user: 'alice' })).to.deep.equal({ tls: true });
+    expect(await a.call('connect', { port: s.port, security: 'require-tls', user: 'alice' })).to.deep.equal({ tls: true, account: { id: 'default', name: null } });
   });
 
   it('authenticates with a password and reports a wrong one like infinoted', async () => {

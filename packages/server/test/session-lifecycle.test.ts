@@ -381,4 +381,24 @@ describe('tandemd directory and session life cycle (in-memory)', function () {
     b.send(dir(`<save-session seq="4" id="${doc}"/>`));
     expect(await b.next('</group>')).to.equal(`<group name="InfDirectory"><saved-session seq="${b.seqId}/4"/></group>`);
   });
+
+  it('gives a new connection the sequence id one above the highest in use, as infinoted does', async () => {
+    const a = await connect(server, 'a');
+    const b = await connect(server, 'b');
+    const c = await connect(server, 'c');
+    expect([a.seqId, b.seqId, c.seqId]).to.deep.equal(['1', '2', '3']);
+    // infd_directory_add_connection: "max id in use + 1", so a gap is not filled (protocol.md 2.4).
+    b.disconnect();
+    await eventually(() => server.connectionCount === 2, 'b to go');
+    const d = await connect(server, 'd');
+    expect(d.seqId).to.equal('4');
+    c.disconnect();
+    d.disconnect();
+    await eventually(() => server.connectionCount === 1, 'c and d to go');
+    expect((await connect(server, 'e')).seqId).to.equal('2');
+    a.disconnect();
+    await eventually(() => server.connectionCount === 1, 'a to go');
+    // Ids are reused once nobody holds them.
+    expect((await connect(server, 'f')).seqId).to.equal('3');
+  });
 });

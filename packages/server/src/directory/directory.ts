@@ -166,9 +166,10 @@ export class Directory {
 
   /** A connection finished authentication: give it a sequence id and the welcome (§3.1). */
   addClient(m: Member, account?: AclAccount): void {
-    const used = new Set([...this.clients.values()].map((c) => c.seqId));
+    // One above the highest id in use (infd_directory_add_connection): a gap left by a
+    // disconnect is not filled while a higher id lives.
     let seqId = 1;
-    while (used.has(seqId)) seqId++;
+    for (const c of this.clients.values()) if (c.seqId >= seqId) seqId = c.seqId + 1;
     this.clients.set(m, { seqId, explored: new Set(), pending: new Map(), queue: Promise.resolve(), syncIn: { used: 0 } });
     this.acl.connect(m, account);
     // The connection's account (if not default) and the root sheets it may see (§3.1).

@@ -278,6 +278,39 @@ describe('certificate-auth on the command line (tandemd bin and infinoted)', fun
     });
   }
 
+  // infinoted 0.7.2 hangs on remove-acl-account (protocol.md 3.10), so this is tandemd's alone.
+  it('tandemd: removing the account of live connections moves them to the default account with change-acl-account (raw bytes, and the real client follows)', async () => {
+    const dirForSu = mkdtempSync(join(tmpdir(), 'tandem-certauth-su-'));
+    tmp.push(dirForSu);
+    const suFile = join(dirForSu, 'super-user.pem');
+    const s = await start('tandemd', false, suFile);
+    const alice = { key: read('alice-key.pem'), cert: read('alice.pem') };
+    const real = await driver();
+    expect((await real.call('connect', { port: s.port, security: 'require-tls', user: 'alice', cert: join(pki, 'alice.pem'), key: join(pki, 'alice-key.pem') })).account)
+      .to.deep.equal({ id: 'fs:user:alice', name: 'alice' });
+    const { c: raw } = await rawLogin(s, 'alice', alice);
+    expect(raw.welcome).to.contain('<account id="fs:user:alice" name="alice"/>');
+    const su = readFileSync(suFile, 'utf8');
+    const { c: root, seqId } = await rawLogin(s, 'root', { key: su, cert: su });
+    root.send(dir('<remove-acl-account seq="1" id="fs:user:alice"/>'));
+    expect(await root.until('</group>')).to.equal(`<group name="InfDirectory"><remove-acl-account id="fs:user:alice" seq="${seqId}/1"/></group>`);
+    // The form infinoted sends when it demotes a connection (test/interop/protocol-rare-live.test.ts).
+    expect(await raw.until('</group>')).to.equal('<group name="InfDirectory"><change-acl-account id="default"/></group>');
+    let account: unknown;
+    for (let i = 0; i < 50; i++) {
+      account = (await real.call('account', {})).account;
+      if ((account as { id?: string } | null)?.id === 'default') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(account).to.deep.equal({ id: 'default', name: null });
+    // The connections stay open and work as the default account.
+    await real.call('create', { path: '/after', text: 'still here' });
+    expect((await real.call('explore', { path: '/' })).children).to.deep.include({ name: 'after', type: 'InfText' });
+    // The certificate no longer names an account: a new login gets the default account.
+    const { c: again } = await rawLogin(s, 'alice', alice);
+    expect(again.welcome).to.not.contain('<account');
+  });
+
   it('tandemd refuses to start with certificate-auth but without ca-list, naming the parameter', async () => {
     let error = '';
     try {

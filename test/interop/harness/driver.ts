@@ -67,6 +67,8 @@ export interface DriverCommands {
   users: { params: Path; result: { users: UserInfo[] } };
   chat_subscribe: { params: { name?: string }; result: { user: UserInfo; backlog: ChatMessage[] } };
   chat_send: { params: { text: string; emote?: boolean }; result: Empty };
+  /** The ACL account the connection is logged into now (it changes with change-acl-account). */
+  account: { params: Empty; result: { account: { id: string; name: string | null } | null } };
   ping: { params: Empty; result: { pong: true } };
   close: { params: Empty; result: Empty };
 }

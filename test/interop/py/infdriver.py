@@ -538,10 +538,14 @@ class Driver(object):
             # Leave the driver reusable: a later connect starts afresh.
             self.drop_connection()
             raise
+        return {"tls": bool(self.xmpp.get_property("tls-enabled")), "account": self.local_account()}
+
+    def local_account(self):
+        """The ACL account the server has the connection logged into (welcome, change-acl-account)."""
         account = self.browser.get_acl_local_account()
-        return {"tls": bool(self.xmpp.get_property("tls-enabled")),
-                "account": {"id": Infinity.AclAccount.id_to_string(account.id), "name": account.name}
-                if account is not None else None}
+        if account is None:
+            return None
+        return {"id": Infinity.AclAccount.id_to_string(account.id), "name": account.name}
 
     def install_sasl_callback(self):
         # The context the connection holds (same boxed instance, one more ref).
@@ -851,6 +855,11 @@ class Driver(object):
                        ctypes.c_int64, ctypes.c_uint]
         fn(gobject_ptr(buf), gobject_ptr(user), raw, len(raw), GLib.get_real_time() // 1000000, int(flags))
         return {}
+        yield  # noqa
+
+    def cmd_account(self, p):
+        self.need_browser()
+        return {"account": self.local_account()}
         yield  # noqa
 
     def cmd_ping(self, p):

@@ -1,15 +1,18 @@
-// The real infinoted 0.7.2 made to send the messages no capture holds, byte for byte as
-// packages/protocol/test/rare-messages.test.ts expects them (keep the two lists equal):
-// change-acl-account (a certificate login whose account changes on a SIGHUP reload with another
-// root, i.e. another accounts.xml), sync-error (bad sync-ins; tandemd answers the same bytes) and
-// sync-cancel (a document removed while it is still synchronised to a subscriber that does not
-// read, so the synchronisation cannot have been handed to the socket yet).
+// The real infinoted 0.7.2 and the real libinfinity client made to send the messages no capture
+// holds, byte for byte as packages/protocol/test/rare-messages.test.ts expects them (keep the two
+// lists equal): change-acl-account (a certificate login whose account changes on a SIGHUP reload
+// with another root, i.e. another accounts.xml), sync-error (bad sync-ins; tandemd answers the
+// same bytes; and the client cancelling a synchronisation it receives) and sync-cancel (a document
+// removed while it is still synchronised to a subscriber that does not read, so the
+// synchronisation cannot have been handed to the socket yet; and the client cancelling an upload).
+// The client's bytes are recorded by a loopback relay between it and the server.
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { INFINOTED } from './harness/prerequisites.js';
-import { freePort, requireRealLibinfinity, startInfinoted, stopProcess, tempDir, testCertificate, track, type ServerUnderTest } from './harness/index.js';
+import { freePort, requireRealLibinfinity, startDriver, startInfinoted, stopProcess, tempDir, testCertificate, track, type InfDriver, type ServerUnderTest } from './harness/index.js';
 import { RawXmpp, dir, group } from './harness/raw-xmpp.js';
 import { startTandemd } from './server-harness.js';
 
@@ -17,6 +20,71 @@ import { startTandemd } from './server-harness.js';
 const DEFAULT_SHEET =
   '<sheet id="default" can-add-subdirectory="yes" can-add-document="yes" can-sync-in="yes" can-remove-node="yes" can-explore-node="yes" can-subscribe-chat="yes" can-subscribe-session="yes" can-join-user="yes" can-query-account-list="no" can-create-account="no" can-override-account="no" can-remove-account="no" can-query-acl="no" can-set-acl="no"/>';
 const DEFAULT_ACL_FILE = `<?xml version="1.0"?>\n<inf-acl>\n  ${DEFAULT_SHEET.replace('id="default"', 'account="default"')}\n`;
+
+/**
+ * A loopback relay to `target` that keeps, as text, what the client sent through it. `hold`
+ * stops reading one direction after the first chunk holding a string (that chunk is still
+ * forwarded), until resume(): the other side then finds the connection stalled, as on a slow
+ * network, so that a synchronisation is still in progress when the client cancels it.
+ */
+async function recordingRelay(target: number, hold?: { from: 'client' | 'server'; after: string }): Promise<{
+  port: number; fromClient: () => string; resume: () => void; close: () => Promise<void>;
+}> {
+  let sent = '';
+  let held: Socket | undefined;
+  const sockets: Socket[] = [];
+  const server = createServer((client) => {
+    const upstream = createConnection(target, '127.0.0.1');
+    sockets.push(client, upstream);
+    const forward = (from: Socket, to: Socket, side: 'client' | 'server'): void => {
+      let seen = '';
+      from.on('data', (b: Buffer) => {
+        const text = b.toString('utf8');
+        if (side === 'client') sent += text;
+        to.write(b);
+        if (hold?.from === side && held === undefined) {
+          // The tail of the previous chunk, for a string cut in two.
+          const window = seen + text;
+          seen = window.slice(-hold.after.length);
+          if (window.includes(hold.after)) {
+            held = from;
+            from.pause();
+          }
+        }
+      });
+    };
+    forward(client, upstream, 'client');
+    forward(upstream, client, 'server');
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const x of [client, upstream]) {
+      x.on('close', end);
+      x.on('error', end);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    fromClient: () => sent,
+    resume: () => void held?.resume(),
+    close: () => new Promise<void>((resolve) => {
+      for (const x of sockets) x.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** A root holding big.InfText: `n` runs of 1000 characters by two authors. */
+function rootWithBigDocument(n: number): string {
+  const root = tempDir('tandem-rare-big-');
+  const run = 'abcdefghij'.repeat(100);
+  const segments: string[] = [];
+  for (let i = 0; i < n; i++) segments.push(`    <segment author="${1 + (i % 2)}">${run}</segment>\n`);
+  writeFileSync(join(root, 'big.InfText'), '<?xml version="1.0"?>\n<inf-text-session>\n  <user id="1" name="alice" hue="0.25"/>\n  <user id="2" name="bob" hue="0.5"/>\n  <buffer>\n' + segments.join('') + '  </buffer>\n</inf-text-session>\n');
+  return root;
+}
 
 function accounts(list: string): string {
   return `<?xml version="1.0"?>\n<inf-acl-account-list>${list}</inf-acl-account-list>\n`;
@@ -32,6 +100,62 @@ describe('rare messages from a live infinoted 0.7.2 (change-acl-account, sync-er
     for (const c of clients.splice(0)) c.close();
     await Promise.all(stops.splice(0).map((s) => s()));
   });
+
+  /** A real libinfinity client, stopped after the test. */
+  async function driver(): Promise<InfDriver> {
+    const d = await startDriver();
+    stops.push(() => d.stop());
+    return d;
+  }
+
+  /** Waits until the client has sent `end` through the relay; returns the <group> that ends with it. */
+  async function sentGroup(fromClient: () => string, end: string): Promise<string> {
+    for (let i = 0; i < 300 && !fromClient().includes(end); i++) await new Promise((r) => setTimeout(r, 50));
+    const all = fromClient();
+    const stop = all.indexOf(end);
+    expect(stop, `the client never sent ${end}; its last bytes: ${all.slice(-500)}`).to.be.at.least(0);
+    return all.slice(all.lastIndexOf('<group ', stop), stop + end.length);
+  }
+
+  for (const which of ['infinoted', 'tandemd'] as const) {
+    it(`sync-error from the real libinfinity client: it closes a session during its synchronisation (${which})`, async () => {
+      const o = { securityPolicy: 'no-tls' as const, root: rootWithBigDocument(8000) };
+      const s = which === 'tandemd' ? await startTandemd(o) : await startInfinoted(o);
+      stops.push(() => s.stop());
+      // The server's synchronisation reaches the client up to the chunk with sync-begin, then stalls.
+      const relay = await recordingRelay(s.port, { from: 'server', after: '<sync-begin ' });
+      stops.push(relay.close);
+      const d = await driver();
+      await d.call('connect', { port: relay.port, security: 'no-tls', user: 'quitter' });
+      const { progress } = await d.call('subscribe_cancel', { path: '/big' }, { timeoutMs: 60000 });
+      expect(progress).to.be.above(0).and.below(1);
+      relay.resume();
+      expect(await sentGroup(relay.fromClient, '</sync-error></group>')).to.equal(
+        '<group publisher="you" name="InfSession_1"><sync-error code="8" domain="INF_SESSION_SYNC_ERROR">The receiver cancelled the synchronization</sync-error></group>',
+      );
+      // The server dropped the synchronisation and serves the client on.
+      expect((await d.call('explore', { path: '/' })).children).to.deep.equal([{ name: 'big', type: 'InfText' }]);
+    });
+
+    it(`sync-cancel from the real libinfinity client: it closes its session during a sync-in upload (${which})`, async () => {
+      const s = which === 'tandemd' ? await startTandemd({ securityPolicy: 'no-tls' }) : await startInfinoted({ securityPolicy: 'no-tls' });
+      stops.push(() => s.stop());
+      // The upload stalls after sync-begin: the client's socket buffers fill and libinfinity keeps
+      // the rest of the synchronisation queued, so it is still in progress when the client cancels.
+      const relay = await recordingRelay(s.port, { from: 'client', after: '<sync-begin ' });
+      stops.push(relay.close);
+      const d = await driver();
+      await d.call('connect', { port: relay.port, security: 'no-tls', user: 'uploader' });
+      const { progress } = await d.call('create_cancel', { path: '/upload', text: 'x'.repeat(12_000_000) }, { timeoutMs: 60000 });
+      expect(progress).to.be.above(0).and.below(1);
+      relay.resume();
+      expect(await sentGroup(relay.fromClient, '<sync-cancel/></group>')).to.equal('<group publisher="you" name="InfSession_SyncIn_1"><sync-cancel/></group>');
+      // The upload never became a document for anyone else.
+      const other = await driver();
+      await other.call('connect', { port: s.port, security: 'no-tls', user: 'other' });
+      expect((await other.call('explore', { path: '/' })).children).to.deep.equal([]);
+    });
+  }
 
   const client = (port: number): RawXmpp => {
     const c = new RawXmpp(port);
@@ -144,12 +268,7 @@ describe('rare messages from a live infinoted 0.7.2 (change-acl-account, sync-er
   it('sync-cancel: infinoted removes a document it is still synchronising to a subscriber that does not read', async () => {
     // 16 MB of text: far more than the loopback socket buffers hold (about 4 MB were in flight
     // when this was recorded), so most of the synchronisation is still queued in infinoted.
-    const root = tempDir('tandem-rare-cancel-');
-    const run = 'abcdefghij'.repeat(100);
-    const segments: string[] = [];
-    for (let i = 0; i < 16000; i++) segments.push(`    <segment author="${1 + (i % 2)}">${run}</segment>\n`);
-    writeFileSync(join(root, 'big.InfText'), '<?xml version="1.0"?>\n<inf-text-session>\n  <user id="1" name="alice" hue="0.25"/>\n  <user id="2" name="bob" hue="0.5"/>\n  <buffer>\n' + segments.join('') + '  </buffer>\n</inf-text-session>\n');
-    const s = await startInfinoted({ securityPolicy: 'no-tls', root });
+    const s = await startInfinoted({ securityPolicy: 'no-tls', root: rootWithBigDocument(16000) });
     stops.push(() => s.stop());
     const remover = client(s.port);
     const reader = client(s.port);

@@ -1,7 +1,8 @@
 // Round trips of the messages no capture in shared/captures holds: change-acl-account, sync-error
-// and sync-cancel. The bytes were recorded from the real infinoted 0.7.2 on loopback; the
-// interop suite test/interop/protocol-rare-live.test.ts makes infinoted send them again and
-// checks that it still sends exactly these (keep the two lists equal):
+// and sync-cancel. The bytes were recorded on loopback from the real infinoted 0.7.2 and the real
+// libinfinity 0.7.2 client (its side through a recording relay); the interop suite
+// test/interop/protocol-rare-live.test.ts makes them send these again and checks that they still
+// send exactly these (keep the two lists equal):
 // * change-acl-account: a client logged in with a certificate (certificate-auth) whose account
 //   changes when infinoted reloads (SIGHUP) a configuration with another root directory, i.e.
 //   another accounts.xml (infd_directory_set_account_storage -> infd_directory_relogin_clients ->
@@ -11,6 +12,9 @@
 // * sync-error: a sync-in whose segment names an unknown author, and one that ends early.
 // * sync-cancel: infinoted removes a document while it still synchronises it to a subscriber
 //   that does not read (inf_session_cancel_synchronization, sync still in progress).
+// * From the client (publisher="you"): sync-error RECEIVER_CANCELLED when it closes a session
+//   it is being synchronised (inf_session_close_handler), sync-cancel when it closes a session
+//   it is uploading by sync-in.
 import { expect } from 'chai';
 import {
   type DirectoryReply, Element, InfError, decodeDirectoryReply, decodeGroup, encodeDirectoryReply, encodeGroup,
@@ -65,9 +69,18 @@ const SYNC_ERRORS: readonly (readonly [string, string, { domain: string; code: n
     '<group name="InfSession_SyncIn_2"><sync-error code="11" domain="INF_SESSION_SYNC_ERROR">Got end-of-sync message, but synchronization is still in progress</sync-error></group>',
     { domain: 'INF_SESSION_SYNC_ERROR', code: 11, message: 'Got end-of-sync message, but synchronization is still in progress' },
   ],
+  [
+    'the libinfinity client closing a session during its synchronisation',
+    '<group publisher="you" name="InfSession_1"><sync-error code="8" domain="INF_SESSION_SYNC_ERROR">The receiver cancelled the synchronization</sync-error></group>',
+    { domain: 'INF_SESSION_SYNC_ERROR', code: 8, message: 'The receiver cancelled the synchronization' },
+  ],
 ];
 
-const SYNC_CANCEL = '<group name="InfSession_1"><sync-cancel/></group>';
+/** [who, bytes] */
+const SYNC_CANCELS: readonly (readonly [string, string])[] = [
+  ['infinoted, removing a document it synchronises', '<group name="InfSession_1"><sync-cancel/></group>'],
+  ['the libinfinity client, closing a session it uploads', '<group publisher="you" name="InfSession_SyncIn_1"><sync-cancel/></group>'],
+];
 
 /** Parses one recorded group and returns its envelope and only message. */
 function single(bytes: string): { name: string; publisher?: string; message: Element } {
@@ -95,8 +108,8 @@ describe('rare messages recorded from infinoted 0.7.2 (change-acl-account, sync-
       const e = fromSyncError(g.message);
       expect(e).to.be.instanceOf(InfError);
       expect({ domain: e.domain, code: e.code, message: e.message }).to.deep.equal(error);
-      expect(serialize(encodeGroup(g.name, toSyncError(e)))).to.equal(bytes);
-      expect(serialize(encodeGroup(g.name, toSyncError(new InfError(error.domain, error.code, error.message))))).to.equal(bytes);
+      expect(serialize(encodeGroup(g.name, toSyncError(e), g.publisher))).to.equal(bytes);
+      expect(serialize(encodeGroup(g.name, toSyncError(new InfError(error.domain, error.code, error.message)), g.publisher))).to.equal(bytes);
     });
   }
 
@@ -112,11 +125,13 @@ describe('rare messages recorded from infinoted 0.7.2 (change-acl-account, sync-
     expect(() => fromSyncError(parseXmlDocument('<sync-error code="two" domain="INF_USER_ERROR">x</sync-error>'))).to.throw(InfError, 'does not contain a valid number');
   });
 
-  it('decodes and re-encodes sync-cancel byte for byte (an empty element, no attributes)', () => {
-    const g = single(SYNC_CANCEL);
-    expect(g.message.name).to.equal('sync-cancel');
-    expect(g.message.attrs).to.deep.equal({});
-    expect(g.message.children).to.deep.equal([]);
-    expect(serialize(encodeGroup(g.name, encodeSignal('sync-cancel')))).to.equal(SYNC_CANCEL);
-  });
+  for (const [who, bytes] of SYNC_CANCELS) {
+    it(`decodes and re-encodes sync-cancel byte for byte (an empty element, no attributes): ${who}`, () => {
+      const g = single(bytes);
+      expect(g.message.name).to.equal('sync-cancel');
+      expect(g.message.attrs).to.deep.equal({});
+      expect(g.message.children).to.deep.equal([]);
+      expect(serialize(encodeGroup(g.name, encodeSignal('sync-cancel'), g.publisher))).to.equal(bytes);
+    });
+  }
 });

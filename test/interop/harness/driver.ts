@@ -67,6 +67,10 @@ export interface DriverCommands {
   users: { params: Path; result: { users: UserInfo[] } };
   chat_subscribe: { params: { name?: string }; result: { user: UserInfo; backlog: ChatMessage[] } };
   chat_send: { params: { text: string; emote?: boolean }; result: Empty };
+  /** Subscribes and closes the session during its synchronisation: the client sends sync-error (RECEIVER_CANCELLED). */
+  subscribe_cancel: { params: Path; result: { progress: number } };
+  /** Uploads a new document (sync-in) and closes the local session during the upload: the client sends sync-cancel. */
+  create_cancel: { params: Path & { text: string; author?: number }; result: { progress: number } };
   /** The ACL account the connection is logged into now (it changes with change-acl-account). */
   account: { params: Empty; result: { account: { id: string; name: string | null } | null } };
   ping: { params: Empty; result: { pong: true } };

@@ -334,6 +334,33 @@ def signal_future(obj, ok_signals, fail_signals=(), what=""):
     return fut
 
 
+def sync_progress_future(session, connection):
+    """Resolves with the fraction done at the first synchronization-progress of `session` with
+    `connection`, from an idle callback (so the caller may close the session then, and before
+    the main loop reads on)."""
+    fut = Future("synchronization progress")
+    ids = []
+
+    def progress(_session, conn, fraction):
+        if connection is not None and conn != connection:
+            return
+        for h in ids:
+            if session.handler_is_connected(h):
+                session.disconnect(h)
+        # High priority: before the main loop reads more of the synchronisation.
+        GLib.idle_add(lambda: fut.resolve(fraction) or False, priority=GLib.PRIORITY_HIGH)
+
+    def failed(_session, _conn, error):
+        for h in ids:
+            if session.handler_is_connected(h):
+                session.disconnect(h)
+        fut.reject(DriverError(gerror_text(error)))
+
+    ids.append(session.connect_after("synchronization-progress", progress))
+    ids.append(session.connect_after("synchronization-failed", failed))
+    return fut
+
+
 def resolved(value=None):
     f = Future()
     f.resolve(value)
@@ -677,6 +704,52 @@ class Driver(object):
         self.attach(d)
         self.docs[path] = d
         return {"text": buffer_text(d.buffer), "segments": buffer_segments(d.buffer)}
+
+    def cmd_subscribe_cancel(self, p):
+        """Subscribes to `path` and closes the session once its synchronisation has made
+        progress: the client, the receiver, cancels it with <sync-error> RECEIVER_CANCELLED
+        (inf_session_close_handler -> inf_session_cancel_synchronization)."""
+        browser = self.need_browser()
+        path = norm(p["path"])
+        it = yield from self.walk(path)
+        if browser.get_session(it) is not None:
+            raise DriverError("already subscribed: %s" % path)
+        yield request_future("subscribe-session", lambda cb: browser.subscribe(it, cb))
+        proxy = browser.get_session(it)
+        if proxy is None:
+            raise DriverError("subscription finished without a session")
+        session = proxy.props.session
+        progress = yield sync_progress_future(session, session.get_property("sync-connection"))
+        if session.get_status() != Infinity.SessionStatus.SYNCHRONIZING:
+            raise DriverError("the synchronisation was over before it could be cancelled")
+        session.close()
+        return {"progress": progress}
+
+    def cmd_create_cancel(self, p):
+        """Uploads `text` as new document `path` (sync-in) and closes the local session once the
+        upload has made progress: the client, the synchroniser, cancels it with <sync-cancel/>
+        (inf_session_cancel_synchronization while the sync is in progress)."""
+        browser = self.need_browser()
+        parent_path, name = self.split(p["path"])
+        parent = yield from self.walk(parent_path, explore_last=True)
+        buf = InfText.DefaultBuffer.new("UTF-8")
+        text = p["text"]
+        raw = text.encode("utf-8")
+        cbuf = ctypes.create_string_buffer(raw, len(raw) + 1)
+        chunk = InfText.Chunk.new("UTF-8")
+        chunk.insert_text(0, ctypes.addressof(cbuf), len(raw), len(text), int(p.get("author", 0)))
+        buf.insert_chunk(0, chunk, None)
+        session = InfText.Session.new(self.manager, buf, self.io, Infinity.SessionStatus.RUNNING, None, None)
+        self.keep.append((session, buf))
+        # The sync starts when the server's sync-in reply arrives, before the request finishes.
+        conn = self.xmpp
+        progress = sync_progress_future(session, conn)
+        request_future("add-note (sync-in)", lambda cb: browser.add_note(parent, name, "InfText", None, session, False, cb))
+        done = yield progress
+        if session.get_synchronization_status(conn) != Infinity.SessionSyncStatus.IN_PROGRESS:
+            raise DriverError("the upload was over before it could be cancelled")
+        session.close()
+        return {"progress": done}
 
     def attach(self, d):
         def inserted(_buf, pos, chunk, user):

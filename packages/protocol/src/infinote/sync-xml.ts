@@ -4,32 +4,15 @@
  * element tree. A subscriber to a long document gets thousands of these at once, and building,
  * walking and collecting the trees was most of the server's cost of a synchronisation.
  */
-import { NON_XML_CHAR, escapeAttribute, escapeText, isXmlChar } from '../xml/chars.js';
+import { escapeAttribute, escapeText } from '../xml/chars.js';
+import { splitXmlText } from '../xml/text.js';
 import type { Segment, WireOperation, WireSyncRequest } from './session.js';
 
 /** Element content of `text`: escaped runs, and `<uchar codepoint="N"/>` for what XML cannot carry. */
 export function textXml(text: string): string {
-  if (!NON_XML_CHAR.test(text)) return escapeText(text);
   let out = '';
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    let cp = c;
-    let len = 1;
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        len = 2;
-      }
-    }
-    if (!isXmlChar(cp)) {
-      out += escapeText(text.slice(start, i)) + `<uchar codepoint="${cp}"/>`;
-      start = i + len;
-    }
-    i += len - 1;
-  }
-  return out + escapeText(text.slice(start));
+  splitXmlText(text, (run) => (out += escapeText(run)), (cp) => (out += `<uchar codepoint="${cp}"/>`));
+  return out;
 }
 
 function element(name: string, attrs: string, content: string): string {

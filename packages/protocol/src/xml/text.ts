@@ -37,13 +37,25 @@ function ucharValue(el: Element): string {
  * surrogate) into an empty <uchar codepoint="N"/> element, so that serialize() never has to.
  */
 export function appendText(el: Element, text: string): Element {
-  // Almost all text is plain XML characters: one regex scan, and the string is appended as it is
-  // (building it again character by character costs megabytes of garbage on a big sync).
+  splitXmlText(text, (run) => pushText(el, run), (cp) => {
+    const u = new Element('uchar', { codepoint: String(cp) });
+    u.parent = el;
+    el.children.push(u);
+  });
+  return el;
+}
+
+/**
+ * Cuts `text` into runs of XML characters (passed to `run` as slices, never empty) and the code
+ * points XML cannot carry, lone surrogates included (passed to `uchar`), in order. Almost all
+ * text is plain XML characters: then one regex scan, and the string is passed on as it is
+ * (building it again character by character costs megabytes of garbage on a big sync).
+ */
+export function splitXmlText(text: string, run: (s: string) => void, uchar: (cp: number) => void): void {
   if (!NON_XML_CHAR.test(text)) {
-    if (text) pushText(el, text);
-    return el;
+    if (text) run(text);
+    return;
   }
-  // Runs of XML characters are sliced out whole, between the characters that become <uchar/>.
   let start = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -57,16 +69,13 @@ export function appendText(el: Element, text: string): Element {
       }
     }
     if (!isXmlChar(cp)) {
-      if (i > start) pushText(el, text.slice(start, i));
-      const u = new Element('uchar', { codepoint: String(cp) });
-      u.parent = el;
-      el.children.push(u);
+      if (i > start) run(text.slice(start, i));
+      uchar(cp);
       start = i + len;
     }
     i += len - 1;
   }
-  if (text.length > start) pushText(el, text.slice(start));
-  return el;
+  if (text.length > start) run(text.slice(start));
 }
 
 /** Adds a text node, merging with a preceding one as libxml2 merges adjacent text nodes. */

@@ -5,66 +5,21 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex, PassThrough } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { loadCertificateAuth } from '../src/accounts/certificate-auth.js';
 import { type TandemServer, createServer } from '../src/server.js';
 import { FilesystemStorage } from '../src/storage/filesystem.js';
 import { listenTcp, type TcpListener } from '../src/transport/tcp.js';
+import { HEADER, type WireClient, dir, login, pair, wireClient } from './wire.js';
 
-const HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
 const ALL_YES = 'can-add-subdirectory="yes" can-add-document="yes" can-sync-in="yes" can-remove-node="yes" can-explore-node="yes" can-subscribe-chat="yes" can-subscribe-session="yes" can-join-user="yes" can-query-account-list="yes" can-create-account="yes" can-override-account="yes" can-remove-account="yes" can-query-acl="yes" can-set-acl="yes"';
 
 function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'ignore' });
 }
 
-/** A byte-level client over any duplex; `next(s)` waits for `s` in the output. */
-function client(write: (s: string) => void) {
-  let buffer = '';
-  return {
-    feed: (b: Buffer) => (buffer += b.toString('utf8')),
-    send: write,
-    async next(until: string): Promise<string> {
-      for (let i = 0; i < 1000; i++) {
-        const idx = buffer.indexOf(until);
-        if (idx >= 0) {
-          const out = buffer.slice(0, idx + until.length);
-          buffer = buffer.slice(idx + until.length);
-          return out;
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      throw new Error(`timed out waiting for ${until}; have: ${buffer}`);
-    },
-    get pending() {
-      return buffer;
-    },
-  };
-}
-
-function pair(server: TandemServer) {
-  const toServer = new PassThrough();
-  const toClient = new PassThrough();
-  server.handle(Duplex.from({ readable: toServer, writable: toClient }));
-  const c = client((s) => toServer.write(s));
-  toClient.on('data', c.feed);
-  return c;
-}
-
-type Client = ReturnType<typeof client>;
-const dir = (body: string) => `<group publisher="you" name="InfDirectory">${body}</group>`;
-
-async function login(c: Client): Promise<string> {
-  c.send(HEADER);
-  await c.next('</stream:features>');
-  c.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
-  await c.next('<challenge xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
-  c.send('<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">YWxpY2U=</response>');
-  await c.next('<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
-  c.send(HEADER);
-  return c.next('</welcome></group>');
-}
+const client = wireClient;
+type Client = WireClient;
 
 describe('ACLs and accounts (protocol)', function () {
   this.timeout(60_000);

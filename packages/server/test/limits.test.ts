@@ -4,76 +4,22 @@ import { expect } from 'chai';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex, PassThrough } from 'node:stream';
 import { plain } from '../src/auth.js';
 import type { TransportInfo } from '../src/connection/connection.js';
 import { type ServerLimits, ThrottledLog, codePointLength, isLoopback } from '../src/limits.js';
 import type { SessionInfo } from '../src/plugins/types.js';
 import { type ServerOptions, type TandemServer, createServer } from '../src/server.js';
 import { FilesystemStorage } from '../src/storage/filesystem.js';
+import { HEADER, type PairClient, dir, group, login as wireLogin, pair } from './wire.js';
 
-const HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
 const STREAM_ERROR = (condition: string): string =>
   `<stream:error><${condition} xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error></stream:stream>`;
 
-type Client = ReturnType<typeof pair>;
+type Client = PairClient;
 
-/** The client end of an in-memory pair; `next(pattern)` waits until the output matches. */
-function pair(server: TandemServer, transport: TransportInfo = {}) {
-  const toServer = new PassThrough();
-  const toClient = new PassThrough();
-  const serverEnd = Duplex.from({ readable: toServer, writable: toClient });
-  let buffer = '';
-  let closed = false;
-  const whenClosed = new Promise<void>((resolve) => {
-    const done = (): void => {
-      closed = true;
-      resolve();
-    };
-    toClient.on('end', done);
-    toClient.on('close', done);
-  });
-  toClient.on('data', (b: Buffer) => (buffer += b.toString('utf8')));
-  server.handle(serverEnd, transport);
-  return {
-    send: (s: string) => void (toServer.writable && toServer.write(s)),
-    async next(until: RegExp | string): Promise<string> {
-      for (let i = 0; i < 400; i++) {
-        const idx = typeof until === 'string' ? buffer.indexOf(until) : buffer.search(until);
-        if (idx >= 0) {
-          const m = typeof until === 'string' ? until : buffer.match(until)![0];
-          const out = buffer.slice(0, idx + m.length);
-          buffer = buffer.slice(idx + m.length);
-          return out;
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      throw new Error(`timed out waiting for ${until}; have: ${buffer}`);
-    },
-    /** Resolves when the server has closed the connection. */
-    closed: whenClosed,
-    get isClosed() {
-      return closed;
-    },
-    get pending() {
-      return buffer;
-    },
-  };
-}
-
-const group = (name: string, body: string) => `<group publisher="you" name="${name}">${body}</group>`;
-const dir = (body: string) => group('InfDirectory', body);
-
+/** Logs in and returns the welcome's sequence-id. */
 async function login(c: Client, name = 'YWxpY2U='): Promise<string> {
-  c.send(HEADER);
-  await c.next('</stream:features>');
-  c.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
-  await c.next('<challenge xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
-  c.send(`<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">${name}</response>`);
-  await c.next('<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
-  c.send(HEADER);
-  const welcome = await c.next('</welcome></group>');
-  return /sequence-id="(\d+)"/.exec(welcome)![1]!;
+  return /sequence-id="(\d+)"/.exec(await wireLogin(c, name))![1]!;
 }
 
 /** A logged-in client that explored the root. */

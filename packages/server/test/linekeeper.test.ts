@@ -3,49 +3,13 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex, PassThrough } from 'node:stream';
 import { LinekeeperPlugin, trailingLines } from '../src/plugins/linekeeper.js';
 import { type TandemServer, createServer } from '../src/server.js';
 import { FilesystemStorage } from '../src/storage/filesystem.js';
+import { type PairClient, dir, login, pair } from './wire.js';
 
-const HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
+type Client = PairClient;
 
-function pair(server: TandemServer) {
-  const toServer = new PassThrough();
-  const toClient = new PassThrough();
-  server.handle(Duplex.from({ readable: toServer, writable: toClient }));
-  let buffer = '';
-  toClient.on('data', (b: Buffer) => (buffer += b.toString('utf8')));
-  return {
-    send: (s: string) => void toServer.write(s),
-    async next(until: string): Promise<string> {
-      for (let i = 0; i < 1000; i++) {
-        const idx = buffer.indexOf(until);
-        if (idx >= 0) {
-          const out = buffer.slice(0, idx + until.length);
-          buffer = buffer.slice(idx + until.length);
-          return out;
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      throw new Error(`timed out waiting for ${until}; have: ${buffer}`);
-    },
-  };
-}
-type Client = ReturnType<typeof pair>;
-
-async function login(c: Client): Promise<void> {
-  c.send(HEADER);
-  await c.next('</stream:features>');
-  c.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
-  await c.next('<challenge xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
-  c.send('<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">YQ==</response>');
-  await c.next('<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
-  c.send(HEADER);
-  await c.next('</welcome></group>');
-}
-
-const dir = (body: string) => `<group publisher="you" name="InfDirectory">${body}</group>`;
 const doc = (body: string) => `<group publisher="you" name="InfSession_1">${body}</group>`;
 
 describe('linekeeper', function () {

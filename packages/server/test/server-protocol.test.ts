@@ -3,54 +3,10 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex, PassThrough } from 'node:stream';
 import { plain } from '../src/auth.js';
 import { type TandemServer, createServer } from '../src/server.js';
 import { FilesystemStorage } from '../src/storage/filesystem.js';
-
-const HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
-
-/** The client end of an in-memory pair; `next(pattern)` waits until the output matches. */
-function pair(server: TandemServer) {
-  const toServer = new PassThrough();
-  const toClient = new PassThrough();
-  const serverEnd = Duplex.from({ readable: toServer, writable: toClient });
-  server.handle(serverEnd);
-  let buffer = '';
-  toClient.on('data', (b: Buffer) => (buffer += b.toString('utf8')));
-  return {
-    send: (s: string) => toServer.write(s),
-    async next(until: RegExp | string): Promise<string> {
-      for (let i = 0; i < 200; i++) {
-        const idx = typeof until === 'string' ? buffer.indexOf(until) : buffer.search(until);
-        if (idx >= 0) {
-          const m = typeof until === 'string' ? until : buffer.match(until)![0];
-          const out = buffer.slice(0, idx + m.length);
-          buffer = buffer.slice(idx + m.length);
-          return out;
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      throw new Error(`timed out waiting for ${until}; have: ${buffer}`);
-    },
-    get pending() {
-      return buffer;
-    },
-  };
-}
-
-const group = (name: string, body: string) => `<group publisher="you" name="${name}">${body}</group>`;
-
-async function login(c: ReturnType<typeof pair>, name = 'YWxpY2U='): Promise<string> {
-  c.send(HEADER);
-  await c.next('</stream:features>');
-  c.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
-  await c.next('<challenge xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
-  c.send(`<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">${name}</response>`);
-  await c.next('<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>');
-  c.send(HEADER);
-  return c.next('</welcome></group>');
-}
+import { HEADER, group, login, pair } from './wire.js';
 
 describe('tandemd protocol (in-memory)', () => {
   let root: string;

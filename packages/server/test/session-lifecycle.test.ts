@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import { type TandemServer, createServer } from '../src/server.js';
 import { FilesystemStorage } from '../src/storage/filesystem.js';
-
-const HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
+import { HEADER, dir, group } from './wire.js';
 
 interface Peer {
   /** The welcome's sequence-id: the K of "K/N" replies to this connection. */
@@ -27,8 +26,6 @@ interface Peer {
   explored: string;
 }
 
-const group = (name: string, body: string): string => `<group publisher="you" name="${name}">${body}</group>`;
-const dir = (body: string): string => group('InfDirectory', body);
 const session = (id: number, body: string): string => group(`InfSession_${id}`, body);
 const base64 = (s: string): string => Buffer.from(s).toString('base64');
 const settle = (ms = 40): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -8,9 +8,9 @@ import { type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HEADER, dir } from './wire.js';
 
 const TANDEMD = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'tandemd.js');
-const HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
 
 interface Run {
   child: ChildProcess;
@@ -55,7 +55,6 @@ function client(port: number) {
   };
 }
 
-const dir = (body: string) => `<group publisher="you" name="InfDirectory">${body}</group>`;
 
 describe('tandemd process', function () {
   this.timeout(30_000);

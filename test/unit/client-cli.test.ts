@@ -422,15 +422,16 @@ describe('tandem CLI on an in-process tandemd', function () {
   });
 
   describe('chat', () => {
-    it('sends a message that a listening chat prints, and shows it with joins and parts in the backlog later', async () => {
+    it('sends a message that a listening chat prints with the sender\'s join and part, and shows all of it in the backlog later', async () => {
       await server();
       const listener = listen(['chat'], { user: 'carol' });
       await listener.listening;
       await ok(['chat', 'hello 😀 <&>'], { user: 'dave' });
-      await eventually(() => listener.out.stdout.includes('dave: hello 😀 <&>\n'), 'the listener printed the message');
+      await eventually(() => listener.out.stdout.includes('-- dave left\n'), 'the listener printed the message and the part');
       const r = await listener.stop();
       expect(r.code, r.stderr).to.equal(0);
-      expect(r.stdout).to.equal('dave: hello 😀 <&>\n');
+      // Others' joins and parts show live, as in Gobby's chat.
+      expect(r.stdout).to.equal('-- dave joined\ndave: hello 😀 <&>\n-- dave left\n');
       const later = await tandem(['chat', '--for', '0.2'], { user: 'erin' });
       expect(later.code).to.equal(0);
       expect(later.stdout).to.equal('-- carol joined\n-- dave joined\ndave: hello 😀 <&>\n-- dave left\n-- carol left\n');

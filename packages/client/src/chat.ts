@@ -79,7 +79,10 @@ export class ChatSession extends Emitter<ChatEvents> {
       case 'user-join':
       case 'user-rejoin': {
         const u = decodeUser(el);
+        const was = this.users.get(u.id)?.status;
         this.users.set(u.id, { id: u.id, name: u.name, status: u.status });
+        // A live join shows in the chat as libinfinity's InfChatSession shows it (a userjoin line).
+        if (!this.syncing && el.name !== 'sync-user' && (was === undefined || was === 'unavailable')) this.live('userjoin', u.name);
         const own = this.sequenceId();
         const seq = u.seq === undefined ? undefined : parseReplySeq(u.seq);
         if (this.join && seq && seq.seqId === own && seq.n === this.join.seq) {
@@ -92,7 +95,10 @@ export class ChatSession extends Emitter<ChatEvents> {
       case 'user-status-change': {
         const { id, status } = decodeUserStatusChange(el);
         const u = this.users.get(id);
-        if (u) u.status = status;
+        if (!u) return;
+        const left = status === 'unavailable' && u.status !== 'unavailable';
+        u.status = status;
+        if (left && !this.syncing) this.live('userpart', u.name);
         return;
       }
       case 'message': {
@@ -120,6 +126,11 @@ export class ChatSession extends Emitter<ChatEvents> {
       default:
         return;
     }
+  }
+
+  /** A join or part seen live, as a chat line stamped now. */
+  private live(type: 'userjoin' | 'userpart', user: string): void {
+    this.emit('message', { type, user, text: '', time: Math.floor(Date.now() / 1000), backlog: false } satisfies ChatMessage);
   }
 
   /** Joins the chat as `name` (user-join with id/name/status only); "name 2"... if taken. */

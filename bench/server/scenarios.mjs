@@ -4,6 +4,7 @@
 import { fork } from 'node:child_process';
 import { Histogram, nowMs, sleep } from './stats.mjs';
 import { startServer } from './servers.mjs';
+import { rawSubscribe } from './raw-subscribe.mjs';
 
 const WORKER = new URL('./worker.mjs', import.meta.url);
 /** Every live load process, so that a scenario past its time limit can be torn down. */
@@ -198,6 +199,13 @@ export async function scenarioB(opts, log, rows = []) {
   return rows;
 }
 
+/** The server's side of 3 subscriptions (bench/server/raw-subscribe.mjs): median ms and bytes sent. */
+async function rawTimes(port, name) {
+  const runs = [];
+  for (let i = 0; i < 3; i++) runs.push(await rawSubscribe(port, name));
+  return { serverMs: round(median(runs.map((r) => r.ms)), 1), serverTimes: runs.map((r) => round(r.ms, 1)), syncMiB: round(runs[0].bytes / 2 ** 20, 2) };
+}
+
 /** (c) Subscribe time (median of 3 fresh subscriptions) for big documents and a long history. */
 export async function scenarioC(opts, log, rows = []) {
   for (const kind of opts.servers) {
@@ -208,9 +216,10 @@ export async function scenarioC(opts, log, rows = []) {
         await w.call('put', { port: server.port, path, size });
         const buildSeconds = (nowMs() - t0) / 1000;
         const { times } = await w.call('observe', { port: server.port, path, repeat: 3 });
-        const row = { server: kind, document: `${round(size / 2 ** 20, 1)} MiB text`, buildSeconds: round(buildSeconds), subscribeMs: round(median(times), 1), times: times.map((t) => round(t, 1)), serverRssMiB: round(server.memory().rss, 1) };
+        const raw = await rawTimes(server.port, path.slice(1));
+        const row = { server: kind, document: `${round(size / 2 ** 20, 1)} MiB text`, buildSeconds: round(buildSeconds), subscribeMs: round(median(times), 1), times: times.map((t) => round(t, 1)), ...raw, serverRssMiB: round(server.memory().rss, 1) };
         rows.push(row);
-        log(`(c) ${kind} ${row.document}: subscribe ${row.subscribeMs} ms (${row.times})`);
+        log(`(c) ${kind} ${row.document}: subscribe ${row.subscribeMs} ms (${row.times}), server side ${row.serverMs} ms (${row.serverTimes}), ${row.syncMiB} MiB`);
       }
     });
   }
@@ -226,9 +235,10 @@ export async function scenarioC(opts, log, rows = []) {
       await w.call('drain', { totalInserts: typed.inserts });
       const buildSeconds = (nowMs() - t0) / 1000;
       const { times } = await w.call('observe', { port: server.port, path: '/h', repeat: 3 });
-      const row = { server: kind, document: `${opts.history.toLocaleString('en')}-request history`, buildSeconds: round(buildSeconds), subscribeMs: round(median(times), 1), times: times.map((t) => round(t, 1)), serverRssMiB: round(server.memory().rss, 1) };
+      const raw = await rawTimes(server.port, 'h');
+      const row = { server: kind, document: `${opts.history.toLocaleString('en')}-request history`, buildSeconds: round(buildSeconds), subscribeMs: round(median(times), 1), times: times.map((t) => round(t, 1)), ...raw, serverRssMiB: round(server.memory().rss, 1) };
       rows.push(row);
-      log(`(c) ${kind} ${row.document} (built in ${row.buildSeconds} s): subscribe ${row.subscribeMs} ms (${row.times})`);
+      log(`(c) ${kind} ${row.document} (built in ${row.buildSeconds} s): subscribe ${row.subscribeMs} ms (${row.times}), server side ${row.serverMs} ms (${row.serverTimes}), ${row.syncMiB} MiB`);
     });
   }
   return rows;

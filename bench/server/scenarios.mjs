@@ -227,7 +227,9 @@ export async function scenarioC(opts, log, rows = []) {
     await withServer(kind, opts, 1, async (server, [w]) => {
       // One writer: requests with no concurrency, so building the history costs little.
       const writers = 1;
-      await w.call('put', { port: server.port, path: '/h', size: 2000 });
+      // The uploader leaves: a joined user that never sends keeps either server from cleaning
+      // the log until its client's 30 s no-op, which made the row depend on timing.
+      await w.call('put', { port: server.port, path: '/h', size: 2000, keep: false });
       await w.call('connect', { port: server.port, names: Array.from({ length: writers }, (_, i) => `h${i}`) });
       await w.call('open', { paths: ['/h'], join: true, observers: [] });
       const t0 = nowMs();

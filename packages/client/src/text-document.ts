@@ -5,9 +5,7 @@ import { Emitter } from './emitter.js';
 import { ClientError } from './errors.js';
 import type { BufferChange, SessionProxy, SessionUser } from './session.js';
 import { minimalEdit, type EditStep } from './text/minimal-edit.js';
-import {
-  alignToCodePoint, codePointLength, codePointRangeToUnits, codePointsToUnits, unitRangeToCodePoints, unitsToCodePoints,
-} from './text/units.js';
+import { OffsetIndex, alignToCodePoint, codePointLength } from './text/units.js';
 
 /** A user of the document. */
 export interface User {
@@ -39,6 +37,8 @@ const snapshot = (u: SessionUser): User => ({ id: u.id, name: u.name, status: u.
 
 export class TextDocument extends Emitter<TextDocumentEvents> {
   private mirror: string;
+  /** Offsets of `mirror` in code points and UTF-16 units (rebuilt, cheaply, with every change). */
+  private offsets: OffsetIndex;
 
   constructor(
     /** Full path of the document, e.g. "/notes/todo". */
@@ -48,6 +48,7 @@ export class TextDocument extends Emitter<TextDocumentEvents> {
   ) {
     super();
     this.mirror = session.text();
+    this.offsets = new OffsetIndex(this.mirror);
     session.on('change', (change, user, local) => this.applied(change, user, local));
     session.on('user-joined', (u) => this.emit('user-joined', snapshot(u)));
     session.on('user-left', (u) => this.emit('user-left', snapshot(u)));
@@ -61,7 +62,7 @@ export class TextDocument extends Emitter<TextDocumentEvents> {
 
   /** Length in characters (code points), as the protocol and Gobby count. */
   get characters(): number {
-    return codePointLength(this.mirror);
+    return this.offsets.characters;
   }
 
   /** Who wrote what: the text as runs by author, in order (joined, they equal `text`). */
@@ -87,8 +88,8 @@ export class TextDocument extends Emitter<TextDocumentEvents> {
   get caret(): { index: number; selection: number } {
     const me = this.session.me;
     if (!me) return { index: 0, selection: 0 };
-    const index = codePointsToUnits(this.mirror, Math.min(me.caret, this.characters));
-    const end = codePointsToUnits(this.mirror, Math.max(0, Math.min(me.caret + me.selection, this.characters)));
+    const index = this.offsets.toUnits(Math.min(me.caret, this.characters));
+    const end = this.offsets.toUnits(Math.max(0, Math.min(me.caret + me.selection, this.characters)));
     return { index, selection: end - index };
   }
 
@@ -101,7 +102,7 @@ export class TextDocument extends Emitter<TextDocumentEvents> {
   async insert(index: number, text: string): Promise<void> {
     if (text.length === 0) return;
     this.checkIndex(index);
-    this.session.send({ kind: 'insert', pos: unitsToCodePoints(this.mirror, index), text });
+    this.session.send({ kind: 'insert', pos: this.offsets.toCodePoints(index), text });
     await this.session.flush();
   }
 
@@ -112,7 +113,9 @@ export class TextDocument extends Emitter<TextDocumentEvents> {
     if (!Number.isInteger(length) || length < 0 || index + length > this.mirror.length) {
       throw new RangeError(`cannot delete ${length} units at ${index}: the text has ${this.mirror.length}`);
     }
-    const { pos, len } = unitRangeToCodePoints(this.mirror, index, length);
+    // Widened to whole characters: a start inside a pair moves down, an end inside one up.
+    const pos = this.offsets.toCodePoints(index, 'down');
+    const len = length === 0 ? 0 : this.offsets.toCodePoints(index + length, 'up') - pos;
     if (len === 0) return;
     this.session.send({ kind: 'delete', pos, len });
     await this.session.flush();
@@ -173,8 +176,8 @@ export class TextDocument extends Emitter<TextDocumentEvents> {
   /** Moves the local caret (and selection, negative = backwards), shown to others as in Gobby. */
   async setCaret(index: number, selection = 0): Promise<void> {
     this.checkIndex(index);
-    const caret = unitsToCodePoints(this.mirror, index);
-    const end = unitsToCodePoints(this.mirror, Math.max(0, Math.min(this.mirror.length, index + selection)));
+    const caret = this.offsets.toCodePoints(index);
+    const end = this.offsets.toCodePoints(Math.max(0, Math.min(this.mirror.length, index + selection)));
     this.session.send({ kind: 'move', caret, selection: end - caret });
     await this.session.flush();
   }
@@ -200,13 +203,17 @@ export class TextDocument extends Emitter<TextDocumentEvents> {
   private applied(change: BufferChange, user: SessionUser, local: boolean): void {
     const author = snapshot(user);
     if (change.kind === 'insert') {
-      const index = codePointsToUnits(this.mirror, change.pos);
+      const index = this.offsets.toUnits(change.pos);
+      const inserted = codePointLength(change.text);
       this.mirror = this.mirror.slice(0, index) + change.text + this.mirror.slice(index);
+      this.offsets = new OffsetIndex(this.mirror, this.offsets.characters + inserted, { cp: change.pos + inserted, unit: index + change.text.length });
       this.emit('change', { kind: 'insert', index, text: change.text, author, local });
     } else {
-      const { start, length } = codePointRangeToUnits(this.mirror, change.pos, change.len);
+      const start = this.offsets.toUnits(change.pos);
+      const length = this.offsets.toUnits(change.pos + change.len) - start;
       const text = this.mirror.slice(start, start + length);
       this.mirror = this.mirror.slice(0, start) + this.mirror.slice(start + length);
+      this.offsets = new OffsetIndex(this.mirror, this.offsets.characters - change.len, { cp: change.pos, unit: start });
       this.emit('change', { kind: 'delete', index: start, length, text, author, local });
     }
   }

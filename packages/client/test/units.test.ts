@@ -7,6 +7,7 @@ import {
   codePointRangeToUnits,
   alignToCodePoint,
   splitsSurrogatePair,
+  OffsetIndex,
 } from '../src/text/units.js';
 
 describe('units (UTF-16 <-> code points)', () => {
@@ -79,5 +80,34 @@ describe('units (UTF-16 <-> code points)', () => {
     // A lone surrogate is a character of its own: nothing splits it.
     expect(splitsSurrogatePair('a\ud83db', 2)).to.equal(false);
     expect(codePointLength('a\ud83db\ude00')).to.equal(4);
+  });
+});
+
+describe('OffsetIndex', () => {
+  // Texts with pairs, lone high and low surrogates next to each other and to pairs, BMP text.
+  const PIECES = ['a', 'é', '😀', '👍🏽', '\ud800', '\udc00', '\ud83d', 'e\u0301', '\n', '🇩🇪'];
+  const seed = 20261202;
+  let s = seed;
+  const rand = (n: number): number => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s >>> 8) % n;
+  };
+
+  it(`converts like the scanning functions from any starting point, both ways (2000 random texts, seed ${seed})`, () => {
+    for (let round = 0; round < 2000; round++) {
+      const text = Array.from({ length: rand(30) }, () => PIECES[rand(PIECES.length)]).join('');
+      const chars = codePointLength(text);
+      const hintCp = rand(chars + 1);
+      const index = new OffsetIndex(text, chars, rand(2) ? { cp: hintCp, unit: codePointsToUnits(text, hintCp) } : undefined);
+      for (let q = 0; q < 8; q++) {
+        const cp = rand(chars + 1);
+        expect(index.toUnits(cp), `${JSON.stringify(text)} cp ${cp}`).to.equal(codePointsToUnits(text, cp));
+        const unit = rand(text.length + 1);
+        const round = rand(2) ? 'up' : 'down';
+        expect(index.toCodePoints(unit, round), `${JSON.stringify(text)} unit ${unit} ${round}`).to.equal(unitsToCodePoints(text, unit, round));
+      }
+      expect(() => index.toUnits(chars + 1)).to.throw(RangeError, /beyond the end/);
+      expect(() => index.toCodePoints(text.length + 1)).to.throw(RangeError, /outside the text/);
+    }
   });
 });

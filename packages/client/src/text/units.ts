@@ -71,3 +71,79 @@ export function codePointRangeToUnits(text: string, pos: number, len: number): {
   const end = codePointsToUnits(text, pos + len);
   return { start, length: end - start };
 }
+
+/**
+ * The offsets of one text in both units, converted faster than by a scan from the start: each
+ * conversion scans from the nearest point it knows (the start, the end, or the last point it
+ * converted or was given), so edits near each other or near the end of a long text (typing,
+ * uploads, remote changes) cost what lies between them, not the whole text.
+ */
+export class OffsetIndex {
+  private cp = 0;
+  private unit = 0;
+
+  constructor(
+    readonly text: string,
+    /** Code points in `text`, when the caller knows them. */
+    readonly characters: number = codePointLength(text),
+    /** A known pair of offsets of `text`, both on the same code-point boundary. */
+    near?: { cp: number; unit: number },
+  ) {
+    if (near) {
+      this.cp = near.cp;
+      this.unit = near.unit;
+    }
+  }
+
+  /** UTF-16 offset of code-point offset `cp` (as codePointsToUnits). */
+  toUnits(cp: number): number {
+    if (cp < 0 || !Number.isInteger(cp)) throw new RangeError(`position ${cp} is not a valid character offset`);
+    if (cp > this.characters) throw new RangeError(`position ${cp} is beyond the end of the text (${this.characters} characters)`);
+    let [n, i] = this.nearest(cp, 0);
+    const t = this.text;
+    while (n < cp) {
+      i += isHigh(t.charCodeAt(i)) && i + 1 < t.length && isLow(t.charCodeAt(i + 1)) ? 2 : 1;
+      n++;
+    }
+    while (n > cp) {
+      i -= i >= 2 && isLow(t.charCodeAt(i - 1)) && isHigh(t.charCodeAt(i - 2)) ? 2 : 1;
+      n--;
+    }
+    this.cp = n;
+    this.unit = i;
+    return i;
+  }
+
+  /** Code-point offset of UTF-16 offset `unit`, rounded as unitsToCodePoints rounds it. */
+  toCodePoints(unit: number, round: 'down' | 'up' = 'down'): number {
+    const t = this.text;
+    if (unit < 0 || unit > t.length || !Number.isInteger(unit)) {
+      throw new RangeError(`offset ${unit} is outside the text (0..${t.length} UTF-16 units)`);
+    }
+    const u = alignToCodePoint(t, unit, round);
+    let [i, n] = this.nearest(u, 1);
+    while (i < u) {
+      i += isHigh(t.charCodeAt(i)) && i + 1 < t.length && isLow(t.charCodeAt(i + 1)) ? 2 : 1;
+      n++;
+    }
+    while (i > u) {
+      i -= i >= 2 && isLow(t.charCodeAt(i - 1)) && isHigh(t.charCodeAt(i - 2)) ? 2 : 1;
+      n--;
+    }
+    this.cp = n;
+    this.unit = i;
+    return n;
+  }
+
+  /**
+   * Of the start, the end and the last point, the one nearest `target`, which is a code-point
+   * offset (`which` 0) or a UTF-16 offset (1); returned as [that offset, the other offset].
+   */
+  private nearest(target: number, which: 0 | 1): [number, number] {
+    let best: [number, number] = [0, 0];
+    for (const p of [[this.characters, this.text.length], [this.cp, this.unit]] as [number, number][]) {
+      if (Math.abs(p[which] - target) < Math.abs(best[which] - target)) best = p;
+    }
+    return which === 0 ? best : [best[1], best[0]];
+  }
+}

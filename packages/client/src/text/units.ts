@@ -99,40 +99,37 @@ export class OffsetIndex {
   toUnits(cp: number): number {
     if (cp < 0 || !Number.isInteger(cp)) throw new RangeError(`position ${cp} is not a valid character offset`);
     if (cp > this.characters) throw new RangeError(`position ${cp} is beyond the end of the text (${this.characters} characters)`);
-    let [n, i] = this.nearest(cp, 0);
-    const t = this.text;
-    while (n < cp) {
-      i += isHigh(t.charCodeAt(i)) && i + 1 < t.length && isLow(t.charCodeAt(i + 1)) ? 2 : 1;
-      n++;
-    }
-    while (n > cp) {
-      i -= i >= 2 && isLow(t.charCodeAt(i - 1)) && isHigh(t.charCodeAt(i - 2)) ? 2 : 1;
-      n--;
-    }
-    this.cp = n;
-    this.unit = i;
-    return i;
+    const [n, i] = this.nearest(cp, 0);
+    return this.walk(n, i, (at) => at[0] - cp)[1];
   }
 
   /** Code-point offset of UTF-16 offset `unit`, rounded as unitsToCodePoints rounds it. */
   toCodePoints(unit: number, round: 'down' | 'up' = 'down'): number {
+    if (unit < 0 || unit > this.text.length || !Number.isInteger(unit)) {
+      throw new RangeError(`offset ${unit} is outside the text (0..${this.text.length} UTF-16 units)`);
+    }
+    const u = alignToCodePoint(this.text, unit, round);
+    const [i, n] = this.nearest(u, 1);
+    return this.walk(n, i, (at) => at[1] - u)[0];
+  }
+
+  /**
+   * Steps character by character from code point `n` at unit `i` until `past` is 0 (negative:
+   * forward, positive: back); remembers and returns where it stopped as [code point, unit].
+   */
+  private walk(n: number, i: number, past: (at: [number, number]) => number): [number, number] {
     const t = this.text;
-    if (unit < 0 || unit > t.length || !Number.isInteger(unit)) {
-      throw new RangeError(`offset ${unit} is outside the text (0..${t.length} UTF-16 units)`);
+    const at: [number, number] = [n, i];
+    while (past(at) < 0) {
+      at[1] += isHigh(t.charCodeAt(at[1])) && at[1] + 1 < t.length && isLow(t.charCodeAt(at[1] + 1)) ? 2 : 1;
+      at[0]++;
     }
-    const u = alignToCodePoint(t, unit, round);
-    let [i, n] = this.nearest(u, 1);
-    while (i < u) {
-      i += isHigh(t.charCodeAt(i)) && i + 1 < t.length && isLow(t.charCodeAt(i + 1)) ? 2 : 1;
-      n++;
+    while (past(at) > 0) {
+      at[1] -= at[1] >= 2 && isLow(t.charCodeAt(at[1] - 1)) && isHigh(t.charCodeAt(at[1] - 2)) ? 2 : 1;
+      at[0]--;
     }
-    while (i > u) {
-      i -= i >= 2 && isLow(t.charCodeAt(i - 1)) && isHigh(t.charCodeAt(i - 2)) ? 2 : 1;
-      n--;
-    }
-    this.cp = n;
-    this.unit = i;
-    return n;
+    [this.cp, this.unit] = at;
+    return at;
   }
 
   /**

@@ -10,7 +10,7 @@ import { AdoptedError, AdoptedErrorDomain, AlgorithmErrorCode, TextOperationErro
 import { affectsBuffer, deleteOp, feedRecon, isReversible, unsplit, type DeleteOp, type Op } from './operations.js';
 import { DO, REDO, UNDO, fold, indexOf, mirror, reqAffectsBuffer, transformReq, type Req } from './request.js';
 import { RequestLog } from './request-log.js';
-import { StateVector, type UserId } from './state-vector.js';
+import { StateVector, hashDelta, type UserId } from './state-vector.js';
 
 export type UserStatus = 'active' | 'inactive' | 'unavailable';
 
@@ -41,11 +41,39 @@ export interface Execution {
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
+const FOLD = 0;
+const TRANSFORM = 1;
+const MIRROR = 2;
+
+/**
+ * The steps of a translation (step i: fold `by[i]` of `users[i]`'s requests, transform against
+ * the translation of `originals[i]`, or mirror `by[i]` own requests later) and where to start:
+ * at step `start` with the cached translation `cached` (step 0 and the request itself if null).
+ */
+interface Path {
+  readonly kinds: number[];
+  readonly users: UserId[];
+  readonly by: number[];
+  readonly originals: (Req | null)[];
+  readonly start: number;
+  readonly cached: Req | null;
+}
+
+/** True iff every component of `vector` (dense, null: unknown user) is <= the one of `state`. */
+function denseLeq(vector: Int32Array | null, state: Int32Array): boolean {
+  if (!vector) return false;
+  for (let i = 0; i < vector.length; i++) if (vector[i]! > state[i]!) return false;
+  return true;
+}
+
 export class Algorithm {
   current: StateVector = StateVector.zero;
   readonly users: AlgoUser[] = [];
   private readonly byId = new Map<UserId, AlgoUser>();
   private changes: BufferChange[] = [];
+  /** User id -> position in `users` (the dense form of state vectors in translation walks). */
+  private readonly slots = new Map<UserId, number>();
+  private scratch = new Int32Array(16);
 
   constructor(
     readonly buffer: TextBuffer,
@@ -59,6 +87,7 @@ export class Algorithm {
 
   /** inf_adopted_algorithm_add_user: the current state takes over the user's own component. */
   addUser(u: AlgoUser): void {
+    this.slots.set(u.id, this.users.length);
     this.users.push(u);
     this.byId.set(u.id, u);
     this.current = this.current.set(u.id, u.vector.get(u.id));
@@ -168,48 +197,160 @@ export class Algorithm {
   }
 
   private translateForward(req: Req, to: StateVector): Req {
-    let cur = req;
-    while (!cur.vector.equals(to)) {
-      let next: Req | null = null;
-      const vector = cur.vector;
-      // Users are tried in the order they were added, as libinfinity does; the first user that
-      // allows a fold or a transformation decides the step.
-      for (const v of this.users) {
-        if (v.id === cur.user) continue;
-        const from = vector.get(v.id);
-        const toN = to.get(v.id);
-        if (from === toN) continue;
-        if (from > toN) throw new Error(`state ${to} is not reachable from ${vector}`);
-        const assoc = v.log.nextAssociated(from);
-        if (assoc && indexOf(assoc) < toN) {
-          next = fold(cur, v.id, indexOf(assoc) - from + 1);
+    if (req.vector.equals(to)) return req;
+    const path = this.path(req, to);
+    let cur = path.cached ?? req;
+    for (let i = path.start; i < path.kinds.length; i++) {
+      const user = path.users[i]!;
+      switch (path.kinds[i]) {
+        case FOLD:
+          cur = fold(cur, user, path.by[i]!);
+          break;
+        case TRANSFORM: {
+          // The other request at this state first, then this one (cache included), as
+          // inf_adopted_algorithm_transform_request looks both up.
+          const at = cur.vector;
+          const against = this.translate(path.originals[i]!, at);
+          cur = transformReq(this.translate(cur, at), against);
           break;
         }
-        const original = v.log.originalOf(v.log.get(from))!;
-        if (original.vector.causallyBefore(vector)) {
-          const against = this.translate(original, vector);
-          next = this.transformAt(cur, against, vector);
+        default:
+          cur = mirror(cur, path.by[i]!);
           break;
-        }
       }
-      if (!next) next = this.lateMirror(cur, to);
-      cur = next;
     }
     return cur;
   }
 
-  /** inf_adopted_algorithm_transform_request: both are looked up at `at` first (cache included). */
-  private transformAt(req: Req, against: Req, at: StateVector): Req {
-    const againstAt = this.translate(against, at);
-    const reqAt = this.translate(req, at);
-    return transformReq(reqAt, againstAt);
+  /**
+   * The steps libinfinity's translation takes from `req`'s state to `to`, and where to start them.
+   * The steps depend on the states alone: at each state, users are tried in the order they were
+   * added and the first that allows a fold (its next request is undone/redone within the target)
+   * or a transformation (its next request's original is causally before the state) decides; if
+   * none does, the request's own user undid or redid it later (a late mirror).
+   *
+   * The walk looks every intermediate translation up in the cache (transform_request does), so
+   * where a translation of this request to a state on the path is cached, the walk would carry on
+   * from it: the steps before the last such state are skipped. The cache is a memo of a
+   * deterministic function of (request, state), so the result is the same; translating one
+   * request to the states along another's path hits this all the time, and the states alone are
+   * much cheaper to walk (a mutable array, hashes updated per step) than the transformations.
+   */
+  private path(req: Req, to: StateVector): Path {
+    const slots = this.slots;
+    if (this.scratch.length < this.users.length) this.scratch = new Int32Array(this.users.length * 2);
+    const state = this.scratch;
+    state.fill(0);
+    const initial = req.vector.dense(slots);
+    if (!initial) throw new Error(`state ${req.vector} names an unknown user`);
+    state.set(initial);
+    // Only users whose component differs between the request and the target can take a step;
+    // one leaves the list once its component has reached the target's (components only grow).
+    // With hundreds of users in a session and a handful concurrent, this saves a scan of every
+    // user per step.
+    const pending: AlgoUser[] = [];
+    const pendingSlot: number[] = [];
+    const pendingTo: number[] = [];
+    for (let k = 0; k < this.users.length; k++) {
+      const v = this.users[k]!;
+      if (v.id === req.user) continue;
+      const toN = to.get(v.id);
+      if (state[k] === toN) continue;
+      if (state[k]! > toN) throw new Error(`state ${to} is not reachable from ${req.vector}`);
+      pending.push(v);
+      pendingSlot.push(k);
+      pendingTo.push(toN);
+    }
+    const ownSlot = slots.get(req.user)!;
+    const ownTo = to.get(req.user);
+    if (state[ownSlot]! > ownTo) throw new Error(`state ${to} is not reachable from ${req.vector}`);
+    let remaining = to.sum() - req.vector.sum();
+
+    const kinds: number[] = [];
+    const users: UserId[] = [];
+    const by: number[] = [];
+    const originals: (Req | null)[] = [];
+    /** After each step: the raw hash and the number of non-zero components of the state. */
+    const hashes: number[] = [];
+    const nonzeros: number[] = [];
+    let hash = req.vector.rawHash();
+    let nonzero = req.vector.users().length;
+    while (remaining > 0) {
+      let kind = MIRROR;
+      let user = req.user;
+      let slot = ownSlot;
+      let n = 0;
+      let original: Req | null = null;
+      for (let k = 0; k < pending.length; k++) {
+        const v = pending[k]!;
+        const from = state[pendingSlot[k]!]!;
+        const toN = pendingTo[k]!;
+        if (from === toN) {
+          pending.splice(k, 1);
+          pendingSlot.splice(k, 1);
+          pendingTo.splice(k--, 1);
+          continue;
+        }
+        const assoc = v.log.nextAssociated(from);
+        if (assoc && indexOf(assoc) < toN) {
+          kind = FOLD;
+          n = indexOf(assoc) - from + 1;
+        } else {
+          const o = v.log.originalOf(v.log.get(from))!;
+          if (!denseLeq(o.vector.dense(slots), state)) continue;
+          kind = TRANSFORM;
+          n = 1;
+          original = o;
+        }
+        user = v.id;
+        slot = pendingSlot[k]!;
+        break;
+      }
+      if (kind === MIRROR) n = this.lateMirrorBy(req.user, state[ownSlot]!, ownTo, to);
+      const old = state[slot]!;
+      state[slot] = old + n;
+      hash = (hash + hashDelta(user, old, old + n)) >>> 0;
+      if (old === 0) nonzero++;
+      remaining -= n;
+      kinds.push(kind);
+      users.push(user);
+      by.push(n);
+      originals.push(original);
+      hashes.push(hash);
+      nonzeros.push(nonzero);
+    }
+
+    // The last cached state on the path before the target (the caller looked the target up).
+    let start = 0;
+    let cached: Req | null = null;
+    if (reqAffectsBuffer(req)) {
+      const log = this.byId.get(req.user)!.log;
+      for (let i = kinds.length - 1; i > 0; i--) {
+        // Back from the state after step i to the one after step i - 1.
+        state[slots.get(users[i]!)!]! -= by[i]!;
+        const found = log.cacheCandidates(state[ownSlot]!, hashes[i - 1]! & 0x7fffffff);
+        if (found === undefined) continue;
+        for (const c of Array.isArray(found) ? (found as readonly Req[]) : [found as Req]) {
+          if (c.vector.equalsDense(state, slots, nonzeros[i - 1]!)) {
+            cached = c;
+            break;
+          }
+        }
+        if (cached) {
+          start = i;
+          break;
+        }
+      }
+    }
+    return { kinds, users, by, originals, start, cached };
   }
 
-  /** The request's own user undid/redid it later: continue with its inverse. */
-  private lateMirror(cur: Req, to: StateVector): Req {
-    const log = this.byId.get(cur.user)!.log;
-    const from = indexOf(cur);
-    const toN = to.get(cur.user);
+  /**
+   * The request's own user undid/redid it later: the walk continues with its inverse, this many
+   * own requests later.
+   */
+  private lateMirrorBy(user: UserId, from: number, toN: number, to: StateVector): number {
+    const log = this.byId.get(user)!.log;
     const entry = log.get(from);
     const assoc = log.nextAssociated(from);
     let assocIndex = -1;
@@ -219,8 +360,8 @@ export class Algorithm {
       // The undo/redo being executed right now is not in the log yet.
       assocIndex = toN;
     }
-    if (assocIndex < 0 || assocIndex > toN) throw new Error(`state ${to} is not reachable from ${cur.vector}`);
-    return mirror(cur, assocIndex - from);
+    if (assocIndex < 0 || assocIndex > toN) throw new Error(`state ${to} is not reachable from request ${from} of user ${user}`);
+    return assocIndex - from;
   }
 
   /** inf_adopted_operation_apply_transformed: a delete known by length only learns its text. */

@@ -182,6 +182,11 @@ export class RequestLog {
     return undefined;
   }
 
+  /** The cached translations of request `index` whose vectors hash to `hash` (31 bits), if any. */
+  cacheCandidates(index: number, hash: number): Req | readonly Req[] | undefined {
+    return this.cache.get(index)?.get(hash);
+  }
+
   /** Caches a translation, replacing one at the same vector. */
   cacheAdd(req: Req): void {
     const n = indexOf(req);

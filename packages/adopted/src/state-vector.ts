@@ -21,13 +21,19 @@ export class StateVector {
   // Lazily computed caches; vectors are immutable so they never go stale.
   private key: string | undefined;
   private total = -1;
-  private hashValue = -1;
+  private denseSlots: ReadonlyMap<UserId, number> | null = null;
+  private denseArray: Int32Array | null = null;
+  /** The unsigned 32-bit sum of term() over the components; -1 until known. */
+  private hashValue: number;
 
   /** Sorted ascending, no duplicates, no zero counts. */
   private constructor(
     private readonly ids: readonly number[],
     private readonly counts: readonly number[],
-  ) {}
+    hash = -1,
+  ) {
+    this.hashValue = hash;
+  }
 
   /** Builds a vector from (user, count) pairs in any order; zero counts are dropped. */
   static from(entries: Iterable<readonly [UserId, number]>): StateVector {
@@ -87,17 +93,20 @@ export class StateVector {
   set(user: UserId, count: number): StateVector {
     const i = this.indexOf(user);
     if (i >= 0) {
-      if (this.counts[i] === count) return this;
+      const old = this.counts[i]!;
+      if (old === count) return this;
+      if (count < 0 || !Number.isSafeInteger(count)) throw new StateVectorError(`Invalid state vector component ${user}:${count}`);
+      const hash = this.derivedHash(user, old, count);
       if (count === 0) {
         const ids = this.ids.slice();
         const counts = this.counts.slice();
         ids.splice(i, 1);
         counts.splice(i, 1);
-        return new StateVector(ids, counts);
+        return new StateVector(ids, counts, hash);
       }
       const counts = this.counts.slice();
       counts[i] = count;
-      return new StateVector(this.ids, counts);
+      return new StateVector(this.ids, counts, hash);
     }
     if (count === 0) return this;
     if (count < 0 || !Number.isSafeInteger(count)) throw new StateVectorError(`Invalid state vector component ${user}:${count}`);
@@ -108,7 +117,7 @@ export class StateVector {
     const counts = this.counts.slice();
     ids.splice(at, 0, user);
     counts.splice(at, 0, count);
-    return new StateVector(ids, counts);
+    return new StateVector(ids, counts, this.derivedHash(user, 0, count));
   }
 
   /** A copy with `user`'s component increased by `by` (which may be negative). */
@@ -218,19 +227,67 @@ export class StateVector {
 
   /**
    * A 31-bit hash of the components, equal for equal vectors (translation caches key on it
-   * instead of building the string form of every intermediate vector).
+   * instead of building the string form of every intermediate vector). It is a sum of one term
+   * per component, so a vector made by set()/add() gets its hash from its parent's in O(1):
+   * translation makes a new vector per step, each looked up in a cache.
    */
   hash(): number {
     if (this.hashValue < 0) {
-      let h = 0x2f1b3c5d;
-      for (let i = 0; i < this.ids.length; i++) {
-        h = Math.imul(h ^ this.ids[i]!, 0x9e3779b1);
-        h = Math.imul(h ^ this.counts[i]!, 0x85ebca77);
-        h ^= h >>> 15;
-      }
-      this.hashValue = h & 0x7fffffff;
+      let h = 0;
+      for (let i = 0; i < this.ids.length; i++) h = (h + term(this.ids[i]!, this.counts[i]!)) | 0;
+      this.hashValue = h >>> 0;
     }
+    return this.hashValue & 0x7fffffff;
+  }
+
+  /** The hash of this vector with one component changed from `from` to `to`, if this one's is known. */
+  private derivedHash(user: UserId, from: number, to: number): number {
+    if (this.hashValue < 0) return -1;
+    return (this.hashValue - (from === 0 ? 0 : term(user, from)) + (to === 0 ? 0 : term(user, to))) >>> 0;
+  }
+
+  /** The hash before it is cut to 31 bits (hash() & 0x7fffffff), to be updated with hashTerm(). */
+  rawHash(): number {
+    this.hash();
     return this.hashValue;
+  }
+
+  /**
+   * The components as an array indexed by `slots` (user id -> index), cached for the last slots
+   * map asked for: the translation walk compares request vectors with its state this way.
+   * Returns null if a user has no slot.
+   */
+  dense(slots: ReadonlyMap<UserId, number>): Int32Array | null {
+    if (this.denseSlots === slots) return this.denseArray;
+    let size = 0;
+    const at: number[] = [];
+    for (const id of this.ids) {
+      const k = slots.get(id);
+      if (k === undefined) {
+        at.length = 0;
+        break;
+      }
+      at.push(k);
+      if (k + 1 > size) size = k + 1;
+    }
+    let arr: Int32Array | null = null;
+    if (at.length === this.ids.length) {
+      arr = new Int32Array(size);
+      for (let i = 0; i < at.length; i++) arr[at[i]!] = this.counts[i]!;
+    }
+    this.denseSlots = slots;
+    this.denseArray = arr;
+    return arr;
+  }
+
+  /** True iff this vector's components are exactly `state` (indexed by `slots`, `nonzero` of them non-zero). */
+  equalsDense(state: ArrayLike<number>, slots: ReadonlyMap<UserId, number>, nonzero: number): boolean {
+    if (this.ids.length !== nonzero) return false;
+    for (let i = 0; i < this.ids.length; i++) {
+      const k = slots.get(this.ids[i]!);
+      if (k === undefined || state[k] !== this.counts[i]) return false;
+    }
+    return true;
   }
 
   /** Users with a non-zero component, ascending. */
@@ -264,6 +321,20 @@ export class StateVector {
     }
     return -1;
   }
+}
+
+/** The change of a raw hash (rawHash()) when `id`'s component goes from `from` to `to`. */
+export function hashDelta(id: number, from: number, to: number): number {
+  return ((to === 0 ? 0 : term(id, to)) - (from === 0 ? 0 : term(id, from))) | 0;
+}
+
+/** One component's share of a vector's hash (never used for a zero component). */
+function term(id: number, count: number): number {
+  let h = Math.imul(id ^ 0x2f1b3c5d, 0x9e3779b1);
+  h = Math.imul(h ^ count, 0x85ebca77);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 13)) | 0;
 }
 
 /** The decimal number in text[from, to), or -1 unless it is ASCII digits only. */

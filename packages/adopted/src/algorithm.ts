@@ -10,7 +10,8 @@ import { AdoptedError, AdoptedErrorDomain, AlgorithmErrorCode, TextOperationErro
 import { affectsBuffer, deleteOp, feedRecon, isReversible, unsplit, type DeleteOp, type Op } from './operations.js';
 import { DO, REDO, UNDO, fold, indexOf, mirror, reqAffectsBuffer, transformReq, type Req } from './request.js';
 import { RequestLog } from './request-log.js';
-import { StateVector, hashDelta, type UserId } from './state-vector.js';
+import { FOLD, PathFinder, TRANSFORM } from './path.js';
+import { StateVector, type UserId } from './state-vector.js';
 
 export type UserStatus = 'active' | 'inactive' | 'unavailable';
 
@@ -41,31 +42,6 @@ export interface Execution {
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
-const FOLD = 0;
-const TRANSFORM = 1;
-const MIRROR = 2;
-
-/**
- * The steps of a translation (step i: fold `by[i]` of `users[i]`'s requests, transform against
- * the translation of `originals[i]`, or mirror `by[i]` own requests later) and where to start:
- * at step `start` with the cached translation `cached` (step 0 and the request itself if null).
- */
-interface Path {
-  readonly kinds: number[];
-  readonly users: UserId[];
-  readonly by: number[];
-  readonly originals: (Req | null)[];
-  readonly start: number;
-  readonly cached: Req | null;
-}
-
-/** True iff every component of `vector` (dense, null: unknown user) is <= the one of `state`. */
-function denseLeq(vector: Int32Array | null, state: Int32Array): boolean {
-  if (!vector) return false;
-  for (let i = 0; i < vector.length; i++) if (vector[i]! > state[i]!) return false;
-  return true;
-}
-
 export class Algorithm {
   current: StateVector = StateVector.zero;
   readonly users: AlgoUser[] = [];
@@ -73,7 +49,10 @@ export class Algorithm {
   private changes: BufferChange[] = [];
   /** User id -> position in `users` (the dense form of state vectors in translation walks). */
   private readonly slots = new Map<UserId, number>();
-  private scratch = new Int32Array(16);
+  private readonly paths = new PathFinder(this.users, this.slots);
+  /** Largest recent distance of an executed request from the current state (ageCache). */
+  private recentDistance = 0;
+  private sinceAging = 0;
 
   constructor(
     readonly buffer: TextBuffer,
@@ -124,6 +103,8 @@ export class Algorithm {
       throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.NO_REDO, `The request "${vec}" from user "${u.name}" is a REDO request but there is no request to be redone.`);
     }
     const endBefore = u.log.end;
+    // A translation that threw left its steps in the arena.
+    this.paths.top = 0;
     let translated!: Req;
     let logged!: Req;
     this.changes = [];
@@ -151,12 +132,31 @@ export class Algorithm {
     if (reqAffectsBuffer(logged)) {
       u.log.add(logged);
       this.current = this.current.add(u.id, 1);
+      this.ageCache(req.vector.vdiff(this.current));
       // inf_adopted_algorithm_update_local_user_times: local users are always up to date.
       for (const v of this.users) if (v.local) v.vector = this.current;
     }
     // A user doing anything but a no-op becomes active (inf_adopted_session_end_execute_request_cb).
     if (translated.op!.kind !== 'no-op' && u.status === 'inactive') u.status = 'active';
     return { logged, changes: this.changes };
+  }
+
+  /**
+   * Forgets cached translations of requests that no request arriving now is likely to be
+   * concurrent with: older than a few times the largest recent distance between a request and the
+   * state it was executed at. The cache is a memo (a translation is the same whether computed or
+   * looked up), so this only bounds memory: libinfinity keeps every translation until cleanup,
+   * which at dozens of concurrent requests holds hundreds of thousands of them.
+   */
+  private ageCache(distance: number): void {
+    // The recent maximum decays by one every 16 requests.
+    this.recentDistance = Math.max(distance, this.recentDistance - 1 / 16);
+    if (++this.sinceAging < 32) return;
+    this.sinceAging = 0;
+    const keep = 64 + 4 * Math.ceil(this.recentDistance);
+    const before = this.current.sum() - keep;
+    if (before <= 0) return;
+    for (const u of this.users) u.log.cacheAge(before);
   }
 
   /** inf_adopted_algorithm_cleanup: drops related sets that every available site has long passed. */
@@ -198,170 +198,34 @@ export class Algorithm {
 
   private translateForward(req: Req, to: StateVector): Req {
     if (req.vector.equals(to)) return req;
-    const path = this.path(req, to);
-    let cur = path.cached ?? req;
-    for (let i = path.start; i < path.kinds.length; i++) {
-      const user = path.users[i]!;
-      switch (path.kinds[i]) {
+    const paths = this.paths;
+    const base = paths.top;
+    paths.find(req, to);
+    let cur = paths.cached ?? req;
+    const end = paths.end;
+    // The arena may grow (be replaced) while translations below find their own paths: read it
+    // through `paths` every time.
+    for (let i = paths.start; i < end; i++) {
+      const user = paths.users[i]!;
+      switch (paths.kinds[i]) {
         case FOLD:
-          cur = fold(cur, user, path.by[i]!);
+          cur = fold(cur, user, paths.by[i]!);
           break;
         case TRANSFORM: {
           // The other request at this state first, then this one (cache included), as
           // inf_adopted_algorithm_transform_request looks both up.
           const at = cur.vector;
-          const against = this.translate(path.originals[i]!, at);
+          const against = this.translate(paths.originals[i]!, at);
           cur = transformReq(this.translate(cur, at), against);
           break;
         }
         default:
-          cur = mirror(cur, path.by[i]!);
+          cur = mirror(cur, paths.by[i]!);
           break;
       }
     }
+    paths.top = base;
     return cur;
-  }
-
-  /**
-   * The steps libinfinity's translation takes from `req`'s state to `to`, and where to start them.
-   * The steps depend on the states alone: at each state, users are tried in the order they were
-   * added and the first that allows a fold (its next request is undone/redone within the target)
-   * or a transformation (its next request's original is causally before the state) decides; if
-   * none does, the request's own user undid or redid it later (a late mirror).
-   *
-   * The walk looks every intermediate translation up in the cache (transform_request does), so
-   * where a translation of this request to a state on the path is cached, the walk would carry on
-   * from it: the steps before the last such state are skipped. The cache is a memo of a
-   * deterministic function of (request, state), so the result is the same; translating one
-   * request to the states along another's path hits this all the time, and the states alone are
-   * much cheaper to walk (a mutable array, hashes updated per step) than the transformations.
-   */
-  private path(req: Req, to: StateVector): Path {
-    const slots = this.slots;
-    if (this.scratch.length < this.users.length) this.scratch = new Int32Array(this.users.length * 2);
-    const state = this.scratch;
-    state.fill(0);
-    const initial = req.vector.dense(slots);
-    if (!initial) throw new Error(`state ${req.vector} names an unknown user`);
-    state.set(initial);
-    // Only users whose component differs between the request and the target can take a step;
-    // one leaves the list once its component has reached the target's (components only grow).
-    // With hundreds of users in a session and a handful concurrent, this saves a scan of every
-    // user per step.
-    const pending: AlgoUser[] = [];
-    const pendingSlot: number[] = [];
-    const pendingTo: number[] = [];
-    for (let k = 0; k < this.users.length; k++) {
-      const v = this.users[k]!;
-      if (v.id === req.user) continue;
-      const toN = to.get(v.id);
-      if (state[k] === toN) continue;
-      if (state[k]! > toN) throw new Error(`state ${to} is not reachable from ${req.vector}`);
-      pending.push(v);
-      pendingSlot.push(k);
-      pendingTo.push(toN);
-    }
-    const ownSlot = slots.get(req.user)!;
-    const ownTo = to.get(req.user);
-    if (state[ownSlot]! > ownTo) throw new Error(`state ${to} is not reachable from ${req.vector}`);
-    let remaining = to.sum() - req.vector.sum();
-
-    const kinds: number[] = [];
-    const users: UserId[] = [];
-    const by: number[] = [];
-    const originals: (Req | null)[] = [];
-    /** After each step: the raw hash and the number of non-zero components of the state. */
-    const hashes: number[] = [];
-    const nonzeros: number[] = [];
-    let hash = req.vector.rawHash();
-    let nonzero = req.vector.users().length;
-    while (remaining > 0) {
-      let kind = MIRROR;
-      let user = req.user;
-      let slot = ownSlot;
-      let n = 0;
-      let original: Req | null = null;
-      for (let k = 0; k < pending.length; k++) {
-        const v = pending[k]!;
-        const from = state[pendingSlot[k]!]!;
-        const toN = pendingTo[k]!;
-        if (from === toN) {
-          pending.splice(k, 1);
-          pendingSlot.splice(k, 1);
-          pendingTo.splice(k--, 1);
-          continue;
-        }
-        const assoc = v.log.nextAssociated(from);
-        if (assoc && indexOf(assoc) < toN) {
-          kind = FOLD;
-          n = indexOf(assoc) - from + 1;
-        } else {
-          const o = v.log.originalOf(v.log.get(from))!;
-          if (!denseLeq(o.vector.dense(slots), state)) continue;
-          kind = TRANSFORM;
-          n = 1;
-          original = o;
-        }
-        user = v.id;
-        slot = pendingSlot[k]!;
-        break;
-      }
-      if (kind === MIRROR) n = this.lateMirrorBy(req.user, state[ownSlot]!, ownTo, to);
-      const old = state[slot]!;
-      state[slot] = old + n;
-      hash = (hash + hashDelta(user, old, old + n)) >>> 0;
-      if (old === 0) nonzero++;
-      remaining -= n;
-      kinds.push(kind);
-      users.push(user);
-      by.push(n);
-      originals.push(original);
-      hashes.push(hash);
-      nonzeros.push(nonzero);
-    }
-
-    // The last cached state on the path before the target (the caller looked the target up).
-    let start = 0;
-    let cached: Req | null = null;
-    if (reqAffectsBuffer(req)) {
-      const log = this.byId.get(req.user)!.log;
-      for (let i = kinds.length - 1; i > 0; i--) {
-        // Back from the state after step i to the one after step i - 1.
-        state[slots.get(users[i]!)!]! -= by[i]!;
-        const found = log.cacheCandidates(state[ownSlot]!, hashes[i - 1]! & 0x7fffffff);
-        if (found === undefined) continue;
-        for (const c of Array.isArray(found) ? (found as readonly Req[]) : [found as Req]) {
-          if (c.vector.equalsDense(state, slots, nonzeros[i - 1]!)) {
-            cached = c;
-            break;
-          }
-        }
-        if (cached) {
-          start = i;
-          break;
-        }
-      }
-    }
-    return { kinds, users, by, originals, start, cached };
-  }
-
-  /**
-   * The request's own user undid/redid it later: the walk continues with its inverse, this many
-   * own requests later.
-   */
-  private lateMirrorBy(user: UserId, from: number, toN: number, to: StateVector): number {
-    const log = this.byId.get(user)!.log;
-    const entry = log.get(from);
-    const assoc = log.nextAssociated(from);
-    let assocIndex = -1;
-    if (assoc) {
-      assocIndex = indexOf(assoc);
-    } else if (entry.type === UNDO ? log.nextRedo() === entry : log.nextUndo() === entry) {
-      // The undo/redo being executed right now is not in the log yet.
-      assocIndex = toN;
-    }
-    if (assocIndex < 0 || assocIndex > toN) throw new Error(`state ${to} is not reachable from request ${from} of user ${user}`);
-    return assocIndex - from;
   }
 
   /** inf_adopted_operation_apply_transformed: a delete known by length only learns its text. */

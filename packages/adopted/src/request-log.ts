@@ -52,6 +52,8 @@ export class RequestLog {
   // Translations of this user's requests, by the translated request's own index, then by the
   // hash of its vector (a bucket is one request or, on a hash collision, a list of them).
   private cache = new Map<number, Map<number, Req | Req[]>>();
+  /** Indices below this one have no cached translations left (cacheAge). */
+  private cacheLow = 0;
 
   constructor(
     readonly user: UserId,
@@ -135,6 +137,17 @@ export class RequestLog {
     return e ? e.req : null;
   }
 
+  /** The index of the undo/redo that refers back to logged request n, or -1. */
+  nextAssociatedIndex(n: number): number {
+    const e = this.entry(n).nextAssoc;
+    return e ? e.index : -1;
+  }
+
+  /** The DO that logged request n is or refers to (originalOf for a logged request, faster). */
+  originalAt(n: number): Req {
+    return this.entry(n).original.req;
+  }
+
   /**
    * The DO that `req` (logged or about to be) refers to (inf_adopted_request_log_original_request).
    * Returns null if `req` is an undo/redo that has nothing to refer to.
@@ -203,6 +216,18 @@ export class RequestLog {
       if (i >= 0) b[i] = req;
       else b.push(req);
     }
+  }
+
+  /**
+   * Forgets the cached translations of requests older than `sum` (their vector's sum): a
+   * translation is only looked up again while a request concurrent with it arrives, and the cache
+   * is a memo, so this bounds its memory without changing any result.
+   */
+  cacheAge(sum: number): void {
+    let n = Math.max(this.cacheLow, this.first);
+    const end = this.end;
+    while (n < end && this.entry(n).req.vector.sum() < sum) this.cache.delete(n++);
+    this.cacheLow = n;
   }
 
   /** Forgets cached translations at own index >= n (after a request that failed to execute). */

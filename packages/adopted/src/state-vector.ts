@@ -22,7 +22,7 @@ export class StateVector {
   private key: string | undefined;
   private total = -1;
   private denseSlots: ReadonlyMap<UserId, number> | null = null;
-  private denseArray: Int32Array | null = null;
+  private denseArray: Float64Array | null = null;
   /** The unsigned 32-bit sum of term() over the components; -1 until known. */
   private hashValue: number;
 
@@ -257,7 +257,7 @@ export class StateVector {
    * map asked for: the translation walk compares request vectors with its state this way.
    * Returns null if a user has no slot.
    */
-  dense(slots: ReadonlyMap<UserId, number>): Int32Array | null {
+  dense(slots: ReadonlyMap<UserId, number>): Float64Array | null {
     if (this.denseSlots === slots) return this.denseArray;
     let size = 0;
     const at: number[] = [];
@@ -270,14 +270,41 @@ export class StateVector {
       at.push(k);
       if (k + 1 > size) size = k + 1;
     }
-    let arr: Int32Array | null = null;
+    let arr: Float64Array | null = null;
     if (at.length === this.ids.length) {
-      arr = new Int32Array(size);
+      arr = new Float64Array(size);
       for (let i = 0; i < at.length; i++) arr[at[i]!] = this.counts[i]!;
     }
     this.denseSlots = slots;
     this.denseArray = arr;
     return arr;
+  }
+
+  /**
+   * Writes the slots (user positions in `slots`) and target counts of the components that are
+   * greater in `to` than here, in id order; returns how many, or -1 if a component of `to` is
+   * smaller (not reachable) or a user has no slot.
+   */
+  increases(to: StateVector, slots: ReadonlyMap<UserId, number>, outSlot: Int32Array, outTo: Float64Array): number {
+    const a = this.ids;
+    const b = to.ids;
+    let i = 0;
+    let n = 0;
+    for (let j = 0; j < b.length; j++) {
+      const id = b[j]!;
+      if (i < a.length && a[i]! < id) return -1; // a component missing from `to` is smaller there
+      let have = 0;
+      if (i < a.length && a[i] === id) have = this.counts[i++]!;
+      const want = to.counts[j]!;
+      if (want < have) return -1;
+      if (want > have) {
+        const k = slots.get(id);
+        if (k === undefined) return -1;
+        outSlot[n] = k;
+        outTo[n++] = want;
+      }
+    }
+    return i < a.length ? -1 : n;
   }
 
   /** True iff this vector's components are exactly `state` (indexed by `slots`, `nonzero` of them non-zero). */

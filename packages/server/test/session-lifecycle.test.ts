@@ -266,6 +266,35 @@ describe('tandemd directory and session life cycle (in-memory)', function () {
     await eventually(() => server.sessionText(doc) === 'kept!', 'the edit after loading');
   });
 
+  it('synchronises subscribers of an unchanged document from one serialisation, and a later one with the text as it is then', async () => {
+    const a = await connect(server, 'alice');
+    const doc = await addNode(a, 1, 0, 'InfText', 'shared', true);
+    await joinUser(a, doc, 0, 'alice');
+    // A long run (several sync-segments) with emoji, a combining mark and a control character.
+    const text = 'x😀e\u0301\u0007'.repeat(3000);
+    const wire = text.replace(/\u0007/g, '<uchar codepoint="7"/>');
+    a.send(session(doc, `<request user="1" time=""><insert-caret pos="0">${wire}</insert-caret></request>`));
+    await settle();
+    const segmentsOf = (sync: string): string[] => sync.match(/<sync-segment author="\d+">[\s\S]*?<\/sync-segment>/g) ?? [];
+    const textOf = (sync: string): string =>
+      segmentsOf(sync)
+        .map((x) => x.replace(/^<sync-segment author="\d+">|<\/sync-segment>$/g, '').replace(/<uchar codepoint="7"\/>/g, '\u0007'))
+        .join('');
+    const b = await connect(server, 'bob');
+    const c = await connect(server, 'carol');
+    const first = await subscribe(b, 1, doc);
+    const second = await subscribe(c, 1, doc);
+    expect(segmentsOf(first).length).to.be.greaterThan(1);
+    expect(textOf(first)).to.equal(text);
+    expect(segmentsOf(second)).to.deep.equal(segmentsOf(first));
+    // An edit changes the state: the next subscriber gets the new text, not the cached one.
+    a.send(session(doc, '<request user="1" time=""><delete-caret pos="0" len="2"/></request>'));
+    await b.next('</group>');
+    const d = await connect(server, 'dave');
+    const third = await subscribe(d, 1, doc);
+    expect(textOf(third)).to.equal([...text].slice(2).join(''));
+  });
+
   it('relays user-color-change to the other members only and stores the hue', async () => {
     const a = await connect(server, 'alice');
     const b = await connect(server, 'bob');

@@ -15,6 +15,7 @@ import {
   type SecurityPolicy, type ServerAction, type StreamErrorCondition, type XmlLimits,
 } from '@tandem/protocol';
 import type { AuthPolicy } from '../auth.js';
+import type { PreparedGroupRun } from '../session/members.js';
 
 export interface ConnectionLimits extends XmlLimits {
   /** Unsent output above which the connection is closed (resource-constraint). */
@@ -75,7 +76,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly xmpp: ServerStream;
   private closing = false;
   /** Output produced in the current event-loop turn, written in one go (see write()). */
-  private outbox: string[] = [];
+  private outbox: (string | Buffer)[] = [];
   private flushScheduled = false;
   private closedEmitted = false;
   /** Until the stream is open: closes a connection that does not log in in time. */
@@ -261,7 +262,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     });
   }
 
-  private write(data: string): void {
+  private write(data: string | Buffer): void {
     if (this.closing || this.stream.destroyed) return;
     // Everything for this peer produced in one event-loop turn (a broadcast per request of each
     // of many clients, a synchronisation) goes out in a single socket write at the end of the
@@ -276,16 +277,33 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly flushOutbox = (): void => {
     this.flushScheduled = false;
     if (this.outbox.length === 0) return;
-    const data = this.outbox.length === 1 ? this.outbox[0]! : this.outbox.join('');
+    const parts = this.outbox;
     this.outbox = [];
     if (this.stream.destroyed) return;
-    this.stream.write(data);
+    if (parts.every((p) => typeof p === 'string')) {
+      this.stream.write(parts.length === 1 ? parts[0]! : parts.join(''));
+    } else {
+      // Prepared bytes (a big document's text) go out as they are, in one vectored write.
+      this.stream.cork();
+      for (const p of parts) this.stream.write(p);
+      this.stream.uncork();
+    }
     if (this.stream.writableLength > this.options.limits.maxPendingOutputBytes) {
       this.options.log(`Closing ${this.remote}: it does not read what it is sent`);
       this.closing = true;
       this.stream.destroy();
       this.finish();
     }
+  }
+
+  /** Sends a prepared run of group messages as its bytes (message by message while traced). */
+  sendPrepared(run: PreparedGroupRun): void {
+    if (!this.isOpen) return;
+    if (this.listenerCount('traffic') > 0) {
+      this.sendGroup(run.group, ...run.messages);
+      return;
+    }
+    this.write(run.encoded());
   }
 
   /** Sends elements in one `<group name=...>` container each (the server never writes publisher). */

@@ -3,12 +3,40 @@
  * the member table with each member's synchronisation state, message dispatch, relaying to
  * members, and what happens to a member's users when it leaves or the session closes.
  */
-import { Element, encodeSignal, encodeUserStatusChange, formatReplySeq, requestSeq } from '@tandem/protocol';
+import { Element, encodeGroup, encodeSignal, encodeUserStatusChange, formatReplySeq, requestSeq, serialize } from '@tandem/protocol';
 
 /** The part of a connection a session uses. */
 export interface Member {
   sendGroup(group: string, ...messages: Element[]): void;
+  /** Sends a run of group messages as prepared bytes, where the member can (else sendGroup). */
+  sendPrepared?(run: PreparedGroupRun): void;
   readonly remote: string;
+}
+
+/**
+ * Messages of one group, each in its own `<group name=...>`, encoded once as UTF-8 for every
+ * member they are sent to: the text of a big document goes to each new subscriber as the same
+ * bytes instead of being wrapped, joined and encoded again per subscriber.
+ */
+export class PreparedGroupRun {
+  private bytes: Buffer | undefined;
+
+  constructor(
+    readonly group: string,
+    readonly messages: readonly Element[],
+  ) {}
+
+  /** The messages as sendGroup would write them, encoded. */
+  encoded(): Buffer {
+    this.bytes ??= Buffer.from(this.messages.map((m) => serialize(encodeGroup(this.group, m))).join(''), 'utf8');
+    return this.bytes;
+  }
+
+  /** Sends the run to `m`: as bytes if it takes them, else message by message. */
+  sendTo(m: Member): void {
+    if (m.sendPrepared) m.sendPrepared(this);
+    else m.sendGroup(this.group, ...this.messages);
+  }
 }
 
 /** Permissions of the sending member that a session enforces itself. */

@@ -13,7 +13,7 @@ import {
 } from '@tandem/protocol';
 import type { SessionJournal } from '../storage/journal.js';
 import type { StoredTextDocument, StoredUser } from '../storage/text-format.js';
-import { type Member, MemberTable, type SessionAccess, replySeq } from './members.js';
+import { type Member, MemberTable, PreparedGroupRun, type SessionAccess, replySeq } from './members.js';
 import { type SessionLimits, codePointLength } from '../limits.js';
 
 export type { Member, SessionAccess } from './members.js';
@@ -81,6 +81,13 @@ export class TextSession {
   private readonly lastSent = new Map<number, StateVector>();
   /** The adOPTed site of the server: buffer, request logs, user vectors and carets. */
   private readonly engine: AdoptedSession;
+  /**
+   * The sync-segment messages of the text at state `state` (the buffer changes only with the
+   * state), serialised and encoded once: subscribers joining a document that has not changed since
+   * the last synchronisation (a class opening the same big document) share those bytes. Dropped
+   * at the next change of the text.
+   */
+  private segmentCache: { state: string; run: PreparedGroupRun } | undefined;
   /** Set when the buffer or its authors changed since the last save. */
   modified = false;
 
@@ -175,21 +182,37 @@ export class TextSession {
   }
 
   private synchronize(m: Member): void {
-    m.sendGroup(this.group, ...this.syncMessages());
+    const { head, segments, end } = this.syncParts();
+    m.sendGroup(this.group, ...head);
+    segments.sendTo(m);
+    m.sendGroup(this.group, end);
   }
 
   /** The whole state as a synchronisation (§4): sync-begin, users, requests, segments, sync-end. */
   syncMessages(): Element[] {
+    const { head, segments, end } = this.syncParts();
+    return [...head, ...segments.messages, end];
+  }
+
+  private syncParts(): { head: Element[]; segments: PreparedGroupRun; end: Element } {
     const users = [...this.users.values()].sort((a, b) => a.id - b.id);
     const requests = this.engine.exportSync().requests.map(wireSyncOf);
-    const segments = splitSegments(this.engine.segments());
-    const messages: Element[] = [encodeSyncBegin(users.length + requests.length + segments.length)];
-    for (const u of users) messages.push(encodeUser('sync-user', this.wireUser(u)));
+    const segments = this.segmentRun();
+    const head: Element[] = [encodeSyncBegin(users.length + requests.length + segments.messages.length)];
+    for (const u of users) head.push(encodeUser('sync-user', this.wireUser(u)));
     // Requests and segments (thousands for a long document) go out as text, not element trees.
-    for (const r of requests) messages.push(new SerializedElement(syncRequestXml(r)));
-    for (const s of segments) messages.push(new SerializedElement(syncSegmentXml(s)));
-    messages.push(encodeSignal('sync-end'));
-    return messages;
+    for (const r of requests) head.push(new SerializedElement(syncRequestXml(r)));
+    return { head, segments, end: encodeSignal('sync-end') };
+  }
+
+  /** The sync-segment messages of the current text, shared while the text does not change. */
+  private segmentRun(): PreparedGroupRun {
+    const state = this.engine.current.toString();
+    if (this.segmentCache?.state !== state) {
+      const messages = splitSegments(this.engine.segments()).map((s) => new SerializedElement(syncSegmentXml(s)));
+      this.segmentCache = { state, run: new PreparedGroupRun(this.group, messages) };
+    }
+    return this.segmentCache.run;
   }
 
   /** Tells every subscriber the session is gone (node removed, shutdown) and forgets them. */
@@ -325,6 +348,7 @@ export class TextSession {
     const r = edit.kind === 'insert' ? this.engine.localInsert(id, edit.pos, edit.text) : this.engine.localDelete(id, edit.pos, edit.len);
     const operation: WireOperation = edit.kind === 'insert' ? { kind: 'insert', pos: edit.pos, text: edit.text } : { kind: 'delete', pos: edit.pos, len: edit.len };
     this.modified = true;
+    this.segmentCache = undefined;
     this.ctx.journal?.changes(r.changes);
     this.lastSent.set(id, r.request.vector.add(id, 1));
     this.broadcast(encodeRequest({ user: id, time: r.time, operation }));
@@ -403,7 +427,11 @@ export class TextSession {
     } else {
       this.broadcast(el, m);
     }
-    if (affects(req.operation)) this.modified = true;
+    if (affects(req.operation)) {
+      this.modified = true;
+      // The shared text of the synchronisation is stale: free it now rather than at the next sync.
+      this.segmentCache = undefined;
+    }
     for (const x of done) this.ctx.hooks?.requestExecuted(this, m, user, x, received, at);
   }
 

@@ -131,12 +131,6 @@ export class RequestLog {
     }
   }
 
-  /** The undo/redo that refers back to request n, if logged. */
-  nextAssociated(n: number): Req | null {
-    const e = this.entry(n).nextAssoc;
-    return e ? e.req : null;
-  }
-
   /** The index of the undo/redo that refers back to logged request n, or -1. */
   nextAssociatedIndex(n: number): number {
     const e = this.entry(n).nextAssoc;

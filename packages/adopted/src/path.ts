@@ -18,10 +18,9 @@
  * Steps live in a stack (the arena): the caller runs its steps while translations it needs find
  * their own paths above them, and releases its part when done. Nothing is allocated per step.
  */
-import { reqAffectsBuffer, type Req } from './request.js';
+import { UNDO, reqAffectsBuffer, type Req } from './request.js';
 import type { RequestLog } from './request-log.js';
 import { hashDelta, type StateVector, type UserId } from './state-vector.js';
-import { UNDO } from './request.js';
 
 export const FOLD = 0;
 export const TRANSFORM = 1;
@@ -274,10 +273,4 @@ function sortBySlot(slot: Int32Array, to: Float64Array, n: number): void {
     slot[j + 1] = s;
     to[j + 1] = t;
   }
-}
-
-/** The first slot where `vector` (dense) is greater than `state`, or -1 if it is causally before. */
-function firstAbove(vector: Float64Array, state: Float64Array): number {
-  for (let i = 0; i < vector.length; i++) if (vector[i]! > state[i]!) return i;
-  return -1;
 }

@@ -243,10 +243,10 @@ export class StateVector {
   /** The hash of this vector with one component changed from `from` to `to`, if this one's is known. */
   private derivedHash(user: UserId, from: number, to: number): number {
     if (this.hashValue < 0) return -1;
-    return (this.hashValue - (from === 0 ? 0 : term(user, from)) + (to === 0 ? 0 : term(user, to))) >>> 0;
+    return (this.hashValue + hashDelta(user, from, to)) >>> 0;
   }
 
-  /** The hash before it is cut to 31 bits (hash() & 0x7fffffff), to be updated with hashTerm(). */
+  /** The hash before it is cut to 31 bits (hash() & 0x7fffffff), to be updated with hashDelta(). */
   rawHash(): number {
     this.hash();
     return this.hashValue;

@@ -117,7 +117,7 @@ export function renderServerSection(results, { before, notes } = {}) {
       `K light typists (bench/server/light.mjs: they count relayed requests per user instead of transforming, and keep a lower bound of the length so every edit is in range) ` +
       `each insert a 7-character tag or delete 1-7 characters at a random position, 5 times a second, on a ~2,000-character document; ${results.settings.observers} full \`@tandem/client\` watchers (adOPTed engine, text) receive everything. ` +
       `Latency: from the send of an insert to its arrival at every other client (the tag carries the send time; deletes are not timed). ` +
-      `Measured over ${results.settings.windowMs / 1000} s after a ${results.settings.warmupMs / 1000} s warm-up; K escalates until p95 passes 100 ms ` +
+      `The typists start at random times over the first ${(results.settings.rampMs ?? 0) / 1000} s of the warm-up (plus one period), as people join in; measured over ${results.settings.windowMs / 1000} s after a ${results.settings.warmupMs / 1000} s warm-up; K escalates until p95 passes 100 ms ` +
       `or the ${results.settings.capA / 60}-minute cap. Converged: every client received every insert within 30 s, every watcher's text equals a fresh subscriber's (the server's), ` +
       'nobody received an invalid-request, and no light typist\'s length bound exceeds the server\'s length. "clients short": that many clients had not received every insert 30 s after typing stopped (the server fell behind and its backlog grew; the percentiles then cover only what arrived). ' +
       '"(limit)": the load process used more than 0.85 of a core or could not keep up 5 edits/s per client, so the load generator, not the server, limited that row.', '', sectionA(s.a), '');

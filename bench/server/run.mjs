@@ -11,6 +11,8 @@
 //   --seed N           seed of the edit sequence (printed)
 //   --ks LIST          client counts for (a), e.g. 5,20 (default 5,20,50,100,200,500,1000,2000)
 //   --window S         measurement window of (a) and (b) in seconds
+//   --ramp S           (a): typists start at random times spread over this many seconds of the
+//                      warm-up (default three quarters of it); 0 starts all within one period
 //   --timeout S        hard limit per scenario (default 900, quick 200, smoke 60): past it the
 //                      scenario's processes are killed, it is reported as timed out, the run goes on
 // Environment: TANDEMD_CHECKOUT=DIR benchmarks the tandemd built in another checkout;
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 100000) },
     ks: { type: 'string' },
     window: { type: 'string' },
+    ramp: { type: 'string' },
     timeout: { type: 'string' },
   },
 });
@@ -52,6 +55,7 @@ const opts = {
   ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3, 8] : quick ? [5, 20, 30, 40] : [5, 10, 20, 30, 40, 50, 100, 200, 500, 1000],
   capA: quick ? 120 : 480,
   warmupMs: smoke ? 300 : quick ? 1000 : 2000,
+  rampMs: 0,
   windowMs: values.window ? Number(values.window) * 1000 : smoke ? 1000 : quick ? 3000 : 10000,
   sizes: smoke ? [2 ** 16] : quick ? [2 ** 20, 2 * 2 ** 20] : [2 ** 20, 10 * 2 ** 20],
   history: smoke ? 400 : quick ? 10000 : 100000,
@@ -62,6 +66,8 @@ const opts = {
   timeoutS: values.timeout ? Number(values.timeout) : smoke ? 60 : quick ? 200 : 900,
   batchB: 1,
 };
+opts.rampMs = values.ramp !== undefined ? Number(values.ramp) * 1000 : Math.round(0.75 * opts.warmupMs);
+if (!(opts.rampMs >= 0 && opts.rampMs <= opts.warmupMs)) throw new Error(`--ramp must be between 0 and the warm-up (${opts.warmupMs / 1000} s)`);
 for (const s of opts.servers) if (!SERVERS.includes(s)) throw new Error(`unknown server "${s}" (tandemd, infinoted)`);
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));

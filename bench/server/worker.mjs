@@ -147,10 +147,11 @@ const commands = {
   },
 
   /**
-   * Types until `startAt + durationMs` (paced: `rate` edits/s per client, random phase; flood:
+   * Types until `startAt + durationMs` (paced: `rate` edits/s per client, each starting at a
+   * random time within one period plus `rampMs`, then on a fixed schedule; flood:
    * batches of `batch` edits, each followed by a round trip, until `maxEdits` per client).
    */
-  async type({ startAt, warmupMs = 0, durationMs, rate = 5, mode = 'paced', batch = 20, maxEdits = Infinity, target = 2000, observersType = true }) {
+  async type({ startAt, warmupMs = 0, rampMs = 0, durationMs, rate = 5, mode = 'paced', batch = 20, maxEdits = Infinity, target = 2000, observersType = true }) {
     histogram = new Histogram();
     windowStart = startAt + warmupMs;
     stopTyping = false;
@@ -171,8 +172,10 @@ const commands = {
     if (mode === 'paced') {
       const period = 1000 / rate;
       await Promise.all(live.map(async (c) => {
-        // Random phase, then a fixed schedule: a late timer does not lower the offered rate.
-        let next = nowMs() + rand() * period;
+        // A random start (typists join in over the ramp, as people do; all at once within one
+        // period tips both servers over, notes.md), then a fixed schedule: a late timer does not
+        // lower the offered rate.
+        let next = nowMs() + rand() * (period + rampMs);
         for (;;) {
           await sleep(Math.max(0, next - nowMs()));
           if (nowMs() >= end || stopTyping) return;
@@ -193,7 +196,7 @@ const commands = {
       }));
     }
     const cpu = process.cpuUsage(cpu0);
-    return { edits, editsInWindow, inserts, cpuShare: (cpu.user + cpu.system) / 1e3 / (nowMs() - t0), lateMs: nowMs() - end };
+    return { typists: live.length, edits, editsInWindow, inserts, cpuShare: (cpu.user + cpu.system) / 1e3 / (nowMs() - t0), lateMs: nowMs() - end };
   },
 
   /**

@@ -81,14 +81,6 @@ async function connectAll(server, workers, names, concurrency = 50) {
   })));
 }
 
-/** Typists over the first `procs` workers, the watchers in the last one (when there are any). */
-async function connectTypistsAndWatchers(server, workers, procs, typists, watchers) {
-  await Promise.all([
-    connectAll(server, workers.slice(0, procs), typists),
-    ...(watchers.length ? [connectAll(server, workers.slice(procs), watchers)] : []),
-  ]);
-}
-
 const round = (v, d = 2) => (v === undefined || v === null || !Number.isFinite(v) ? null : Math.round(v * 10 ** d) / 10 ** d);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -122,8 +114,7 @@ async function typingRun(server, workers, path, { warmupMs, rampMs = 0, windowMs
   const boundHeld = drained.every((d) => d.lightMaxBound === undefined || d.lightMaxBound <= serverLength);
   const edits = typed.reduce((n, t) => n + t.editsInWindow, 0);
   const serverCpu = cpu1 - cpu0;
-  // The watchers' process types nothing: its CPU does not limit the offered load.
-  const loadCpu = typed.filter((t) => t.typists > 0).map((t) => t.cpuShare);
+  const loadCpu = typed.map((t) => t.cpuShare);
   // Paced typing that fell short of the offered rate means the load process could not keep up.
   const typists = lightTypists + (observersType ? hashes.length : 0);
   const shortOfRate = mode === 'paced' && edits / seconds < 0.8 * typists * rate;
@@ -166,14 +157,12 @@ export async function scenarioA(opts, log, rows = []) {
       if (done.has(kind)) continue;
       if (Date.now() > deadline) { log(`(a) time cap reached before K=${K} on ${kind}`); done.add(kind); continue; }
       const observers = Array.from({ length: opts.observers }, (_, i) => `watcher${i}`);
-      const row = await withServer(kind, opts, opts.procs + (observers.length ? 1 : 0), async (server, workers) => {
+      const row = await withServer(kind, opts, opts.procs, async (server, workers) => {
         await workers[0].call('put', { port: server.port, path: '/a', size: 2000 });
         // K light typists (light.mjs) and a few full clients that only watch: a full client
         // that types and falls behind makes its requests concurrent with everything it has not
         // processed yet, which loads the server with transformations no real editor would cause.
-        // The watchers run the engine, which costs most when requests are most concurrent: in a
-        // process of their own, that does not hold up the typists' reading of relays.
-        await connectTypistsAndWatchers(server, workers, opts.procs, Array.from({ length: K }, (_, i) => `u${i}`), observers);
+        await connectAll(server, workers, [...observers, ...Array.from({ length: K }, (_, i) => `u${i}`)]);
         log(`(a) ${kind} K=${K}: connected`);
         const opened = await Promise.all(workers.map((w) => w.call('open', { paths: ['/a'], join: true, observers })));
         const failed = opened.reduce((n, o) => n + o.failed, 0);
@@ -195,10 +184,10 @@ export async function scenarioA(opts, log, rows = []) {
 /** (b) 20 clients sending batches as fast as the server acknowledges them. */
 export async function scenarioB(opts, log, rows = []) {
   for (const kind of opts.servers) {
-    const row = await withServer(kind, opts, opts.procs + 1, async (server, workers) => {
+    const row = await withServer(kind, opts, opts.procs, async (server, workers) => {
       await workers[0].call('put', { port: server.port, path: '/b', size: 2000 });
       // 20 light typists flood; one full client only watches (its text is checked at the end).
-      await connectTypistsAndWatchers(server, workers, opts.procs, Array.from({ length: 20 }, (_, i) => `f${i}`), ['watcher']);
+      await connectAll(server, workers, [...Array.from({ length: 20 }, (_, i) => `f${i}`), 'watcher']);
       const opened = await Promise.all(workers.map((w) => w.call('open', { paths: ['/b'], join: true, observers: ['watcher'] })));
       const failed = opened.reduce((n, o) => n + o.failed, 0);
       if (failed) throw new Error(`(b) ${failed} clients could not join on ${kind}: ${opened.find((o) => o.firstError)?.firstError}`);

@@ -196,7 +196,7 @@ const commands = {
       }));
     }
     const cpu = process.cpuUsage(cpu0);
-    return { typists: live.length, edits, editsInWindow, inserts, cpuShare: (cpu.user + cpu.system) / 1e3 / (nowMs() - t0), lateMs: nowMs() - end };
+    return { edits, editsInWindow, inserts, cpuShare: (cpu.user + cpu.system) / 1e3 / (nowMs() - t0), lateMs: nowMs() - end };
   },
 
   /**

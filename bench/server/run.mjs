@@ -11,6 +11,7 @@
 //   --seed N           seed of the edit sequence (printed)
 //   --ks LIST          client counts for (a), e.g. 5,20 (default 5,20,50,100,200,500,1000,2000)
 //   --window S         measurement window of (a) and (b) in seconds
+//   --warmup S         warm-up of (a) and (b) before the measurement window, in seconds
 //   --ramp S           (a): typists start at random times spread over this many seconds of the
 //                      warm-up (default three quarters of it); 0 starts all within one period
 //   --timeout S        hard limit per scenario (default 900, quick 200, smoke 60): past it the
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     ks: { type: 'string' },
     window: { type: 'string' },
     ramp: { type: 'string' },
+    warmup: { type: 'string' },
     timeout: { type: 'string' },
   },
 });
@@ -52,9 +54,9 @@ const opts = {
   servers: values.servers.split(',').filter(Boolean),
   procs: Number(values.procs),
   profile: values.profile,
-  ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3, 8] : quick ? [5, 20, 30, 40] : [5, 10, 20, 30, 40, 50, 100, 200, 500, 1000],
+  ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3, 8] : quick ? [5, 20, 30, 40] : [5, 10, 20, 30, 40, 50, 60, 80, 100, 200, 500, 1000],
   capA: quick ? 120 : 480,
-  warmupMs: smoke ? 300 : quick ? 1000 : 2000,
+  warmupMs: values.warmup ? Number(values.warmup) * 1000 : smoke ? 300 : quick ? 1000 : 2000,
   rampMs: 0,
   windowMs: values.window ? Number(values.window) * 1000 : smoke ? 1000 : quick ? 3000 : 10000,
   sizes: smoke ? [2 ** 16] : quick ? [2 ** 20, 2 * 2 ** 20] : [2 ** 20, 10 * 2 ** 20],

@@ -50,6 +50,7 @@ const quick = values.quick || values.smoke;
 const smoke = values.smoke;
 const opts = {
   quick,
+  smoke,
   seed: Number(values.seed),
   servers: values.servers.split(',').filter(Boolean),
   procs: Number(values.procs),

@@ -63,7 +63,7 @@ async function startWorker(index, seed) {
 
 /** Runs `fn(server, workers)` against a fresh server with `procs` load workers, then cleans up. */
 async function withServer(kind, opts, procs, fn) {
-  const server = await startServer(kind, { profileDir: opts.profile && kind === 'tandemd' ? opts.profile : undefined });
+  const server = await startServer(kind, { profileDir: opts.profile && kind === 'tandemd' ? opts.profile : undefined, settleMs: opts.smoke ? 2000 : 20000 });
   const workers = [];
   try {
     for (let i = 0; i < procs; i++) workers.push(await startWorker(i, opts.seed));

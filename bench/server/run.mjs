@@ -9,7 +9,7 @@
 //   --out FILE         results file (default bench/server/results.json, quick: results-quick.json)
 //   --no-report        do not rewrite the Server section of docs/benchmarks.md
 //   --seed N           seed of the edit sequence (printed)
-//   --ks LIST          client counts for (a), e.g. 5,20 (default 5,20,50,100,200,500,1000,2000)
+//   --ks LIST          client counts for (a), e.g. 5,20 (default 5,10,20,30,40,50,60,80,100,200,500,1000)
 //   --window S         measurement window of (a) and (b) in seconds
 //   --warmup S         warm-up of (a) and (b) before the measurement window, in seconds
 //   --ramp S           (a): typists start at random times spread over this many seconds of the
@@ -58,7 +58,6 @@ const opts = {
   ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3, 8] : quick ? [5, 20, 30, 40] : [5, 10, 20, 30, 40, 50, 60, 80, 100, 200, 500, 1000],
   capA: quick ? 120 : 480,
   warmupMs: values.warmup ? Number(values.warmup) * 1000 : smoke ? 300 : quick ? 1000 : 2000,
-  rampMs: 0,
   windowMs: values.window ? Number(values.window) * 1000 : smoke ? 1000 : quick ? 3000 : 10000,
   sizes: smoke ? [2 ** 16] : quick ? [2 ** 20, 2 * 2 ** 20] : [2 ** 20, 10 * 2 ** 20],
   history: smoke ? 400 : quick ? 10000 : 100000,
@@ -69,6 +68,7 @@ const opts = {
   timeoutS: values.timeout ? Number(values.timeout) : smoke ? 60 : quick ? 200 : 900,
   batchB: 1,
 };
+// (a)'s typists start over the ramp, three quarters of the warm-up unless given.
 opts.rampMs = values.ramp !== undefined ? Number(values.ramp) * 1000 : Math.round(0.75 * opts.warmupMs);
 if (!(opts.rampMs >= 0 && opts.rampMs <= opts.warmupMs)) throw new Error(`--ramp must be between 0 and the warm-up (${opts.warmupMs / 1000} s)`);
 for (const s of opts.servers) if (!SERVERS.includes(s)) throw new Error(`unknown server "${s}" (tandemd, infinoted)`);

@@ -156,12 +156,12 @@ export async function scenarioA(opts, log, rows = []) {
     for (const kind of opts.servers) {
       if (done.has(kind)) continue;
       if (Date.now() > deadline) { log(`(a) time cap reached before K=${K} on ${kind}`); done.add(kind); continue; }
-      const observers = Array.from({ length: opts.observers }, (_, i) => `watcher${i}`);
       const row = await withServer(kind, opts, opts.procs, async (server, workers) => {
         await workers[0].call('put', { port: server.port, path: '/a', size: 2000 });
         // K light typists (light.mjs) and a few full clients that only watch: a full client
         // that types and falls behind makes its requests concurrent with everything it has not
         // processed yet, which loads the server with transformations no real editor would cause.
+        const observers = Array.from({ length: opts.observers }, (_, i) => `watcher${i}`);
         await connectAll(server, workers, [...observers, ...Array.from({ length: K }, (_, i) => `u${i}`)]);
         log(`(a) ${kind} K=${K}: connected`);
         const opened = await Promise.all(workers.map((w) => w.call('open', { paths: ['/a'], join: true, observers })));

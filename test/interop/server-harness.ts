@@ -20,6 +20,13 @@ export interface TandemdUnderTest extends ServerUnderTest {
   readonly home: string;
   /** Sends a signal to the tandemd process (SIGHUP reloads its configuration). */
   signal(sig: NodeJS.Signals): void;
+  /**
+   * Waits until tandemd's output (stdout and stderr) contains `text`, and returns the output.
+   * The lines tandemd prints after "Server running" may come in a later chunk of the pipe.
+   */
+  waitForOutput(text: string, ms?: number): Promise<string>;
+  /** How the process ended ("code 0, signal null"), or null while it runs. */
+  exitStatus(): string | null;
 }
 
 export async function startTandemd(options: ServerOptions & { home?: string; noKeyFiles?: boolean }): Promise<TandemdUnderTest> {
@@ -55,8 +62,10 @@ export async function startTandemd(options: ServerOptions & { home?: string; noK
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
+  let exitStatus: string | null = null;
   child.once('exit', (code, sig) => {
-    exited = `tandemd exited (code ${code}, signal ${sig}) before listening:\n${out}`;
+    exitStatus = `code ${code}, signal ${sig}`;
+    exited = `tandemd exited (${exitStatus}) before listening:\n${out}`;
   });
   const deadline = Date.now() + 30000;
   for (;;) {
@@ -80,6 +89,17 @@ export async function startTandemd(options: ServerOptions & { home?: string; noK
     ...(options.password !== undefined ? { password: options.password } : {}),
     output: () => out,
     signal: (sig) => void child.kill(sig),
+    async waitForOutput(text, ms = 10000) {
+      const until = Date.now() + ms;
+      while (!out.includes(text)) {
+        if (exitStatus !== null || Date.now() > until) {
+          throw new Error(`tandemd did not print ${JSON.stringify(text)} within ${ms / 1000} s (${exitStatus === null ? 'still running' : `exited, ${exitStatus}`}); its output:\n${out}`);
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return out;
+    },
+    exitStatus: () => exitStatus,
     // SIGTERM: tandemd saves every loaded session, then exits.
     stop: () => (stopping ??= stopProcess(child, 10000)),
   };

@@ -45,7 +45,7 @@ describe('the web editor in headless Chromium with a real libinfinity client', f
   async function setup(path: string, text = '', viewport?: { width: number; height: number }): Promise<Setup> {
     const wsPort = await freePort();
     const server = await fx.server(startTandemd({ securityPolicy: 'no-tls', extraArgs: [`--ws-port=${wsPort}`] }));
-    expect(server.output()).to.include(`Web editor on http://HOST:${wsPort}/`);
+    await server.waitForOutput(`Web editor on http://HOST:${wsPort}/`);
     const lib = await fx.client(server, 'gobby');
     await lib.call('create', { path, ...(text ? { text } : {}) });
     await lib.call('subscribe', { path });
@@ -194,7 +194,7 @@ describe('the web editor in headless Chromium with a real libinfinity client', f
     const path = '/secure';
     const wsPort = await freePort();
     const server = await fx.server(startTandemd({ securityPolicy: 'require-tls', extraArgs: [`--ws-port=${wsPort}`] }));
-    expect(server.output()).to.include(`Web editor on https://HOST:${wsPort}/`);
+    await server.waitForOutput(`Web editor on https://HOST:${wsPort}/`);
     const lib = await fx.client(server, 'gobby');
     await lib.call('create', { path, text: 'over TLS\n' });
     await lib.call('subscribe', { path });
@@ -208,7 +208,11 @@ describe('the web editor in headless Chromium with a real libinfinity client', f
     await lib.call('wait_text', { path, text: 'over TLS\nfrom a browser 😀' }, { timeoutMs: 20000 });
 
     await server.stop();
-    await page.waitFor("tandemEditor.status === 'closed'", 'the closed connection shown');
+    // On failure, say what the page shows and how tandemd ended (seen once in CI: not closed in 20 s).
+    await page.waitFor("tandemEditor.status === 'closed'", 'the closed connection shown', 30000).catch(async (err: Error) => {
+      const shown = await page.evaluate<string>("`${tandemEditor.status}: ${document.getElementById('status').textContent}`").catch((e: Error) => e.message);
+      throw new Error(`${err.message}\nthe page shows: ${shown}\ntandemd ${server.exitStatus() === null ? 'still runs' : `exited (${server.exitStatus()})`}; its output:\n${server.output()}`);
+    });
     const after = await page.evaluate<{ message: string; readOnly: boolean; users: string[] }>(
       "({ message: document.getElementById('status').textContent, readOnly: document.getElementById('text').readOnly, users: tandemEditor.users })",
     );

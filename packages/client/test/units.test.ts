@@ -17,6 +17,11 @@ describe('units (UTF-16 <-> code points)', () => {
     expect(codePointLength(text)).to.equal(8);
     expect(codePointLength('')).to.equal(0);
     expect(codePointLength('😀😀')).to.equal(2);
+    expect(codePointLength('no surrogate, é € \u0301')).to.equal(19);
+    // Lone surrogates count once each, as Array.from counts them.
+    for (const s of ['\ud83d', 'a\ude00b', '\ude00\ud83d', '\ud83d\ud83d\ude00', 'x\udbff']) {
+      expect(codePointLength(s), JSON.stringify(s)).to.equal(Array.from(s).length);
+    }
   });
 
   it('maps every UTF-16 offset that is a character boundary to its code-point offset and back', () => {

@@ -18,8 +18,29 @@ export function isXmlChar(cp: number): boolean {
 /** Matches any UTF-16 sequence that is not an XML Char (incl. lone surrogates). */
 export const NON_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
+/**
+ * Every UTF-16 unit that can be part of a non-XML Char: the C0 controls but TAB, LF and CR,
+ * U+FFFE, U+FFFF and the surrogates. Without the u flag this scans a few times faster than
+ * NON_XML_CHAR, and a one-byte string (Latin-1) cannot hold the surrogates or U+FFFE/U+FFFF.
+ */
+const MAYBE_NON_XML = /[\x00-\x08\x0B\x0C\x0E-\x1F\uD800-\uDFFF\uFFFE\uFFFF]/;
+
+/** Whether `s` holds a character that is not an XML Char (NON_XML_CHAR.test(s), faster). */
+export function hasNonXmlChar(s: string): boolean {
+  // A surrogate is only suspicious when it is not half of a pair: NON_XML_CHAR decides.
+  return MAYBE_NON_XML.test(s) && NON_XML_CHAR.test(s);
+}
+
+const NON_ASCII = /[^\x00-\x7F]/;
+
+/** Whether `s` is all ASCII (its UTF-8 length is its length). */
+export function isAscii(s: string): boolean {
+  return !NON_ASCII.test(s);
+}
+
 /** Number of UTF-8 bytes `s` occupies (a lone surrogate counts as the 3 bytes of U+FFFD). */
 export function utf8Length(s: string): number {
+  if (isAscii(s)) return s.length;
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

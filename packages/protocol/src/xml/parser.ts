@@ -18,7 +18,8 @@
  * success (the peer's new header may already be in the same chunk as the last stanza).
  */
 import { Element } from '@xmpp/xml';
-import { isXmlChar, NON_XML_CHAR, utf8Length } from './chars.js';
+import { hasNonXmlChar, isAscii, isXmlChar, utf8Length } from './chars.js';
+import { Utf8StreamDecoder } from './utf8.js';
 
 export interface XmlLimits {
   /** Largest top-level stanza (stream mode) or document (document mode), in UTF-8 bytes. */
@@ -68,7 +69,7 @@ const MAX_REFERENCE = 12;
 function decode(raw: string, attribute: boolean): string {
   // Raw CR (alone or before LF) becomes LF; a CR written as &#13; survives because it is decoded after.
   let s = raw.indexOf('\r') >= 0 ? raw.replace(/\r\n?/g, '\n') : raw;
-  if (NON_XML_CHAR.test(s)) throw new XmlError('bad-format', 'Character not allowed in XML');
+  if (hasNonXmlChar(s)) throw new XmlError('bad-format', 'Character not allowed in XML');
   // Attribute value normalisation: literal whitespace becomes a space, references keep their char.
   if (attribute) s = s.replace(/[\t\n]/g, ' ');
   if (s.indexOf('&') < 0) return s;
@@ -157,9 +158,11 @@ export interface XmlParserOptions {
 export class XmlParser {
   private readonly mode: 'stream' | 'document';
   private readonly limits: XmlLimits;
-  private decoder = new TextDecoder('utf-8', { fatal: true });
+  private decoder = new Utf8StreamDecoder();
   private buf = '';
   private pos = 0;
+  /** buf holds only ASCII from this index on, so that the UTF-8 size of text there is its length. */
+  private asciiFrom = 0;
   /** Open elements, root first. */
   private stack: Element[] = [];
   private rootSeen = false;
@@ -181,16 +184,21 @@ export class XmlParser {
   /** Adds input: bytes (decoded as UTF-8, split anywhere) or an already decoded string. */
   push(chunk: Uint8Array | string): void {
     if (this.failure || this.finished) return;
+    let text: string;
+    let ascii: boolean;
     if (typeof chunk === 'string') {
-      this.buf += chunk;
+      text = chunk;
+      ascii = isAscii(chunk);
     } else {
       try {
-        this.buf += this.decoder.decode(chunk, { stream: true });
+        ({ text, ascii } = this.decoder.decode(chunk));
       } catch {
         this.fail(new XmlError('bad-format', 'Input is not valid UTF-8'));
         return;
       }
     }
+    this.buf += text;
+    if (!ascii) this.asciiFrom = this.buf.length;
     this.checkPending();
   }
 
@@ -198,7 +206,7 @@ export class XmlParser {
   end(): void {
     if (this.failure || this.finished) return;
     try {
-      this.buf += this.decoder.decode();
+      this.decoder.end();
     } catch {
       this.fail(new XmlError('bad-format', 'Input ends inside a UTF-8 sequence'));
     }
@@ -229,6 +237,7 @@ export class XmlParser {
       if (this.pos > 65536 && this.pos * 2 > this.buf.length) {
         this.buf = this.buf.slice(this.pos);
         if (this.scanAt >= 0) this.scanAt -= this.pos;
+        this.asciiFrom = Math.max(0, this.asciiFrom - this.pos);
         this.pos = 0;
       }
       return ev;
@@ -242,6 +251,7 @@ export class XmlParser {
     if (!this.failure) this.failure = error;
     this.buf = '';
     this.pos = 0;
+    this.asciiFrom = 0;
   }
 
   /**
@@ -262,12 +272,13 @@ export class XmlParser {
     return undefined;
   }
 
-  private count(s: string): void {
+  /** `ascii`: the caller knows `s` is all ASCII (its UTF-8 size is its length). */
+  private count(s: string, ascii = false): void {
     // In stream mode only stanzas count; the root header and inter-stanza white space do not.
     if (this.mode === 'stream' && this.stack.length < 2) return;
     // Without a limit (whole documents by default) there is nothing to count for.
     if (this.limits.maxElementBytes === Infinity) return;
-    this.elementBytes += utf8Length(s);
+    this.elementBytes += ascii ? s.length : utf8Length(s);
     if (this.elementBytes > this.limits.maxElementBytes) {
       throw new XmlError('policy-violation', `Element exceeds ${this.limits.maxElementBytes} bytes`);
     }
@@ -297,7 +308,7 @@ export class XmlParser {
         this.count(buf.slice(this.pos, end + 3));
         this.pos = end + 3;
         const s = raw.replace(/\r\n?/g, '\n');
-        if (NON_XML_CHAR.test(s)) throw new XmlError('bad-format', 'Character not allowed in XML');
+        if (hasNonXmlChar(s)) throw new XmlError('bad-format', 'Character not allowed in XML');
         this.addText(s, true);
         continue;
       }
@@ -375,7 +386,7 @@ export class XmlParser {
     if (this.inStanza() && raw.length + this.elementBytes > this.limits.maxElementBytes) {
       throw new XmlError('policy-violation', `Element exceeds ${this.limits.maxElementBytes} bytes`);
     }
-    this.count(raw);
+    this.count(raw, this.pos >= this.asciiFrom);
     this.pos = end;
     this.addText(decode(raw, false), false);
     return true;

@@ -3,7 +3,7 @@
  * infinoted and every libinfinity client put on the wire (protocol.md 1.2).
  */
 import { Element } from '@xmpp/xml';
-import { escapeAttribute, escapeText, NON_XML_CHAR } from './chars.js';
+import { escapeAttribute, escapeText, hasNonXmlChar } from './chars.js';
 import { appendText } from './text.js';
 
 /**
@@ -38,7 +38,7 @@ function attributes(el: Element, ascii: boolean): string {
   for (const [k, v] of Object.entries(el.attrs)) {
     if (v === undefined || v === null) continue; // ltx convention: absent
     const value = String(v);
-    if (NON_XML_CHAR.test(value)) {
+    if (hasNonXmlChar(value)) {
       // libxml2 would emit a document no parser accepts; refuse instead of corrupting the stream.
       throw new TypeError(`Attribute ${k} of <${el.name}> contains a character XML cannot carry`);
     }
@@ -62,7 +62,7 @@ function write(el: Element, parts: string[], ascii: boolean): void {
   parts.push(`<${el.name}${attrs}>`);
   for (const child of el.children) {
     if (typeof child === 'string') {
-      if (NON_XML_CHAR.test(child)) {
+      if (hasNonXmlChar(child)) {
         // Text built without appendText(): split it the same way on the fly.
         const tmp = appendText(new (el.constructor as typeof Element)('x'), child);
         for (const c of tmp.children) {

@@ -3,7 +3,7 @@
  * inf_xml_util_add_child_text / inf_xml_util_get_child_text do it.
  */
 import { Element } from '@xmpp/xml';
-import { isXmlChar, NON_XML_CHAR } from './chars.js';
+import { hasNonXmlChar, isXmlChar } from './chars.js';
 
 export class XmlContentError extends Error {
   override readonly name = 'XmlContentError';
@@ -52,7 +52,7 @@ export function appendText(el: Element, text: string): Element {
  * (building it again character by character costs megabytes of garbage on a big sync).
  */
 export function splitXmlText(text: string, run: (s: string) => void, uchar: (cp: number) => void): void {
-  if (!NON_XML_CHAR.test(text)) {
+  if (!hasNonXmlChar(text)) {
     if (text) run(text);
     return;
   }

@@ -58,7 +58,6 @@ const NAME_START = ':A-Z_a-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370
 const NAME_CHAR = NAME_START + '\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040';
 /** XML 1.0 Name at the start of a string, followed by whatever. */
 const NAME_AT = new RegExp(`^[${NAME_START}][${NAME_CHAR}]*`, 'u');
-const WS = /^[ \t\r\n]*/;
 
 /** The five predefined entities; with no DTD there can be no others (so no entity expansion at all). */
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -97,23 +96,39 @@ function decode(raw: string, attribute: boolean): string {
   return out + s.slice(at);
 }
 
-// Sticky forms of NAME_AT and WS for scanning a start tag in place (no substring per step).
+// Sticky form of NAME_AT for scanning a start tag in place (no substring per step).
 const NAME_Y = new RegExp(NAME_AT.source.slice(1), 'uy');
-const WS_Y = /[ \t\r\n]*/y;
+
+const isWs = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+/** ASCII letters, '_' and ':' start a name; digits, '-' and '.' may follow. */
+const isAsciiNameStart = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a;
+const isAsciiNameChar = (c: number): boolean => isAsciiNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
+
+/**
+ * End of the XML Name starting at `at` in `body`, or -1 if none starts there. Names of this
+ * protocol are ASCII and are scanned by hand; a name with other characters goes to NAME_Y.
+ */
+function nameEnd(body: string, at: number): number {
+  let i = at;
+  if (i < body.length && isAsciiNameStart(body.charCodeAt(i))) {
+    i++;
+    while (i < body.length && isAsciiNameChar(body.charCodeAt(i))) i++;
+    if (i === body.length || body.charCodeAt(i) < 0x80) return i;
+  }
+  NAME_Y.lastIndex = at;
+  return NAME_Y.exec(body) ? NAME_Y.lastIndex : -1;
+}
 
 function parseStartTag(body: string): { name: string; attrs: Record<string, string>; empty: boolean } {
-  NAME_Y.lastIndex = 0;
-  const nm = NAME_Y.exec(body);
-  if (!nm) throw new XmlError('bad-format', 'Invalid element name');
-  const name = nm[0];
+  const nameAt = nameEnd(body, 0);
+  if (nameAt < 0) throw new XmlError('bad-format', 'Invalid element name');
+  const name = body.slice(0, nameAt);
   const attrs: Record<string, string> = {};
-  let at = name.length;
+  let at = nameAt;
   const skipWs = (): number => {
-    WS_Y.lastIndex = at;
-    WS_Y.exec(body);
-    const n = WS_Y.lastIndex - at;
-    at = WS_Y.lastIndex;
-    return n;
+    const from = at;
+    while (at < body.length && isWs(body.charCodeAt(at))) at++;
+    return at - from;
   };
   let empty = false;
   for (;;) {
@@ -124,11 +139,10 @@ function parseStartTag(body: string): { name: string; attrs: Record<string, stri
       break;
     }
     if (ws === 0) throw new XmlError('bad-format', `Expected white space in <${name}>`);
-    NAME_Y.lastIndex = at;
-    const an = NAME_Y.exec(body);
-    if (!an) throw new XmlError('bad-format', `Invalid attribute name in <${name}>`);
-    const attr = an[0];
-    at += attr.length;
+    const attrEnd = nameEnd(body, at);
+    if (attrEnd < 0) throw new XmlError('bad-format', `Invalid attribute name in <${name}>`);
+    const attr = body.slice(at, attrEnd);
+    at = attrEnd;
     skipWs();
     if (body[at] !== '=') throw new XmlError('bad-format', `Expected '=' after attribute ${attr}`);
     at++;

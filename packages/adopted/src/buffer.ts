@@ -31,8 +31,25 @@ export class TextBuffer {
   private hintLeaf = 0;
   private hintStart = 0;
 
+  /**
+   * The whole text as one string while the buffer is still what it was built from: the pieces
+   * are slices of it, so `text` is there without a copy (for a big synchronised document, the
+   * first thing a client asks for). Dropped by the first edit.
+   */
+  private whole: string | undefined;
+
   constructor(segments: Iterable<Segment> = []) {
-    for (const s of segments) this.appendRaw(s.author, s.text);
+    const list: Segment[] = [];
+    for (const s of segments) if (s.text !== '') list.push(s);
+    if (list.length === 0) return;
+    // One string for all of it (one copy), then pieces sliced out of it.
+    const whole = list.length === 1 ? list[0]!.text : list.map((s) => s.text).join('');
+    let at = 0;
+    for (const s of list) {
+      this.appendRaw(s.author, list.length === 1 ? whole : whole.slice(at, at + s.text.length));
+      at += s.text.length;
+    }
+    this.whole = whole;
   }
 
   /** Length in code points. */
@@ -41,6 +58,7 @@ export class TextBuffer {
   }
 
   get text(): string {
+    if (this.whole !== undefined) return this.whole;
     const parts: string[] = [];
     for (const leaf of this.leaves) for (const p of leaf.pieces) parts.push(p.text);
     return parts.join('');
@@ -87,6 +105,7 @@ export class TextBuffer {
 
   /** Inserts `chunk` (keeping its authors) before code point `pos`. */
   insert(pos: number, chunk: Chunk): void {
+    this.whole = undefined;
     if (!Number.isInteger(pos) || pos < 0 || pos > this.total) throw new RangeError(`insert position ${pos} outside 0..${this.total}`);
     if (chunk.length === 0) return;
     if (this.leaves.length === 0) {
@@ -131,6 +150,7 @@ export class TextBuffer {
 
   /** Removes `len` code points from `pos` and returns them with their authors. */
   erase(pos: number, len: number): Chunk {
+    this.whole = undefined;
     this.checkRange(pos, len);
     const b = new ChunkBuilder();
     if (len === 0) return b.build();

@@ -76,3 +76,22 @@ describe('cpLength', () => {
     expect(cpLength('plain ASCII, no surrogate at all')).to.equal(32);
   });
 });
+
+describe('TextBuffer built from one segment', () => {
+  it('gives that text back, and the edited text after an insert or an erase', () => {
+    const text = 'one author 😀 e\u0301 wrote all of this\n'.repeat(100);
+    const b = new TextBuffer([{ author: 3, text }, { author: 4, text: '' }]);
+    expect(b.text).to.equal(text);
+    expect(b.segments()).to.deep.equal([{ author: 3, text }]);
+    b.insert(11, Chunk.fromText('X', 5));
+    const cps = Array.from(text);
+    cps.splice(11, 0, 'X');
+    expect(b.text).to.equal(cps.join(''));
+    const c = new TextBuffer([{ author: 3, text }]);
+    c.erase(0, 4);
+    expect(c.text).to.equal(Array.from(text).slice(4).join(''));
+    const d = new TextBuffer([{ author: 3, text }]);
+    d.erase(5, 0);
+    expect(d.text).to.equal(text);
+  });
+});

@@ -211,7 +211,15 @@ export class XmlParser {
         return;
       }
     }
-    this.buf += text;
+    if (this.pos === this.buf.length) {
+      // Everything before was consumed: start afresh instead of copying the old input along
+      // (appending would make the next search flatten old and new into one more string).
+      this.buf = text;
+      this.pos = 0;
+      this.asciiFrom = 0;
+    } else {
+      this.buf += text;
+    }
     if (!ascii) this.asciiFrom = this.buf.length;
     this.checkPending();
   }

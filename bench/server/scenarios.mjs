@@ -199,14 +199,17 @@ export async function scenarioB(opts, log, rows = []) {
   return rows;
 }
 
-/** The server's side of 3 subscriptions (bench/server/raw-subscribe.mjs): median ms and bytes sent. */
+/** Subscriptions per document in (c), each figure the median (the first also pays start-up: a cold client, the server's first serialisation). */
+const SUBSCRIBES = 5;
+
+/** The server's side of SUBSCRIBES subscriptions (bench/server/raw-subscribe.mjs): median ms and bytes sent. */
 async function rawTimes(port, name) {
   const runs = [];
-  for (let i = 0; i < 3; i++) runs.push(await rawSubscribe(port, name));
+  for (let i = 0; i < SUBSCRIBES; i++) runs.push(await rawSubscribe(port, name));
   return { serverMs: round(median(runs.map((r) => r.ms)), 1), serverTimes: runs.map((r) => round(r.ms, 1)), syncMiB: round(runs[0].bytes / 2 ** 20, 2) };
 }
 
-/** (c) Subscribe time (median of 3 fresh subscriptions) for big documents and a long history. */
+/** (c) Subscribe time (median of SUBSCRIBES fresh subscriptions) for big documents and a long history. */
 export async function scenarioC(opts, log, rows = []) {
   for (const kind of opts.servers) {
     await withServer(kind, opts, 1, async (server, [w]) => {
@@ -215,7 +218,7 @@ export async function scenarioC(opts, log, rows = []) {
         const t0 = nowMs();
         await w.call('put', { port: server.port, path, size });
         const buildSeconds = (nowMs() - t0) / 1000;
-        const { times } = await w.call('observe', { port: server.port, path, repeat: 3 });
+        const { times } = await w.call('observe', { port: server.port, path, repeat: SUBSCRIBES });
         const raw = await rawTimes(server.port, path.slice(1));
         const row = { server: kind, document: `${round(size / 2 ** 20, 1)} MiB text`, buildSeconds: round(buildSeconds), subscribeMs: round(median(times), 1), times: times.map((t) => round(t, 1)), ...raw, serverRssMiB: round(server.memory().rss, 1) };
         rows.push(row);
@@ -236,7 +239,7 @@ export async function scenarioC(opts, log, rows = []) {
       const typed = await w.call('type', { startAt: nowMs(), durationMs: 3600000, mode: 'flood', batch: 100, maxEdits: opts.history / writers });
       await w.call('drain', { totalInserts: typed.inserts });
       const buildSeconds = (nowMs() - t0) / 1000;
-      const { times } = await w.call('observe', { port: server.port, path: '/h', repeat: 3 });
+      const { times } = await w.call('observe', { port: server.port, path: '/h', repeat: SUBSCRIBES });
       const raw = await rawTimes(server.port, 'h');
       const row = { server: kind, document: `${opts.history.toLocaleString('en')}-request history`, buildSeconds: round(buildSeconds), subscribeMs: round(median(times), 1), times: times.map((t) => round(t, 1)), ...raw, serverRssMiB: round(server.memory().rss, 1) };
       rows.push(row);

@@ -74,6 +74,34 @@ describe('XML input: UTF-8 split anywhere, characters and sizes', () => {
     });
   }
 
+  for (const useNodeBuffer of [true, false]) {
+    it(`decodes the same text and refuses the same bytes on the ${useNodeBuffer ? 'node:buffer' : 'TextDecoder (browser)'} path, split anywhere`, () => {
+      const good = Buffer.from('a é € 😀 e\u0301 \u0000 end', 'utf8');
+      for (let cut = 0; cut <= good.length; cut++) {
+        const d = new Utf8StreamDecoder({ useNodeBuffer });
+        const first = d.decode(good.subarray(0, cut));
+        const second = d.decode(good.subarray(cut));
+        expect(first.text + second.text + d.end(), `cut at ${cut}`).to.equal(good.toString('utf8'));
+        expect(first.ascii, `cut at ${cut}`).to.equal(!/[^\x00-\x7f]/.test(first.text));
+        expect(second.ascii, `cut at ${cut}`).to.equal(!/[^\x00-\x7f]/.test(second.text));
+      }
+      for (const [, seq] of bad) {
+        const input = Buffer.concat([Buffer.from('ok '), Buffer.from(seq), Buffer.from(' ok')]);
+        for (let cut = 0; cut <= input.length; cut++) {
+          const d = new Utf8StreamDecoder({ useNodeBuffer });
+          expect(() => {
+            d.decode(input.subarray(0, cut));
+            d.decode(input.subarray(cut));
+            d.end();
+          }, `${JSON.stringify(seq)} cut at ${cut}`).to.throw(/UTF-8/);
+        }
+      }
+      const truncated = new Utf8StreamDecoder({ useNodeBuffer });
+      truncated.decode(Buffer.from([0x61, 0xe2, 0x82]));
+      expect(() => truncated.end()).to.throw(/UTF-8/);
+    });
+  }
+
   it('holds back an incomplete sequence until it is complete, and refuses input that ends inside one', () => {
     const d = new Utf8StreamDecoder();
     const euro = Buffer.from('x€', 'utf8');

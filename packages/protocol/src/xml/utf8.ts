@@ -62,34 +62,40 @@ function completeLength(bytes: Uint8Array): number {
 export class Utf8StreamDecoder {
   /** An incomplete sequence from the end of the last chunk (Node path). */
   private pending: Uint8Array | undefined;
-  private readonly fallback = NODE ? undefined : new TextDecoder('utf-8', { fatal: true });
+  private readonly fallback: InstanceType<typeof TextDecoder> | undefined;
+
+  /** `useNodeBuffer: false` takes the TextDecoder path even in Node (what a browser runs). */
+  constructor(options: { useNodeBuffer?: boolean } = {}) {
+    this.fallback = NODE && options.useNodeBuffer !== false ? undefined : new TextDecoder('utf-8', { fatal: true });
+  }
 
   /** Decodes the next chunk; throws Utf8InputError on bytes that are not UTF-8. */
   decode(chunk: Uint8Array): Decoded {
-    if (!NODE) {
+    if (this.fallback) {
       let text: string;
       try {
-        text = this.fallback!.decode(chunk, { stream: true });
+        text = this.fallback.decode(chunk, { stream: true });
       } catch {
         throw new Utf8InputError('Input is not valid UTF-8');
       }
       return { text, ascii: !NON_ASCII.test(text) };
     }
-    const bytes = this.pending ? NODE.Buffer.concat([this.pending, chunk]) : chunk;
+    const node = NODE!;
+    const bytes = this.pending ? node.Buffer.concat([this.pending, chunk]) : chunk;
     const end = completeLength(bytes);
     // A copy: the transport may reuse the memory of its chunk.
     this.pending = end < bytes.length ? new Uint8Array(bytes.subarray(end)) : undefined;
     const whole = bytes.subarray(0, end);
-    if (!NODE.isUtf8(whole)) throw new Utf8InputError('Input is not valid UTF-8');
-    const text = NODE.Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString('utf8');
+    if (!node.isUtf8(whole)) throw new Utf8InputError('Input is not valid UTF-8');
+    const text = node.Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString('utf8');
     return { text, ascii: text.length === whole.byteLength };
   }
 
   /** The end of input: throws Utf8InputError when it stops inside a sequence. */
   end(): string {
-    if (!NODE) {
+    if (this.fallback) {
       try {
-        return this.fallback!.decode();
+        return this.fallback.decode();
       } catch {
         throw new Utf8InputError('Input ends inside a UTF-8 sequence');
       }

@@ -8,19 +8,20 @@
  */
 
 interface NodeBuffer {
-  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'utf8'): string };
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'utf8' | 'latin1'): string };
   concat(list: readonly Uint8Array[]): Uint8Array;
 }
 interface NodeBufferModule {
   Buffer: NodeBuffer;
   isUtf8(input: Uint8Array): boolean;
+  isAscii(input: Uint8Array): boolean;
 }
 
 /** node:buffer where the runtime offers it without an import (Node ≥ 20.16), else undefined. */
 function nodeBufferModule(): NodeBufferModule | undefined {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   const mod = proc?.getBuiltinModule?.('node:buffer') as Partial<NodeBufferModule> | undefined;
-  return mod && typeof mod.isUtf8 === 'function' && mod.Buffer ? (mod as NodeBufferModule) : undefined;
+  return mod && typeof mod.isUtf8 === 'function' && typeof mod.isAscii === 'function' && mod.Buffer ? (mod as NodeBufferModule) : undefined;
 }
 
 const NODE = nodeBufferModule();
@@ -85,10 +86,13 @@ export class Utf8StreamDecoder {
     const end = completeLength(bytes);
     // A copy: the transport may reuse the memory of its chunk.
     this.pending = end < bytes.length ? new Uint8Array(bytes.subarray(end)) : undefined;
-    const whole = bytes.subarray(0, end);
-    if (!node.isUtf8(whole)) throw new Utf8InputError('Input is not valid UTF-8');
-    const text = node.Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString('utf8');
-    return { text, ascii: text.length === whole.byteLength };
+    const whole = node.Buffer.from(bytes.buffer, bytes.byteOffset, end);
+    // ASCII is its own UTF-8; as Latin-1 Node makes a big string external (outside the
+    // collected heap), which a big synchronisation, held until it ends, is glad of.
+    if (node.isAscii(bytes.subarray(0, end))) return { text: whole.toString('latin1'), ascii: true };
+    if (!node.isUtf8(bytes.subarray(0, end))) throw new Utf8InputError('Input is not valid UTF-8');
+    const text = whole.toString('utf8');
+    return { text, ascii: text.length === end };
   }
 
   /** The end of input: throws Utf8InputError when it stops inside a sequence. */

@@ -118,6 +118,7 @@ const commands = {
     let failed = 0;
     let firstError;
     await pool(clients, concurrency, async (c, i) => {
+      if (c.doc) return; // opened by an earlier call (connections added in steps)
       try {
         if (observers && !observers.includes(c.name)) {
           c.doc = await c.client.open(paths[i % paths.length], { create });

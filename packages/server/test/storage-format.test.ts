@@ -73,3 +73,46 @@ describe('double formatting', () => {
     expect(formatDouble(1e-5)).to.equal('1.0000000000000001e-05');
   });
 });
+
+describe('InfText file format on random text (seeded)', () => {
+  // The writer before it worked on slices: character by character, as libxml2 escapes.
+  const isXml = (cp: number): boolean => cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+  const ref = (c: string, attr: boolean): string => {
+    const cp = c.codePointAt(0)!;
+    const named: Record<string, string> = attr ? { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', '\n': '&#10;', '\r': '&#13;', '\t': '&#9;' } : { '<': '&lt;', '>': '&gt;', '&': '&amp;', '\r': '&#13;' };
+    return named[c] ?? (cp >= 0x80 ? `&#x${cp.toString(16).toUpperCase()};` : c);
+  };
+  const segmentXml = (text: string): string => {
+    let out = '';
+    for (const ch of text) out += isXml(ch.codePointAt(0)!) ? ref(ch, false) : `<uchar codepoint="${ch.codePointAt(0)}"/>`;
+    return out;
+  };
+
+  it('writes every segment and user name as the character-by-character escaper did, and reads it back', () => {
+    const seed = process.env.TANDEM_SEED ? Number(process.env.TANDEM_SEED) : Math.floor(Math.random() * 2 ** 31);
+    console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
+    let a = seed >>> 0;
+    const next = (n: number): number => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+    };
+    // No lone surrogates: a document cannot hold one (UTF-8 on the wire; uchar refuses them).
+    const pieces = ['a', ' ', '<', '>', '&', '"', "'", '\r', '\n', '\t', '\u0000', '\u0007', '\u001f', 'é', '€', '😀', 'e\u0301', '\ufffe', '\uffff', '\ufffd', ']]>', 'plain text '];
+    const random = (n: number): string => Array.from({ length: n }, () => pieces[next(pieces.length)]).join('');
+    for (let round = 0; round < 200; round++) {
+      const name = random(1 + next(6)).replace(/[\ud800-\udfff\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, 'x');
+      const segments = [{ author: 1, text: random(1 + next(40)) }, { author: 0, text: random(1 + next(40)) }];
+      const doc = { users: [{ id: 1, name, hue: 0.5 }], segments };
+      const file = encodeTextDocument(doc);
+      const nameXml = Array.from(name, (c) => ref(c, true)).join('');
+      expect(file, `seed ${seed} round ${round}`).to.include(`<user id="1" name="${nameXml}" hue="0.5"/>`);
+      for (const s of segments) {
+        // A segment of uchar elements only is written unindented (see the test above): same bytes.
+        expect(file, `seed ${seed} round ${round}`).to.include(`<segment author="${s.author}">${segmentXml(s.text)}</segment>`);
+      }
+      expect(decodeTextDocument(parseStoredXml(file, 't')), `seed ${seed} round ${round}`).to.deep.equal(doc);
+    }
+  });
+});

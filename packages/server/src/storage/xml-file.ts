@@ -3,8 +3,10 @@
  * encoding. That means a `<?xml version="1.0"?>` prolog, two-space indentation of element-only
  * content (mixed content is written as is), `<x/>` for empty elements, and every non-ASCII
  * character as a hexadecimal character reference (`&#xE4;`). Text that XML 1.0 cannot carry is
- * written as `<uchar codepoint="N"/>` children (inf_xml_util_add_child_text).
+ * written as `<uchar codepoint="N"/>` children (inf_xml_util_add_child_text). Text and attribute
+ * values are escaped by @tandem/protocol's escapeText/escapeAttribute in their ASCII form.
  */
+import { escapeAttribute, escapeText, splitXmlText } from '@tandem/protocol';
 
 export interface FileElement {
   name: string;
@@ -29,68 +31,20 @@ export function textEl(name: string, attrs: [string, string][], text: string): F
   return { name, attrs, children: textChildren(text), text: true };
 }
 
-/** True for characters XML 1.0 allows in text. */
-export function isXmlChar(cp: number): boolean {
-  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
-    (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
-}
-
-/** Text as children: plain runs plus `<uchar codepoint>` for characters XML cannot carry. */
+/**
+ * Text as children: plain runs plus `<uchar codepoint>` for characters XML cannot carry (lone
+ * surrogates included). The runs are slices of `text`: a big document is not rebuilt character
+ * by character (millions of short-lived strings that made a 10 MiB save spend seconds collecting).
+ */
 export function textChildren(text: string): (FileElement | string)[] {
   const out: (FileElement | string)[] = [];
-  let run = '';
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
-    if (isXmlChar(cp)) {
-      run += ch;
-    } else {
-      if (run) out.push(run);
-      run = '';
-      out.push(el('uchar', [['codepoint', String(cp)]]));
-    }
-  }
-  if (run) out.push(run);
-  return out;
-}
-
-function charRef(cp: number): string {
-  return `&#x${cp.toString(16).toUpperCase()};`;
-}
-
-function escapeText(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (ch === '<') out += '&lt;';
-    else if (ch === '>') out += '&gt;';
-    else if (ch === '&') out += '&amp;';
-    else if (ch === '\r') out += '&#13;';
-    else if (cp >= 0x80) out += charRef(cp);
-    else out += ch;
-  }
-  return out;
-}
-
-function escapeAttr(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (ch === '<') out += '&lt;';
-    else if (ch === '>') out += '&gt;';
-    else if (ch === '&') out += '&amp;';
-    else if (ch === '"') out += '&quot;';
-    else if (ch === '\n') out += '&#10;';
-    else if (ch === '\r') out += '&#13;';
-    else if (ch === '\t') out += '&#9;';
-    else if (cp >= 0x80) out += charRef(cp);
-    else out += ch;
-  }
+  splitXmlText(text, (run) => out.push(run), (cp) => out.push(el('uchar', [['codepoint', String(cp)]])));
   return out;
 }
 
 function write(e: FileElement, indent: number, format: boolean, out: string[]): void {
   const pad = format ? '  '.repeat(indent) : '';
-  const open = `<${e.name}${e.attrs.map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('')}`;
+  const open = `<${e.name}${e.attrs.map(([k, v]) => ` ${k}="${escapeAttribute(v, true)}"`).join('')}`;
   if (e.children.length === 0) {
     out.push(`${pad}${open}/>`);
     return;
@@ -100,7 +54,7 @@ function write(e: FileElement, indent: number, format: boolean, out: string[]): 
   if (!childFormat) {
     const inner: string[] = [];
     for (const c of e.children) {
-      if (typeof c === 'string') inner.push(escapeText(c));
+      if (typeof c === 'string') inner.push(escapeText(c, true));
       else write(c, 0, false, inner);
     }
     out.push(`${pad}${open}>${inner.join('')}</${e.name}>`);

@@ -95,3 +95,25 @@ describe('xml basics', () => {
     });
   }
 });
+
+describe('xml references in bulk', () => {
+  it('decodes thousands of references of every kind, in text and attributes, exactly (as storage files hold non-ASCII text)', () => {
+    const pieces: Array<[string, string]> = [['&#x4E2D;', '中'], ['&#20013;', '中'], ['&#x1F600;', '😀'], ['&lt;', '<'], ['&amp;', '&'], ['&quot;', '"'], ['&apos;', "'"], ['&gt;', '>'], ['&#13;', '\r'], ['ab', 'ab'], ['', '']];
+    let raw = '';
+    let want = '';
+    let rawAttr = '';
+    let wantAttr = '';
+    for (let i = 0; i < 5000; i++) {
+      const [r, w] = pieces[(i * 7 + (i >> 3)) % pieces.length]!;
+      raw += r;
+      want += w;
+      if (i === 1999) [rawAttr, wantAttr] = [raw, want];
+    }
+    const el = parseXmlDocument(`<segment author="1" name="${rawAttr}">${raw}</segment>`);
+    expect(readText(el)).to.equal(want);
+    expect(el.attrs.name).to.equal(wantAttr);
+    expect(() => parseXmlDocument(`<x>${raw}&nope;</x>`)).to.throw('Undeclared entity &nope;');
+    expect(() => parseXmlDocument(`<x>${raw}&#xD800;</x>`)).to.throw('is not an XML character');
+    expect(() => parseXmlDocument(`<x>${raw}&#x4E2D</x>`)).to.throw('Unterminated entity reference');
+  });
+});

@@ -72,7 +72,11 @@ function decode(raw: string, attribute: boolean): string {
   // Attribute value normalisation: literal whitespace becomes a space, references keep their char.
   if (attribute) s = s.replace(/[\t\n]/g, ' ');
   if (s.indexOf('&') < 0) return s;
+  // Pieces are joined a thousand at a time: one string per reference appended to a growing
+  // result makes a chain of a million nodes for a page of text stored as &#x...; references,
+  // which every young-generation collection copies until it is flattened.
   let out = '';
+  let parts: string[] = [];
   let at = 0;
   for (;;) {
     const amp = s.indexOf('&', at);
@@ -90,10 +94,16 @@ function decode(raw: string, attribute: boolean): string {
       ch = Object.prototype.hasOwnProperty.call(ENTITIES, ref) ? ENTITIES[ref] : undefined;
       if (ch === undefined) throw new XmlError('bad-format', `Undeclared entity &${ref};`);
     }
-    out += s.slice(at, amp) + ch;
+    if (amp > at) parts.push(s.slice(at, amp));
+    parts.push(ch);
     at = semi + 1;
+    if (parts.length >= 1024) {
+      out += parts.join('');
+      parts = [];
+    }
   }
-  return out + s.slice(at);
+  parts.push(s.slice(at));
+  return out + parts.join('');
 }
 
 // Sticky form of NAME_AT for scanning a start tag in place (no substring per step).

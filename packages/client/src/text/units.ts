@@ -4,9 +4,10 @@
 // protocol side) or in UTF-16 units only (the public TextDocument API, diff-match-patch); they
 // meet here.
 
+import { cpLength } from '@tandem/adopted';
+
 const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
 const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
-const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
 
 /** Whether UTF-16 offset `unit` falls between the two halves of a surrogate pair of `text`
  * (a lone surrogate is a character of its own: no offset splits it). */
@@ -22,17 +23,9 @@ export function alignToCodePoint(text: string, unit: number, direction: 'down' |
 }
 
 /** Number of Unicode code points in `text` (a lone surrogate counts as one, as in UTF-8 with
- * replacement: the wire cannot carry it anyway). */
+ * replacement: the wire cannot carry it anyway): the engine's count. */
 export function codePointLength(text: string): number {
-  // Without a high surrogate every unit is a code point; the regular expression scans far
-  // faster than the loop (instantly in a Latin-1 string).
-  if (!HIGH_SURROGATE.test(text)) return text.length;
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    if (isHigh(text.charCodeAt(i)) && i + 1 < text.length && isLow(text.charCodeAt(i + 1))) i++;
-    n++;
-  }
-  return n;
+  return cpLength(text);
 }
 
 /** Code-point offset of UTF-16 offset `unit` in `text`. An offset that falls between the two

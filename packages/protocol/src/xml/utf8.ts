@@ -7,6 +7,8 @@
  * is replaced: libxml2 refuses a stream that is not UTF-8.
  */
 
+import { isAscii } from './chars.js';
+
 interface NodeBuffer {
   from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'utf8' | 'latin1'): string };
   concat(list: readonly Uint8Array[]): Uint8Array;
@@ -25,7 +27,6 @@ function nodeBufferModule(): NodeBufferModule | undefined {
 }
 
 const NODE = nodeBufferModule();
-const NON_ASCII = /[^\x00-\x7F]/;
 
 export class Utf8InputError extends Error {
   override readonly name = 'Utf8InputError';
@@ -79,7 +80,7 @@ export class Utf8StreamDecoder {
       } catch {
         throw new Utf8InputError('Input is not valid UTF-8');
       }
-      return { text, ascii: !NON_ASCII.test(text) };
+      return { text, ascii: isAscii(text) };
     }
     const node = NODE!;
     const bytes = this.pending ? node.Buffer.concat([this.pending, chunk]) : chunk;

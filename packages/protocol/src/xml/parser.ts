@@ -366,7 +366,9 @@ export class XmlParser {
       const tag = buf.slice(this.pos + 1, gt);
       const start = this.pos;
       this.pos = gt + 1;
-      const ev = tag.startsWith('/') ? this.endTag(tag.slice(1), buf.slice(start, gt + 1)) : this.startTag(tag, buf.slice(start, gt + 1));
+      // Markup in the ASCII part of the input is measured by its length (see count).
+      const ascii = start >= this.asciiFrom;
+      const ev = tag.startsWith('/') ? this.endTag(tag.slice(1), buf.slice(start, gt + 1), ascii) : this.startTag(tag, buf.slice(start, gt + 1), ascii);
       if (ev) return ev;
     }
   }
@@ -445,7 +447,7 @@ export class XmlParser {
     else if (s !== '') top!.children.push(s);
   }
 
-  private startTag(body: string, whole: string): XmlEvent | undefined {
+  private startTag(body: string, whole: string, ascii: boolean): XmlEvent | undefined {
     if (this.finished) throw new XmlError('bad-format', 'Content after the root element');
     if (this.stack.length + 1 > this.limits.maxDepth) {
       throw new XmlError('policy-violation', `Elements nested deeper than ${this.limits.maxDepth}`);
@@ -454,7 +456,7 @@ export class XmlParser {
     const el = new Element(name, attrs);
     if (this.stack.length === 0) {
       this.rootSeen = true;
-      if (this.mode === 'document') this.count(whole);
+      if (this.mode === 'document') this.count(whole, ascii);
       if (empty) {
         this.finished = true;
         return this.mode === 'document' ? { type: 'element', element: el } : { type: 'open', element: el };
@@ -469,17 +471,17 @@ export class XmlParser {
       parent.children.push(el);
     }
     this.stack.push(el);
-    this.count(whole);
-    if (empty) return this.endTag(name, '');
+    this.count(whole, ascii);
+    if (empty) return this.endTag(name, '', true);
     return undefined;
   }
 
-  private endTag(body: string, whole: string): XmlEvent | undefined {
+  private endTag(body: string, whole: string, ascii: boolean): XmlEvent | undefined {
     const name = body.replace(/[ \t\r\n]+$/, '');
     const top = this.stack[this.stack.length - 1];
     if (!top) throw new XmlError('bad-format', `Unexpected end tag </${name}>`);
     if (top.name !== name) throw new XmlError('bad-format', `<${top.name}> closed by </${name}>`);
-    if (whole) this.count(whole);
+    if (whole) this.count(whole, ascii);
     this.stack.pop();
     if (this.stack.length === 0) {
       this.finished = true;

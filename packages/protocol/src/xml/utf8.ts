@@ -10,7 +10,7 @@
 import { isAscii } from './chars.js';
 
 interface NodeBuffer {
-  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'utf8' | 'latin1'): string };
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): Uint8Array & { toString(encoding: 'utf8' | 'latin1'): string };
   concat(list: readonly Uint8Array[]): Uint8Array;
 }
 interface NodeBufferModule {
@@ -90,8 +90,8 @@ export class Utf8StreamDecoder {
     const whole = node.Buffer.from(bytes.buffer, bytes.byteOffset, end);
     // ASCII is its own UTF-8; as Latin-1 Node makes a big string external (outside the
     // collected heap), which a big synchronisation, held until it ends, is glad of.
-    if (node.isAscii(bytes.subarray(0, end))) return { text: whole.toString('latin1'), ascii: true };
-    if (!node.isUtf8(bytes.subarray(0, end))) throw new Utf8InputError('Input is not valid UTF-8');
+    if (node.isAscii(whole)) return { text: whole.toString('latin1'), ascii: true };
+    if (!node.isUtf8(whole)) throw new Utf8InputError('Input is not valid UTF-8');
     const text = whole.toString('utf8');
     return { text, ascii: text.length === end };
   }

@@ -2,7 +2,8 @@
 // The client's share of a subscription: how long `@tandem/client` needs to open a big document
 // (synchronisation parsed, request logs rebuilt, text ready), and how much CPU of its own that
 // takes, against a settled server that already holds the document (uploaded by another process,
-// so the opening process holds nothing else unless --ballast asks for it).
+// so the opening process holds nothing else unless --ballast asks for it). Also reports the
+// upload's time (process start included) and the server CPU it cost.
 //   node bench/server/client-open.mjs [--server tandemd|infinoted] [--size BYTES] [--opens N] [--ballast]
 // Prints the median over the opens after the first (which pays the JIT's warm-up) as one JSON line.
 import { fork } from 'node:child_process';
@@ -44,8 +45,13 @@ if (values.child) {
 
 const server = await startServer(values.server, { settleMs: 5000 });
 try {
+  const cpu0 = server.cpu();
+  const t0 = performance.now();
   const up = fork(fileURLToPath(import.meta.url), ['--child', String(server.port), '--size', values.size], { stdio: 'inherit' });
   await new Promise((resolve, reject) => up.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`upload failed (${code})`)))));
+  // The upload (the same as (c)'s put, in a process of its own) and the server CPU it cost,
+  // including the saves a growing journal asks for.
+  const upload = { uploadMs: round(performance.now() - t0), uploadServerCpuS: round(server.cpu() - cpu0) };
   // A heap like the benchmark worker's in (c), where the uploader's documents share the process.
   globalThis.ballast = values.ballast ? Array.from({ length: Math.ceil(Number(values.size) / 4096) }, (_, i) => `${i} `.padEnd(8192, 'ballast ')) : [];
   const client = await connect({ host: '127.0.0.1', port: server.port, tls: false, user: 'opener', timeoutMs: 600000 });
@@ -67,7 +73,7 @@ try {
   console.log(JSON.stringify({
     server: values.server, size: Number(values.size), length, opens: wall.length,
     openMs: round(median(wall.slice(1))), clientCpuMs: round(median(cpu.slice(1))),
-    firstOpenMs: round(wall[0]), ballast: values.ballast,
+    firstOpenMs: round(wall[0]), ballast: values.ballast, ...upload,
   }));
 } finally {
   await server.stop();

@@ -59,6 +59,8 @@ export async function startServer(kind, { profileDir, settleMs = 20000 } = {}) {
   const port = await freePort();
   const [cmd, ...args] = commandLine(kind, port, root);
   if (kind === 'tandemd' && profileDir) args.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+  // TANDEMD_ARGS adds options to tandemd's command line (e.g. "--relay-batch=0" to compare).
+  if (kind === 'tandemd' && process.env.TANDEMD_ARGS) args.push(...process.env.TANDEMD_ARGS.split(/\s+/).filter(Boolean));
   // A private HOME and XDG dirs: infinoted would otherwise read the machine's infinoted.conf.
   const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CONFIG_DIRS: join(home, 'xdg'), LC_ALL: 'C.UTF-8' };
   // TANDEMD_CHECKOUT runs the tandemd of another built checkout (e.g. the commit before a fix).

@@ -45,6 +45,8 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
 export class Algorithm {
   current: StateVector = StateVector.zero;
   readonly users: AlgoUser[] = [];
+  /** Buffer-changing requests executed here so far: the next one's place in the order. */
+  private executed = 0;
   private readonly byId = new Map<UserId, AlgoUser>();
   private changes: BufferChange[] = [];
   /** User id -> position in `users` (the dense form of state vectors in translation walks). */
@@ -130,7 +132,7 @@ export class Algorithm {
       throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.FAILED, `Failed to execute request "${vec}" from user "${u.name}": ${(e as Error).message}`);
     }
     if (reqAffectsBuffer(logged)) {
-      u.log.add(logged);
+      u.log.add(logged, this.executed++);
       this.current = this.current.add(u.id, 1);
       this.ageCache(req.vector.vdiff(this.current));
       // inf_adopted_algorithm_update_local_user_times: local users are always up to date.

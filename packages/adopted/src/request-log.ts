@@ -9,6 +9,8 @@ import type { StateVector, UserId } from './state-vector.js';
 interface Entry {
   readonly req: Req;
   readonly index: number;
+  /** Its place in the order this site executed requests in; -1 if not executed here (synchronised). */
+  readonly seq: number;
   /** The DO this entry (an undo or redo) ultimately refers to; itself for a DO. */
   original: Entry;
   /** The undo of a DO/redo, or the redo of an undo. */
@@ -82,6 +84,11 @@ export class RequestLog {
     return this.entry(n).req;
   }
 
+  /** The execution order place that request n was added with (-1: not executed here). */
+  seqOf(n: number): number {
+    return this.entry(n).seq;
+  }
+
   has(n: number): boolean {
     return n >= this.first && n < this.end;
   }
@@ -94,10 +101,13 @@ export class RequestLog {
     return this.nextRedoEntry ? this.nextRedoEntry.req : null;
   }
 
-  /** Appends a request; the caller has checked its index and that an undo/redo has a target. */
-  add(req: Req): void {
+  /**
+   * Appends a request; the caller has checked its index and that an undo/redo has a target.
+   * `seq` is the request's place in this site's execution order (-1: not executed here).
+   */
+  add(req: Req, seq = -1): void {
     if (this.size === 0) this.first = indexOf(req);
-    const e = { req, index: indexOf(req) } as Entry;
+    const e = { req, index: indexOf(req), seq } as Entry;
     e.nextAssoc = null;
     e.prevAssoc = null;
     this.entries.push(e);

@@ -433,17 +433,44 @@ export class AdoptedSession {
     // need the O(n) comparison, which would otherwise make a request cost O(users^2).
     const last = this.consistent.get(req.user);
     const base = last !== undefined && last.causallyBefore(req.vector) ? last : undefined;
+    const covered = this.coveredPrefix(req.vector);
     for (const [w, k] of req.vector.entries()) {
       const v = this.algo.user(w)!;
       if (k < this.algo.current.get(w) && k < v.log.begin) {
         throw invalid(`Request "${req.vector}" refers to requests of user ${w} that are no longer in the log`);
       }
       if (base !== undefined && base.get(w) === k) continue;
+      if (k > 0 && v.log.has(k - 1)) {
+        // Request k-1 was executed here before everything the vector lacks: its own vector is
+        // within the state it was executed at, which is within this one (see coveredPrefix).
+        const seq = v.log.seqOf(k - 1);
+        if (seq >= 0 && seq < covered) continue;
+      }
       if (k > 0 && v.log.has(k - 1) && !v.log.get(k - 1).vector.causallyBefore(req.vector)) {
         throw invalid(`Request vector "${req.vector}" is inconsistent: request ${k - 1} of user ${w} was made at "${v.log.get(k - 1).vector}"`);
       }
     }
     this.consistent.set(req.user, req.vector);
+  }
+
+  /**
+   * How many of the requests this site executed `vector` contains as a whole prefix of the
+   * execution order: the place of the first executed request it lacks (Infinity: none). Every
+   * request's vector is within the state it was executed at, so a request executed before that
+   * place has a vector within `vector`. -1 when the vector lacks a request not executed here (one
+   * that came with the synchronisation or was cleaned up): nothing is known then.
+   */
+  private coveredPrefix(vector: StateVector): number {
+    const cur = this.algo.current;
+    let covered = Infinity;
+    for (const v of this.algo.users) {
+      const k = vector.get(v.id);
+      if (k >= cur.get(v.id)) continue;
+      const seq = v.log.has(k) ? v.log.seqOf(k) : -1;
+      if (seq < 0) return -1;
+      if (seq < covered) covered = seq;
+    }
+    return covered;
   }
 
   /** Converts a public request to the internal form, validating its fields. */

@@ -242,6 +242,46 @@ describe('limits', () => {
       expect(codePointLength(s.sessionText(id)!)).to.equal(10);
     });
 
+    it('batches relays for relay-batch after a write; the answer to a request and anything direct go at once and take them along in order', async () => {
+      const s = await start({ relayBatchMs: 60_000 });
+      const a = await explorer(s);
+      const b = await explorer(s);
+      const id = await createDocument(a, 'doc', 'alice', 1);
+      await subscribe(b, id, 1);
+      // b was written to a moment ago (the synchronisation); the answer to its join is not held.
+      b.send(group(`InfSession_${id}`, '<user-join seq="0" name="bob" status="active" time="" caret="0" hue="0.5"/>'));
+      expect(await b.next('</group>')).to.include('<user-join id="2" name="bob"');
+      a.send(group(`InfSession_${id}`, '<request user="1" time=""><insert-caret pos="0">one</insert-caret></request>'));
+      a.send(group(`InfSession_${id}`, '<request user="1" time=""><insert-caret pos="3">two</insert-caret></request>'));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(s.sessionText(id)).to.equal('onetwo');
+      // Executed, and held for b (its last write was under a minute ago)...
+      expect(b.pending).to.equal('');
+      // ...until something is written to b directly (here: the root is explored already, an
+      // error): then everything goes, in order.
+      b.send(dir('<explore-node seq="2" id="0"/>'));
+      const out = await b.next('</request-failed></group>');
+      const one = out.indexOf('<insert-caret pos="0">one</insert-caret>');
+      const two = out.indexOf('<insert-caret pos="3">two</insert-caret>');
+      expect(one, out).to.be.greaterThan(-1);
+      expect(two, out).to.be.greaterThan(one);
+      expect(out.indexOf(`<request-failed code="12" domain="INF_DIRECTORY_ERROR" seq="${b.seqId}/2">`), out).to.be.greaterThan(two);
+    });
+
+    it('sends held relays by themselves once relay-batch has passed since the last write', async () => {
+      const s = await start({ relayBatchMs: 200 });
+      const a = await explorer(s);
+      const b = await explorer(s);
+      const id = await createDocument(a, 'doc', 'alice', 1);
+      await subscribe(b, id, 1);
+      b.send(group(`InfSession_${id}`, '<user-join seq="0" name="bob" status="active" time="" caret="0" hue="0.5"/>'));
+      await b.next('</group>');
+      for (const word of ['a', 'b', 'c']) a.send(group(`InfSession_${id}`, `<request user="1" time=""><insert-caret pos="0">${word}</insert-caret></request>`));
+      const got = await b.next('<insert-caret pos="0">c</insert-caret></request></group>');
+      expect([...got.matchAll(/<insert-caret pos="0">(.)</g)].map((m) => m[1])).to.deep.equal(['a', 'b', 'c']);
+      expect(s.sessionText(id)).to.equal('cba');
+    });
+
     it('refuses a repetition count on anything but undo/redo, and more undos than the log holds, without executing any', async () => {
       const s = await start({});
       const a = await explorer(s);

@@ -108,8 +108,8 @@ export class ChatSession {
     else if (was !== 'unavailable' && status === 'unavailable') this.record({ user: u.id, type: 'userpart', text: '', time: this.now() });
   }
 
-  private broadcast(el: Element, except?: Member): void {
-    this.members.broadcast(el, except);
+  private broadcast(el: Element, except?: Member, requester?: Member): void {
+    this.members.broadcast(el, except, requester);
   }
 
   /** Tells every subscriber the session is gone and forgets them; their users part. */
@@ -149,7 +149,7 @@ export class ChatSession {
       this.users.set(user.id, user);
       user.member = m;
       this.setStatus(user, req.status ?? 'active');
-      this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', { id: user.id, name: user.name, status: user.status }, seq));
+      this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', { id: user.id, name: user.name, status: user.status }, seq), undefined, m);
     } catch (err) {
       const e = err instanceof InfError ? err : new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.FAILED, (err as Error).message);
       m.sendGroup(this.group, toRequestFailed(e, seq));

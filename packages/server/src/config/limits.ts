@@ -33,6 +33,7 @@ export const LIMIT_OPTIONS: readonly LimitOption[] = [
   limit('handshake-timeout', 'handshakeTimeoutMs', 'Seconds a connection may take to log in', { arg: 'SECONDS', scale: 1000 }),
   limit('max-auth-failures', 'maxAuthFailures', 'Failed password attempts before the connection is closed'),
   limit('auth-failure-delay', 'authFailureDelayMs', 'Milliseconds before a failed password attempt is answered', { arg: 'MS', zeroIsZero: true }),
+  limit('relay-batch', 'relayBatchMs', 'Milliseconds that edits relayed to a client may wait to go out together with the next ones', { arg: 'MS', zeroIsZero: true }),
   limit('max-users-per-session', 'maxUsersPerSession', 'Users one document may have'),
   limit('max-document-length', 'maxDocumentLength', 'Characters (code points) in one document'),
   limit('max-nodes', 'maxNodes', 'Documents and directories the server holds'),

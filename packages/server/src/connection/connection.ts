@@ -29,6 +29,11 @@ export interface ConnectionLimits extends XmlLimits {
   maxAuthFailures: number;
   /** Wait before answering a failed credential check (slows down guessing). */
   authFailureDelayMs: number;
+  /**
+   * Relayed messages (other members' requests) written to a peer within this many ms of its
+   * previous write wait until then, to go out together; 0: each turn's output at once.
+   */
+  relayBatchMs: number;
 }
 
 export const defaultConnectionLimits: Readonly<ConnectionLimits> = Object.freeze({
@@ -38,6 +43,7 @@ export const defaultConnectionLimits: Readonly<ConnectionLimits> = Object.freeze
   // RFC 6120 6.4.5: allow "at least 2 and no more than 5" retries, then policy-violation.
   maxAuthFailures: 5,
   authFailureDelayMs: 500,
+  relayBatchMs: 10,
 });
 
 export interface TransportInfo {
@@ -77,7 +83,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private closing = false;
   /** Output produced in the current event-loop turn, written in one go (see write()). */
   private outbox: (string | Buffer)[] = [];
-  private flushScheduled = false;
+  /** How the outbox will be written: at the end of this turn, by a relay batch's timer, or not yet. */
+  private flush: 'none' | 'turn' | 'timer' = 'none';
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last write to the transport. */
+  private lastFlush = -Infinity;
   private closedEmitted = false;
   /** Until the stream is open: closes a connection that does not log in in time. */
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -262,24 +272,41 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     });
   }
 
-  private write(data: string | Buffer): void {
+  private write(data: string | Buffer, relay = false): void {
     if (this.closing || this.stream.destroyed) return;
     // Everything for this peer produced in one event-loop turn (a broadcast per request of each
     // of many clients, a synchronisation) goes out in a single socket write at the end of the
-    // turn: one system call instead of one per message, and no added latency.
+    // turn: one system call instead of one per message. Relays of other members' messages may
+    // wait a little longer (relayBatchMs after the previous write) so that a peer of a busy
+    // session gets them a few at a time; anything else written meanwhile takes them along.
     this.outbox.push(data);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushOutbox);
+    if (this.flush === 'turn') return;
+    const batch = this.options.limits.relayBatchMs;
+    if (relay && batch > 0) {
+      if (this.flush === 'timer') return;
+      const wait = this.lastFlush + batch - performance.now();
+      if (wait >= 1) {
+        this.flush = 'timer';
+        this.flushTimer = setTimeout(this.flushOutbox, wait);
+        return;
+      }
+    } else if (this.flush === 'timer') {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
     }
+    this.flush = 'turn';
+    setImmediate(this.flushOutbox);
   }
 
   private readonly flushOutbox = (): void => {
-    this.flushScheduled = false;
+    if (this.flush === 'timer') clearTimeout(this.flushTimer);
+    this.flush = 'none';
+    this.flushTimer = undefined;
     if (this.outbox.length === 0) return;
     const parts = this.outbox;
     this.outbox = [];
     if (this.stream.destroyed) return;
+    this.lastFlush = performance.now();
     if (parts.every((p) => typeof p === 'string')) {
       this.stream.write(parts.length === 1 ? parts[0]! : parts.join(''));
     } else {
@@ -294,7 +321,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.stream.destroy();
       this.finish();
     }
-  }
+  };
 
   /** Sends a prepared run of group messages as its bytes (message by message while traced). */
   sendPrepared(run: PreparedGroupRun): void {
@@ -317,6 +344,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (traced) this.emit('traffic', 'sent', xml);
     }
     this.write(out);
+  }
+
+  /**
+   * Sends a message of another member that the session relays (a request, a join, a caret move):
+   * it may wait up to relayBatchMs to go out with the next ones.
+   */
+  sendRelay(group: string, message: Element): void {
+    if (!this.isOpen) return;
+    const xml = groupXml(group, message);
+    if (this.listenerCount('traffic') > 0) this.emit('traffic', 'sent', xml);
+    this.write(xml, true);
   }
 
   /** Stream error (if any), footer, close. */

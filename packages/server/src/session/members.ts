@@ -10,6 +10,8 @@ export interface Member {
   sendGroup(group: string, ...messages: Element[]): void;
   /** Sends a run of group messages as prepared bytes, where the member can (else sendGroup). */
   sendPrepared?(run: PreparedGroupRun): void;
+  /** Sends a message relayed from another member, which may be batched with the next ones. */
+  sendRelay?(group: string, message: Element): void;
   readonly remote: string;
 }
 
@@ -95,8 +97,16 @@ export class MemberTable<U extends MemberUser> {
     this.members.set(m, { state: synchronize ? 'syncing' : 'ready' });
   }
 
-  broadcast(el: Element, except?: Member): void {
-    for (const m of this.members.keys()) if (m !== except) m.sendGroup(this.group, el);
+  /**
+   * Sends `el` to every member but `except`. To the others it is news they did not ask for, which
+   * may be batched (sendRelay); `requester`, whose request it answers, gets it at once.
+   */
+  broadcast(el: Element, except?: Member, requester?: Member): void {
+    for (const m of this.members.keys()) {
+      if (m === except) continue;
+      if (m.sendRelay && m !== requester) m.sendRelay(this.group, el);
+      else m.sendGroup(this.group, el);
+    }
   }
 
   /** Tells every member the session is gone (session-close) and forgets them; their users part. */

@@ -225,8 +225,8 @@ export class TextSession {
     this.members.remove(m);
   }
 
-  private broadcast(el: Element, except?: Member): void {
-    this.members.broadcast(el, except);
+  private broadcast(el: Element, except?: Member, requester?: Member): void {
+    this.members.broadcast(el, except, requester);
   }
 
   /**
@@ -282,7 +282,7 @@ export class TextSession {
       user.hue = req.hue ?? Math.random();
       user.member = m;
       this.ctx.journal?.user({ id: user.id, name: user.name, hue: user.hue });
-      this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', this.wireUser(user), seq));
+      this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', this.wireUser(user), seq), undefined, m);
       if (!existing) this.ctx.hooks?.userAdded(this, this.wireUser(user));
     } catch (err) {
       const e = err instanceof InfError ? err : new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.FAILED, (err as Error).message);
@@ -376,7 +376,9 @@ export class TextSession {
       this.ctx.log(`Session ${this.group}: request for user ${req.user} not joined via ${m.remote}, dropped`);
       return;
     }
-    const vector = this.engine.decodeTime(user.id, req.time);
+    // decodeRequest has checked the time diff; parsed once here for both uses below.
+    const diff = StateVector.parse(req.time);
+    const vector = this.engine.decodeTime(user.id, diff);
     const current = this.engine.current;
     const failed = (reason: string): void => {
       m.sendGroup(this.group, encodeInvalidRequest({
@@ -411,7 +413,7 @@ export class TextSession {
       return;
     }
     const received = nowMicros();
-    const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: user.id, time: req.time, ...(req.num ? { num: req.num } : {}) });
+    const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: user.id, time: diff, ...(req.num ? { num: req.num } : {}) });
     const at = nowMicros();
     // Journaled before anyone is told (an edit a client has seen survives a crash).
     if (this.ctx.journal) for (const x of result.executed) if (!x.error) this.ctx.journal.changes(x.changes);

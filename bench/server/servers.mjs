@@ -59,6 +59,8 @@ export async function startServer(kind, { profileDir, settleMs = 20000 } = {}) {
   const port = await freePort();
   const [cmd, ...args] = commandLine(kind, port, root);
   if (kind === 'tandemd' && profileDir) args.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+  // TANDEMD_NODE_ARGS adds options to node's command line for tandemd (e.g. "--trace-gc").
+  if (kind === 'tandemd' && process.env.TANDEMD_NODE_ARGS) args.unshift(...process.env.TANDEMD_NODE_ARGS.split(/\s+/).filter(Boolean));
   // TANDEMD_ARGS adds options to tandemd's command line (e.g. "--relay-batch=0" to compare).
   if (kind === 'tandemd' && process.env.TANDEMD_ARGS) args.push(...process.env.TANDEMD_ARGS.split(/\s+/).filter(Boolean));
   // A private HOME and XDG dirs: infinoted would otherwise read the machine's infinoted.conf.

@@ -97,12 +97,11 @@ export class Algorithm {
    */
   execute(req: Req): Execution {
     const u = this.byId.get(req.user)!;
-    const vec = req.vector.toString();
     if (req.type === UNDO && !this.canUndo(u)) {
-      throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.NO_UNDO, `The request "${vec}" from user "${u.name}" is an UNDO request but there is no request to be undone.`);
+      throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.NO_UNDO, `The request "${req.vector}" from user "${u.name}" is an UNDO request but there is no request to be undone.`);
     }
     if (req.type === REDO && !this.canRedo(u)) {
-      throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.NO_REDO, `The request "${vec}" from user "${u.name}" is a REDO request but there is no request to be redone.`);
+      throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.NO_REDO, `The request "${req.vector}" from user "${u.name}" is a REDO request but there is no request to be redone.`);
     }
     const endBefore = u.log.end;
     // A translation that threw left its steps in the arena.
@@ -127,9 +126,9 @@ export class Algorithm {
       u.log.cacheDropFrom(endBefore);
       if (e instanceof AdoptedError) {
         // The translated request is always at the current state.
-        throw e.prefixed(`Failed to apply request "${vec}" from user "${u.name}" at state "${this.current}": `);
+        throw e.prefixed(`Failed to apply request "${req.vector}" from user "${u.name}" at state "${this.current}": `);
       }
-      throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.FAILED, `Failed to execute request "${vec}" from user "${u.name}": ${(e as Error).message}`);
+      throw new AdoptedError(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.FAILED, `Failed to execute request "${req.vector}" from user "${u.name}": ${(e as Error).message}`);
     }
     if (reqAffectsBuffer(logged)) {
       u.log.add(logged, this.executed++);
@@ -170,8 +169,7 @@ export class Algorithm {
     let oldest = Infinity;
     for (const u of this.users) if (u.log.size > 0) oldest = Math.min(oldest, u.log.get(u.log.begin).vector.sum());
     if (this.current.sum() - oldest < this.maxTotalLogSize) return;
-    let lcp = this.current;
-    for (const u of this.users) if (u.status !== 'unavailable') lcp = lcp.min(u.vector);
+    const lcp = this.current.minAll(this.availableVectors());
     for (const u of this.users) {
       const log = u.log;
       let n = log.begin;
@@ -183,6 +181,10 @@ export class Algorithm {
       }
       log.removeUpTo(n);
     }
+  }
+
+  private *availableVectors(): IterableIterator<StateVector> {
+    for (const u of this.users) if (u.status !== 'unavailable') yield u.vector;
   }
 
   /** inf_adopted_algorithm_translate_request, with the per-log cache of translations. */

@@ -434,7 +434,10 @@ export class AdoptedSession {
     const last = this.consistent.get(req.user);
     const base = last !== undefined && last.causallyBefore(req.vector) ? last : undefined;
     const covered = this.coveredPrefix(req.vector);
-    for (const [w, k] of req.vector.entries()) {
+    const ids = req.vector.users();
+    for (let i = 0; i < ids.length; i++) {
+      const w = ids[i]!;
+      const k = req.vector.countAt(i);
       const v = this.algo.user(w)!;
       if (k < this.algo.current.get(w) && k < v.log.begin) {
         throw invalid(`Request "${req.vector}" refers to requests of user ${w} that are no longer in the log`);

@@ -148,6 +148,33 @@ export class StateVector {
     return this.merge(other, (a, b) => (a < b ? a : b));
   }
 
+  /** Component-wise minimum of this and all of `others`, built once (not one vector per step). */
+  minAll(others: Iterable<StateVector>): StateVector {
+    const ids = this.ids.slice();
+    const counts = this.counts.slice();
+    for (const o of others) {
+      const b = o.ids;
+      let j = 0;
+      for (let i = 0; i < ids.length; i++) {
+        if (counts[i] === 0) continue;
+        const id = ids[i]!;
+        while (j < b.length && b[j]! < id) j++;
+        const c = j < b.length && b[j] === id ? o.counts[j]! : 0;
+        if (c < counts[i]!) counts[i] = c;
+      }
+    }
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (counts[i] === 0) continue;
+      ids[n] = ids[i]!;
+      counts[n++] = counts[i]!;
+    }
+    if (n === ids.length && n === this.ids.length && counts.every((c, i) => c === this.counts[i])) return this;
+    ids.length = n;
+    counts.length = n;
+    return new StateVector(ids, counts);
+  }
+
   /** Applies `fn` to every component present in either vector (missing = 0), dropping zeros. */
   private merge(other: StateVector, fn: (a: number, b: number) => number): StateVector {
     const ids: number[] = [];
@@ -320,6 +347,11 @@ export class StateVector {
   /** Users with a non-zero component, ascending. */
   users(): readonly UserId[] {
     return this.ids;
+  }
+
+  /** The count of the i-th component in users() order. */
+  countAt(i: number): number {
+    return this.counts[i]!;
   }
 
   *entries(): IterableIterator<[UserId, number]> {

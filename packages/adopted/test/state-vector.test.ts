@@ -40,4 +40,23 @@ describe('StateVector', () => {
     expect(a.toString()).to.equal('1:4;2:1');
     expect(() => d.minus(a)).to.throw(StateVectorError);
   });
+
+  it('takes the minimum of many vectors at once as pairwise minima would, every pattern of small vectors', () => {
+    // Vectors over users 1..3 with components 0..2: every base against every pair of others.
+    const all: StateVector[] = [];
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) for (let c = 0; c < 3; c++) all.push(StateVector.from([[1, a], [2, b], [3, c]]));
+    all.push(StateVector.parse('4:7'), StateVector.parse('1:1;4:2'));
+    for (const base of all) {
+      expect(base.minAll([]).equals(base)).to.equal(true);
+      for (const x of all) {
+        for (const y of all) {
+          const got = base.minAll([x, y]);
+          const want = base.min(x).min(y);
+          expect(got.toString(), `${base} ${x} ${y}`).to.equal(want.toString());
+          expect(got.equals(want)).to.equal(true);
+        }
+      }
+    }
+    expect(StateVector.parse('1:4;2:1').minAll([StateVector.parse('1:9;2:3')]).toString()).to.equal('1:4;2:1');
+  });
 });

@@ -9,7 +9,7 @@ import {
   type BufferChange as EngineChange, type Executed, type Request, type Segment, type UserInit,
 } from '@tandem/adopted';
 import {
-  InfError, decodeRequest, decodeSyncBegin, decodeSyncRequest, decodeSyncSegment,
+  InfError, decodeRequestAndTime, decodeSyncBegin, decodeSyncRequest, decodeSyncSegment,
   decodeUser, decodeUserColorChange, decodeUserStatusChange, encodeRequest, encodeSignal,
   encodeUserJoinRequest, encodeUserStatusChange, fromRequestFailed, fromSyncError, parseReplySeq, requestBodyFromWire,
   requestFromWireSync, toSyncError,
@@ -264,8 +264,8 @@ export class SessionProxy extends Emitter<SessionEvents> {
   }
 
   private remoteRequest(el: Element): void {
-    const req = decodeRequest(el);
-    const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: req.user, time: req.time, num: req.num });
+    const { request: req, diff } = decodeRequestAndTime(el);
+    const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: req.user, time: diff, num: req.num });
     if (result.error) throw result.error;
     let changedBuffer = false;
     for (const executed of result.executed) {

@@ -14,7 +14,7 @@ export type { ErrorDomain, KnownErrorDomain } from './errors.js';
 export { formatDouble, parseUint, parseInt32, parseDouble, requireAttr, optionalAttr, uintAttr } from './infinote/values.js';
 export {
   decodeTimeDiff, encodeTimeDiff, parseStatus, decodeOperation, encodeOperation, affectsBuffer,
-  decodeRequest, encodeRequest, decodeSyncRequest, encodeSyncRequest, encodeUser, decodeUser,
+  decodeRequest, decodeRequestAndTime, encodeRequest, decodeSyncRequest, encodeSyncRequest, encodeUser, decodeUser,
   encodeUserJoinRequest, decodeUserJoinRequest, encodeUserStatusChange, decodeUserStatusChange,
   encodeUserColorChange, decodeUserColorChange, encodeInvalidRequest, decodeInvalidRequest,
   encodeSyncBegin, decodeSyncBegin, encodeSyncSegment, decodeSyncSegment, splitSegments,

@@ -167,9 +167,14 @@ export function affectsBuffer(op: WireOperation): boolean {
 
 /** `<request user time [num]><op/></request>`; the time diff is validated but kept as text. */
 export function decodeRequest(el: Element): WireRequest {
+  return decodeRequestAndTime(el).request;
+}
+
+/** decodeRequest, with the time diff parsed as well (for the engine, without parsing it twice). */
+export function decodeRequestAndTime(el: Element): { request: WireRequest; diff: StateVector } {
   const user = uintAttr(el, 'user');
   const time = requireAttr(el, 'time');
-  vectorOf('time', time);
+  const diff = vectorOf('time', time);
   const numText = optionalAttr(el, 'num');
   const operation = decodeOperation(operationChild(el), false);
   const req: WireRequest = { user, time, operation };
@@ -179,7 +184,7 @@ export function decodeRequest(el: Element): WireRequest {
     // libinfinity writes num only when > 1 (inf_adopted_session_broadcast_request), 1 is harmless
     if (num > 1) req.num = num;
   }
-  return req;
+  return { request: req, diff };
 }
 
 export function encodeRequest(req: WireRequest): Element {

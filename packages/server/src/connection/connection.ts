@@ -95,6 +95,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Why we are closing, for the log line of the close (a limit was hit). */
   private closeReason: string | undefined;
   user: string | undefined;
+  /** Whether anyone listens to 'traffic' (asked for every message written, so kept up to date). */
+  private traced = false;
 
   constructor(
     private stream: Duplex,
@@ -102,6 +104,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     private readonly options: ConnectionOptions,
   ) {
     super();
+    // 'newListener' comes before a listener is added, 'removeListener' after one is removed.
+    const untyped = this as EventEmitter;
+    untyped.on('newListener', (event: string) => { if (event === 'traffic') this.traced = true; });
+    untyped.on('removeListener', (event: string) => { if (event === 'traffic') this.traced = this.listenerCount('traffic') > 0; });
     const { maxElementBytes, maxDepth } = options.limits;
     this.xmpp = new ServerStream({
       host: options.hostName,
@@ -240,7 +246,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     } catch {
       return;
     }
-    if (this.listenerCount('traffic') > 0) this.emit('traffic', 'received', serialize(el));
+    if (this.traced) this.emit('traffic', 'received', serialize(el));
     try {
       this.emit('group', name, messages);
     } catch (err) {
@@ -326,7 +332,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Sends a prepared run of group messages as its bytes (message by message while traced). */
   sendPrepared(run: PreparedGroupRun): void {
     if (!this.isOpen) return;
-    if (this.listenerCount('traffic') > 0) {
+    if (this.traced) {
       this.sendGroup(run.group, ...run.messages);
       return;
     }
@@ -337,7 +343,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   sendGroup(group: string, ...messages: Element[]): void {
     if (!this.isOpen) return;
     let out = '';
-    const traced = this.listenerCount('traffic') > 0;
+    const traced = this.traced;
     for (const m of messages) {
       const xml = groupXml(group, m);
       out += xml;
@@ -353,7 +359,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   sendRelay(group: string, message: Element): void {
     if (!this.isOpen) return;
     const xml = groupXml(group, message);
-    if (this.listenerCount('traffic') > 0) this.emit('traffic', 'sent', xml);
+    if (this.traced) this.emit('traffic', 'sent', xml);
     this.write(xml, true);
   }
 

@@ -5,7 +5,7 @@
  */
 import { AdoptedSession, StateVector, type Executed, type SessionState } from '@tandem/adopted';
 import {
-  Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequest, decodeUserColorChange,
+  Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequestAndTime, decodeUserColorChange,
   decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeRequest, encodeSignal, encodeSyncBegin,
   encodeUser, encodeUserStatusChange, requestBodyFromWire, requestFromWireSync,
   SerializedElement, splitSegments, syncRequestXml, syncSegmentXml, toRequestFailed, wireSyncOf,
@@ -370,14 +370,12 @@ export class TextSession {
   }
 
   private request(m: Member, el: Element): void {
-    const req = decodeRequest(el);
+    const { request: req, diff } = decodeRequestAndTime(el);
     const user = this.ownUser(m, req.user);
     if (!user) {
       this.ctx.log(`Session ${this.group}: request for user ${req.user} not joined via ${m.remote}, dropped`);
       return;
     }
-    // decodeRequest has checked the time diff; parsed once here for both uses below.
-    const diff = StateVector.parse(req.time);
     const vector = this.engine.decodeTime(user.id, diff);
     const current = this.engine.current;
     const failed = (reason: string): void => {

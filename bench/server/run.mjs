@@ -9,7 +9,7 @@
 //   --out FILE         results file (default bench/server/results.json, quick: results-quick.json)
 //   --no-report        do not rewrite the Server section of docs/benchmarks.md
 //   --seed N           seed of the edit sequence (printed)
-//   --ks LIST          client counts for (a), e.g. 5,20 (default 5,10,20,30,40,50,60,80,100,200,500,1000)
+//   --ks LIST          client counts for (a), e.g. 5,20 (default 5,10,20,30,40,50,60,80,100,120,150,200,500,1000)
 //   --window S         measurement window of (a) and (b) in seconds
 //   --warmup S         warm-up of (a) and (b) before the measurement window, in seconds
 //   --ramp S           (a): typists start at random times spread over this many seconds of the
@@ -55,7 +55,7 @@ const opts = {
   servers: values.servers.split(',').filter(Boolean),
   procs: Number(values.procs),
   profile: values.profile,
-  ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3, 8] : quick ? [5, 20, 30, 40] : [5, 10, 20, 30, 40, 50, 60, 80, 100, 200, 500, 1000],
+  ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3, 8] : quick ? [5, 20, 30, 40] : [5, 10, 20, 30, 40, 50, 60, 80, 100, 120, 150, 200, 500, 1000],
   capA: quick ? 120 : 480,
   warmupMs: values.warmup ? Number(values.warmup) * 1000 : smoke ? 300 : quick ? 1000 : 2000,
   windowMs: values.window ? Number(values.window) * 1000 : smoke ? 1000 : quick ? 3000 : 10000,

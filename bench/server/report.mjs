@@ -44,6 +44,29 @@ function sectionA(rows) {
   return table(['K', 'server', 'edits/s', 'p50 ms', 'p95 ms', 'p99 ms', 'server CPU s / 1000 edits', 'edits / server CPU s', 'server RSS MiB', 'load-gen CPU (cores)', 'converged'], out);
 }
 
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+function sectionH(rows) {
+  const out = [];
+  const ratios = [];
+  const p99s = [];
+  for (const [pair, { tandemd: t, infinoted: i }] of pairs(rows, (r) => r.pair)) {
+    const short = (r) => (r?.undelivered ? ` (+${r.undelivered} clients short)` : '');
+    const edits = t && i ? t.editsPerServerCpuSecond / i.editsPerServerCpuSecond : undefined;
+    if (edits !== undefined) ratios.push(edits);
+    if (t && i) p99s.push(t.latency.p99 / i.latency.p99);
+    out.push([pair, fmt(t?.serverCpuPer1000Edits, 3) + short(t), fmt(i?.serverCpuPer1000Edits, 3) + short(i), edits === undefined ? '–' : `${fmt(edits)}×`,
+      fmt(t?.latency.p99), fmt(i?.latency.p99), t && i ? ratio(t.latency.p99, i.latency.p99) : '–', `${t ? yes(t.converged) : '–'} / ${i ? yes(i.converged) : '–'}`]);
+  }
+  const m = median(ratios);
+  const summary = ratios.length ? `Median over the ${ratios.length} pairs: tandemd makes **${fmt(m)}×** infinoted\'s edits per server CPU second (range ${fmt(Math.min(...ratios))}-${fmt(Math.max(...ratios))}×), with p99 at ${fmt(median(p99s))}× infinoted\'s.` : '';
+  return [table(['pair', 'tandemd CPU s / 1000 edits', 'infinoted CPU s / 1000 edits', 'tandemd ÷ infinoted edits per CPU s', 'tandemd p99 ms', 'infinoted p99 ms', 'p99 ratio', 'converged (t / i)'], out), '', summary].join('\n');
+}
+
 function sectionB(rows) {
   const out = rows.map((r) => [r.server, fmt(r.editsPerSecond, 0), fmt(r.serverCpuShare), fmt(r.serverCpuPer1000Edits, 3), fmt(r.latency.p50), fmt(r.latency.p99),
     r.loadCpuShare.map((c) => fmt(c)).join('+') + (r.loadLimited ? ' (limit)' : ''), yes(r.converged)]);
@@ -121,6 +144,10 @@ export function renderServerSection(results, { before, notes } = {}) {
       `or the ${results.settings.capA / 60}-minute cap. Converged: every client received every insert within 30 s, every watcher's text equals a fresh subscriber's (the server's), ` +
       'nobody received an invalid-request, and no light typist\'s length bound exceeds the server\'s length. "clients short": that many clients had not received every insert 30 s after typing stopped (the server fell behind and its backlog grew; the percentiles then cover only what arrived). ' +
       '"(limit)": the load process used more than 0.85 of a core or could not keep up 5 edits/s per client, so the load generator, not the server, limited that row.', '', sectionA(s.a), '');
+  }
+  if (s.h?.length) {
+    const K = s.h[0].K;
+    parts.push(`### (h) Head to head at K = ${K}`, '', `(a)\'s row at K = ${K} (the issue\'s goal: at least 2× infinoted\'s edits per server CPU second with p99 no worse), run for tandemd and infinoted in turn, ${results.settings.pairs} times, each on a freshly started server: the machine\'s state moves by tens of percent within minutes, so the ratio within a pair, and the median of the ratios, say more than any single row.`, '', sectionH(s.h), '');
   }
   if (s.b?.length) parts.push('### (b) Maximum throughput, 20 clients', '', `20 light typists each send ${results.settings.batchB} edit(s), wait for a directory round trip (the server reads a connection in order, so the reply means it has processed them), and repeat; one full client watches. Latency: send to arrival at the other clients.`, '', sectionB(s.b), '');
   if (s.c?.length) parts.push('### (c) Subscribe time', '', 'A fresh connection subscribes (synchronisation until `sync-end`, acknowledged); median of 5 (the first of each also pays start-up: a cold client, the first serialisation of that text by the server). \"Client ready\": a `@tandem/client` subscriber until its document is open (it parses every message and rebuilds the request logs: the same work for both servers). \"Server side\": a raw connection (bench/server/raw-subscribe.mjs) that parses nothing, from its subscribe-session request until the last byte of `<sync-end/>` has arrived: what each server needs to build and send the synchronisation. The big documents are uploaded with `put` (inserts of at most 8192 UTF-16 units); the history is built by one light typist sending batches of 100 edits. The uploader of the history document leaves after the upload and the typist is always up to date, so both servers clean the request log as it grows (libinfinity\'s `max-total-log-size`, 2048): the subscriber receives the current text and about 2048 logged requests, which is what a subscriber to a long-edited document gets from either server.', '', sectionC(s.c), '');

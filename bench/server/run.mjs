@@ -2,7 +2,8 @@
 // tandemd vs infinoted, side by side (issue 7). `npm run bench:server [-- --quick]`.
 //   --quick            a short run (K up to 20, 3 s windows, smaller documents): a few minutes
 //   --smoke            seconds-long run of every scenario with tiny sizes (for the interop test)
-//   --only a,b,c,d,e   run only these scenarios
+//   --only a,h,b,c,d,e run only these scenarios (h: (a) at one K, the servers in turn, --pairs times)
+//   --pairs N          pairs of rows in (h) (default 5, quick 2, smoke 1); --pair-k K: its K (default 50)
 //   --servers LIST     tandemd,infinoted (default both)
 //   --procs N          load worker processes for (a) and (b) (default 1)
 //   --profile DIR      run tandemd under node --cpu-prof, profiles written to DIR
@@ -24,14 +25,16 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeReport } from './report.mjs';
-import { killWorkers, scenarioA, scenarioB, scenarioC, scenarioD, scenarioE } from './scenarios.mjs';
+import { killWorkers, scenarioA, scenarioH, scenarioB, scenarioC, scenarioD, scenarioE } from './scenarios.mjs';
 import { INFINOTED, SERVERS, killServers } from './servers.mjs';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'a,b,c,d,e' },
+    only: { type: 'string', default: 'a,h,b,c,d,e' },
+    pairs: { type: 'string' },
+    'pair-k': { type: 'string' },
     servers: { type: 'string', default: SERVERS.join(',') },
     procs: { type: 'string', default: '1' },
     profile: { type: 'string' },
@@ -57,6 +60,8 @@ const opts = {
   profile: values.profile,
   ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3, 8] : quick ? [5, 20, 30, 40] : [5, 10, 20, 30, 40, 50, 60, 80, 100, 120, 150, 200, 500, 1000],
   capA: quick ? 120 : 480,
+  pairs: values.pairs ? Number(values.pairs) : smoke ? 1 : quick ? 2 : 5,
+  pairK: values['pair-k'] ? Number(values['pair-k']) : smoke ? 3 : 50,
   warmupMs: values.warmup ? Number(values.warmup) * 1000 : smoke ? 300 : quick ? 1000 : 2000,
   windowMs: values.window ? Number(values.window) * 1000 : smoke ? 1000 : quick ? 3000 : 10000,
   sizes: smoke ? [2 ** 16] : quick ? [2 ** 20, 2 * 2 ** 20] : [2 ** 20, 10 * 2 ** 20],
@@ -102,9 +107,9 @@ const results = {
 };
 log(`seed ${opts.seed}; ${results.machine.nproc} CPUs (${results.machine.cpu}), Node ${results.machine.node}, ${results.machine.infinoted}`);
 const started = Date.now();
-const table = { a: scenarioA, b: scenarioB, c: scenarioC, d: scenarioD, e: scenarioE };
+const table = { a: scenarioA, h: scenarioH, b: scenarioB, c: scenarioC, d: scenarioD, e: scenarioE };
 for (const name of values.only.split(',').filter(Boolean)) {
-  if (!table[name]) throw new Error(`unknown scenario "${name}" (a-e)`);
+  if (!table[name]) throw new Error(`unknown scenario "${name}" (a, h, b-e)`);
   // A scenario can never hang the run: past its limit every process it started is killed.
   const t0 = Date.now();
   let timer;

@@ -149,6 +149,27 @@ async function typingRun(server, workers, path, { warmupMs, rampMs = 0, windowMs
 }
 
 /** (a) K clients typing 5 edits/s each, K escalating until p95 passes 100 ms or time runs out. */
+/** One row of (a): K light typists and the watchers on one document of a fresh `kind` server. */
+async function typingRowA(kind, K, opts, log) {
+  const row = await withServer(kind, opts, opts.procs, async (server, workers) => {
+    await workers[0].call('put', { port: server.port, path: '/a', size: 2000 });
+    // K light typists (light.mjs) and a few full clients that only watch: a full client
+    // that types and falls behind makes its requests concurrent with everything it has not
+    // processed yet, which loads the server with transformations no real editor would cause.
+    const observers = Array.from({ length: opts.observers }, (_, i) => `watcher${i}`);
+    await connectAll(server, workers, [...observers, ...Array.from({ length: K }, (_, i) => `u${i}`)]);
+    log(`(a) ${kind} K=${K}: connected`);
+    const opened = await Promise.all(workers.map((w) => w.call('open', { paths: ['/a'], join: true, observers })));
+    const failed = opened.reduce((n, o) => n + o.failed, 0);
+    log(`(a) ${kind} K=${K}: joined`);
+    if (failed) throw new Error(`(a) ${failed} of ${K} clients could not join on ${kind}: ${opened.find((o) => o.firstError)?.firstError}`);
+    return typingRun(server, workers, '/a', { warmupMs: opts.warmupMs, rampMs: opts.rampMs, windowMs: opts.windowMs, mode: 'paced', rate: 5, observersType: false });
+  });
+  log(`(a) ${kind} K=${K}: ${row.editsPerSecond} edits/s, p50/p95/p99 ${row.latency.p50}/${row.latency.p95}/${row.latency.p99} ms, ` +
+    `${row.serverCpuPer1000Edits} server CPU s/1000 edits, RSS ${row.serverRssMiB} MiB, load CPU ${row.loadCpuShare}, converged ${row.converged}`);
+  return { server: kind, K, ...row };
+}
+
 export async function scenarioA(opts, log, rows = []) {
   const done = new Set();
   const deadline = Date.now() + opts.capA * 1000;
@@ -156,27 +177,26 @@ export async function scenarioA(opts, log, rows = []) {
     for (const kind of opts.servers) {
       if (done.has(kind)) continue;
       if (Date.now() > deadline) { log(`(a) time cap reached before K=${K} on ${kind}`); done.add(kind); continue; }
-      const row = await withServer(kind, opts, opts.procs, async (server, workers) => {
-        await workers[0].call('put', { port: server.port, path: '/a', size: 2000 });
-        // K light typists (light.mjs) and a few full clients that only watch: a full client
-        // that types and falls behind makes its requests concurrent with everything it has not
-        // processed yet, which loads the server with transformations no real editor would cause.
-        const observers = Array.from({ length: opts.observers }, (_, i) => `watcher${i}`);
-        await connectAll(server, workers, [...observers, ...Array.from({ length: K }, (_, i) => `u${i}`)]);
-        log(`(a) ${kind} K=${K}: connected`);
-        const opened = await Promise.all(workers.map((w) => w.call('open', { paths: ['/a'], join: true, observers })));
-        const failed = opened.reduce((n, o) => n + o.failed, 0);
-        log(`(a) ${kind} K=${K}: joined`);
-        if (failed) throw new Error(`(a) ${failed} of ${K} clients could not join on ${kind}: ${opened.find((o) => o.firstError)?.firstError}`);
-        return typingRun(server, workers, '/a', { warmupMs: opts.warmupMs, rampMs: opts.rampMs, windowMs: opts.windowMs, mode: 'paced', rate: 5, observersType: false });
-      });
-      rows.push({ server: kind, K, ...row });
-      log(`(a) ${kind} K=${K}: ${row.editsPerSecond} edits/s, p50/p95/p99 ${row.latency.p50}/${row.latency.p95}/${row.latency.p99} ms, ` +
-        `${row.serverCpuPer1000Edits} server CPU s/1000 edits, RSS ${row.serverRssMiB} MiB, load CPU ${row.loadCpuShare}, converged ${row.converged}`);
+      const row = await typingRowA(kind, K, opts, log);
+      rows.push(row);
       // Past 100 ms, or past what one load process can emulate, a larger K says nothing more.
       if (!(row.latency.p95 <= 100) || row.undelivered > 0 || row.loadLimited) done.add(kind);
     }
     if (opts.servers.every((k) => done.has(k))) break;
+  }
+  return rows;
+}
+
+/**
+ * (h) Head to head at one K (the issue's 50): (a)'s row for each server in turn, `opts.pairs`
+ * times, so that both servers meet the machine in the same state; the rows carry their pair.
+ */
+export async function scenarioH(opts, log, rows = []) {
+  for (let pair = 1; pair <= opts.pairs; pair++) {
+    for (const kind of opts.servers) {
+      const row = await typingRowA(kind, opts.pairK, opts, (line) => log(line.replace('(a)', `(h) pair ${pair}`)));
+      rows.push({ pair, ...row });
+    }
   }
   return rows;
 }

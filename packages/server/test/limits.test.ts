@@ -52,6 +52,20 @@ async function subscribe(b: Client & { seqId: string }, id: number, seq: number)
   b.send(group(`InfSession_${id}`, '<sync-ack/>'));
 }
 
+/**
+ * alice (user 1) creates document "doc" through `a`, `b` subscribes to it and joins bob (user 2);
+ * returns the clients, the node id and bob's join as `b` received it.
+ */
+async function aliceAndBob(server: TandemServer): Promise<{ a: Client & { seqId: string }; b: Client & { seqId: string }; id: number; join: string }> {
+  const a = await explorer(server);
+  const b = await explorer(server);
+  const id = await createDocument(a, 'doc', 'alice', 1);
+  await subscribe(b, id, 1);
+  b.send(group(`InfSession_${id}`, '<user-join seq="0" name="bob" status="active" time="" caret="0" hue="0.5"/>'));
+  const join = await b.next('</group>');
+  return { a, b, id, join };
+}
+
 describe('limits', () => {
   let root: string;
   let server: TandemServer | undefined;
@@ -222,12 +236,7 @@ describe('limits', () => {
 
     it('refuses an insert past max-document-length (code points) to the sender alone; the session goes on', async () => {
       const s = await start({ maxDocumentLength: 10 });
-      const a = await explorer(s);
-      const b = await explorer(s);
-      const id = await createDocument(a, 'doc', 'alice', 1);
-      await subscribe(b, id, 1);
-      b.send(group(`InfSession_${id}`, '<user-join seq="0" name="bob" status="active" time="" caret="0" hue="0.5"/>'));
-      await b.next('</group>');
+      const { a, b, id } = await aliceAndBob(s);
       await a.next('</group>');
       // Five code points, six UTF-16 units.
       a.send(group(`InfSession_${id}`, '<request user="1" time=""><insert-caret pos="0">hell😀</insert-caret></request>'));
@@ -244,13 +253,9 @@ describe('limits', () => {
 
     it('batches relays for relay-batch after a write; the answer to a request and anything direct go at once and take them along in order', async () => {
       const s = await start({ relayBatchMs: 60_000 });
-      const a = await explorer(s);
-      const b = await explorer(s);
-      const id = await createDocument(a, 'doc', 'alice', 1);
-      await subscribe(b, id, 1);
       // b was written to a moment ago (the synchronisation); the answer to its join is not held.
-      b.send(group(`InfSession_${id}`, '<user-join seq="0" name="bob" status="active" time="" caret="0" hue="0.5"/>'));
-      expect(await b.next('</group>')).to.include('<user-join id="2" name="bob"');
+      const { a, b, id, join } = await aliceAndBob(s);
+      expect(join).to.include('<user-join id="2" name="bob"');
       a.send(group(`InfSession_${id}`, '<request user="1" time=""><insert-caret pos="0">one</insert-caret></request>'));
       a.send(group(`InfSession_${id}`, '<request user="1" time=""><insert-caret pos="3">two</insert-caret></request>'));
       await new Promise((r) => setTimeout(r, 300));
@@ -270,12 +275,7 @@ describe('limits', () => {
 
     it('sends held relays by themselves once relay-batch has passed since the last write', async () => {
       const s = await start({ relayBatchMs: 200 });
-      const a = await explorer(s);
-      const b = await explorer(s);
-      const id = await createDocument(a, 'doc', 'alice', 1);
-      await subscribe(b, id, 1);
-      b.send(group(`InfSession_${id}`, '<user-join seq="0" name="bob" status="active" time="" caret="0" hue="0.5"/>'));
-      await b.next('</group>');
+      const { a, b, id } = await aliceAndBob(s);
       for (const word of ['a', 'b', 'c']) a.send(group(`InfSession_${id}`, `<request user="1" time=""><insert-caret pos="0">${word}</insert-caret></request>`));
       const got = await b.next('<insert-caret pos="0">c</insert-caret></request></group>');
       expect([...got.matchAll(/<insert-caret pos="0">(.)</g)].map((m) => m[1])).to.deep.equal(['a', 'b', 'c']);

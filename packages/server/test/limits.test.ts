@@ -251,26 +251,30 @@ describe('limits', () => {
       expect(codePointLength(s.sessionText(id)!)).to.equal(10);
     });
 
-    it('batches relays for relay-batch after a write; the answer to a request and anything direct go at once and take them along in order', async () => {
+    it('batches relays that follow each other within relay-batch; the answer to a request and anything direct go at once and take them along in order', async () => {
       const s = await start({ relayBatchMs: 60_000 });
       // b was written to a moment ago (the synchronisation); the answer to its join is not held.
       const { a, b, id, join } = await aliceAndBob(s);
       expect(join).to.include('<user-join id="2" name="bob"');
+      // The first relay after a quiet spell goes at once...
       a.send(group(`InfSession_${id}`, '<request user="1" time=""><insert-caret pos="0">one</insert-caret></request>'));
+      expect(await b.next('</group>')).to.include('<insert-caret pos="0">one</insert-caret>');
+      // ...relays that follow it closely wait.
       a.send(group(`InfSession_${id}`, '<request user="1" time=""><insert-caret pos="3">two</insert-caret></request>'));
+      a.send(group(`InfSession_${id}`, '<request user="1" time=""><insert-caret pos="6">three</insert-caret></request>'));
       await new Promise((r) => setTimeout(r, 300));
-      expect(s.sessionText(id)).to.equal('onetwo');
+      expect(s.sessionText(id)).to.equal('onetwothree');
       // Executed, and held for b (its last write was under a minute ago)...
       expect(b.pending).to.equal('');
       // ...until something is written to b directly (here: the root is explored already, an
       // error): then everything goes, in order.
       b.send(dir('<explore-node seq="2" id="0"/>'));
       const out = await b.next('</request-failed></group>');
-      const one = out.indexOf('<insert-caret pos="0">one</insert-caret>');
       const two = out.indexOf('<insert-caret pos="3">two</insert-caret>');
-      expect(one, out).to.be.greaterThan(-1);
-      expect(two, out).to.be.greaterThan(one);
-      expect(out.indexOf(`<request-failed code="12" domain="INF_DIRECTORY_ERROR" seq="${b.seqId}/2">`), out).to.be.greaterThan(two);
+      const three = out.indexOf('<insert-caret pos="6">three</insert-caret>');
+      expect(two, out).to.be.greaterThan(-1);
+      expect(three, out).to.be.greaterThan(two);
+      expect(out.indexOf(`<request-failed code="12" domain="INF_DIRECTORY_ERROR" seq="${b.seqId}/2">`), out).to.be.greaterThan(three);
     });
 
     it('sends held relays by themselves once relay-batch has passed since the last write', async () => {

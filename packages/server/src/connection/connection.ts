@@ -88,6 +88,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private flushTimer: NodeJS.Timeout | undefined;
   /** performance.now() of the last write to the transport. */
   private lastFlush = -Infinity;
+  /** When the last relay was queued, and the moving average of the gaps between relays (ms). */
+  private lastRelay = -Infinity;
+  private relayGap = Infinity;
   private closedEmitted = false;
   /** Until the stream is open: closes a connection that does not log in in time. */
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -289,9 +292,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.flush === 'turn') return;
     const batch = this.options.limits.relayBatchMs;
     if (relay && batch > 0) {
+      // Only a peer that relays keep coming to (on average more often than the batch period)
+      // waits: in a quiet session every relay goes out at once.
+      const now = performance.now();
+      const gap = now - this.lastRelay;
+      this.lastRelay = now;
+      this.relayGap = this.relayGap === Infinity ? gap : 0.75 * this.relayGap + 0.25 * gap;
       if (this.flush === 'timer') return;
-      const wait = this.lastFlush + batch - performance.now();
-      if (wait >= 1) {
+      const wait = this.lastFlush + batch - now;
+      if (wait >= 1 && this.relayGap < batch) {
         this.flush = 'timer';
         this.flushTimer = setTimeout(this.flushOutbox, wait);
         return;

@@ -13,6 +13,8 @@
 //   --ks LIST          client counts for (a), e.g. 5,20 (default 5,10,20,30,40,50,60,80,100,120,150,200,500,1000)
 //   --window S         measurement window of (a) and (b) in seconds
 //   --warmup S         warm-up of (a) and (b) before the measurement window, in seconds
+//   --warmup-edits N   (a), (h): the warm-up lasts at least until K x 5 edits/s have made N edits
+//                      (default 1000; quick and smoke 0), so that low K rows see a warmed-up server
 //   --ramp S           (a): typists start at random times spread over this many seconds of the
 //                      warm-up (default three quarters of it); 0 starts all within one period
 //   --timeout S        hard limit per scenario (default 900, quick 200, smoke 60): past it the
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     window: { type: 'string' },
     ramp: { type: 'string' },
     warmup: { type: 'string' },
+    'warmup-edits': { type: 'string' },
     timeout: { type: 'string' },
   },
 });
@@ -59,10 +62,11 @@ const opts = {
   procs: Number(values.procs),
   profile: values.profile,
   ks: values.ks ? values.ks.split(',').map(Number) : smoke ? [3, 8] : quick ? [5, 20, 30, 40] : [5, 10, 20, 30, 40, 50, 60, 80, 100, 120, 150, 200, 500, 1000],
-  capA: quick ? 120 : 480,
+  capA: quick ? 120 : 720,
   pairs: values.pairs ? Number(values.pairs) : smoke ? 1 : quick ? 2 : 5,
   pairK: values['pair-k'] ? Number(values['pair-k']) : smoke ? 3 : 50,
   warmupMs: values.warmup ? Number(values.warmup) * 1000 : smoke ? 300 : quick ? 1000 : 2000,
+  warmupEdits: values['warmup-edits'] !== undefined ? Number(values['warmup-edits']) : quick ? 0 : 1000,
   windowMs: values.window ? Number(values.window) * 1000 : smoke ? 1000 : quick ? 3000 : 10000,
   sizes: smoke ? [2 ** 16] : quick ? [2 ** 20, 2 * 2 ** 20] : [2 ** 20, 10 * 2 ** 20],
   history: smoke ? 400 : quick ? 10000 : 100000,

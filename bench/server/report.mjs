@@ -34,9 +34,10 @@ function sectionA(rows) {
     const p = (v, r) => fmt(v) + (r.undelivered ? ` (+${r.undelivered} clients short)` : '');
     const line = (r) => [K, r.server, fmt(r.editsPerSecond, 0), fmt(r.latency.p50), p(r.latency.p95, r), fmt(r.latency.p99),
       fmt(r.serverCpuPer1000Edits, 3), fmt(r.editsPerServerCpuSecond, 0), fmt(r.serverRssMiB, 0), r.loadCpuShare.map((c) => fmt(c)).join('+') + (limited(r) ? ' (limit)' : ''), yes(r.converged)];
-    if (t) out.push(line(t));
-    if (i) out.push(line(i));
-    if (t && i) {
+    const failed = (r) => [K, r.server, `failed: ${r.error}`, '', '', '', '', '', '', '', ''];
+    if (t) out.push(t.error ? failed(t) : line(t));
+    if (i) out.push(i.error ? failed(i) : line(i));
+    if (t && i && !t.error && !i.error) {
       out.push([K, '*tandemd ÷ infinoted*', '', ratio(t.latency.p50, i.latency.p50), ratio(t.latency.p95, i.latency.p95), ratio(t.latency.p99, i.latency.p99),
         ratio(t.serverCpuPer1000Edits, i.serverCpuPer1000Edits), ratio(t.editsPerServerCpuSecond, i.editsPerServerCpuSecond), ratio(t.serverRssMiB, i.serverRssMiB), '', '']);
     }
@@ -102,8 +103,8 @@ function sectionE(rows) {
 
 /** Before/after figures of tandemd in (a), from results-before.json (the run before the fixes). */
 function beforeAfter(before, after) {
-  const b = before?.scenarios?.a?.filter((r) => r.server === 'tandemd') ?? [];
-  const a = after?.scenarios?.a?.filter((r) => r.server === 'tandemd') ?? [];
+  const b = before?.scenarios?.a?.filter((r) => r.server === 'tandemd' && !r.error) ?? [];
+  const a = after?.scenarios?.a?.filter((r) => r.server === 'tandemd' && !r.error) ?? [];
   const out = [];
   for (const rb of b) {
     const ra = a.find((r) => r.K === rb.K);

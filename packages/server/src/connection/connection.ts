@@ -289,15 +289,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     // wait a little longer (relayBatchMs after the previous write) so that a peer of a busy
     // session gets them a few at a time; anything else written meanwhile takes them along.
     this.outbox.push(data);
-    if (this.flush === 'turn') return;
     const batch = this.options.limits.relayBatchMs;
-    if (relay && batch > 0) {
-      // Only a peer that relays keep coming to (on average more often than the batch period)
-      // waits: in a quiet session every relay goes out at once.
-      const now = performance.now();
+    const batching = relay && batch > 0;
+    const now = batching ? performance.now() : 0;
+    if (batching) {
+      // Only relays to a peer that gets them more often than once per batch period (on average)
+      // wait: in a quiet session every relay goes out at once.
       const gap = now - this.lastRelay;
       this.lastRelay = now;
       this.relayGap = this.relayGap === Infinity ? gap : 0.75 * this.relayGap + 0.25 * gap;
+    }
+    if (this.flush === 'turn') return;
+    if (batching) {
       if (this.flush === 'timer') return;
       const wait = this.lastFlush + batch - now;
       if (wait >= 1 && this.relayGap < batch) {

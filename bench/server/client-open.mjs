@@ -4,7 +4,9 @@
 // takes, against a settled server that already holds the document (uploaded by another process,
 // so the opening process holds nothing else unless --ballast asks for it). Also reports the
 // upload's time (process start included) and the server CPU it cost.
-//   node bench/server/client-open.mjs [--server tandemd|infinoted] [--size BYTES] [--opens N] [--ballast]
+// With --history N the document is instead (c)'s long-edited one: a 2,000-character text and N
+// edits typed by one writer in batches of 100 (the server keeps about 2,048 of them).
+//   node bench/server/client-open.mjs [--server tandemd|infinoted] [--size BYTES | --history N] [--opens N] [--ballast]
 // Prints the median over the opens after the first (which pays the JIT's warm-up) as one JSON line.
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: String(10 * 2 ** 20) },
     opens: { type: 'string', default: '15' },
     ballast: { type: 'boolean', default: false },
+    history: { type: 'string' },
     child: { type: 'string' },
   },
 });
@@ -38,7 +41,14 @@ if (values.child) {
     worker.on('message', on);
     worker.send({ id: 1, cmd: method, args: params });
   });
-  await call('put', { port: Number(values.child), path: '/open', size: Number(values.size), keep: false });
+  const port = Number(values.child);
+  if (values.history) {
+    await call('put', { port, path: '/open', size: 2000, keep: false });
+    await call('connect', { port, names: ['h0'] });
+    await call('open', { paths: ['/open'], join: true, observers: [] });
+    const typed = await call('type', { startAt: performance.timeOrigin + performance.now(), durationMs: 3600000, mode: 'flood', batch: 100, maxEdits: Number(values.history) });
+    await call('drain', { totalInserts: typed.inserts });
+  } else await call('put', { port, path: '/open', size: Number(values.size), keep: false });
   worker.kill();
   process.exit(0);
 }
@@ -47,7 +57,7 @@ const server = await startServer(values.server, { settleMs: 5000 });
 try {
   const cpu0 = server.cpu();
   const t0 = performance.now();
-  const up = fork(fileURLToPath(import.meta.url), ['--child', String(server.port), '--size', values.size], { stdio: 'inherit' });
+  const up = fork(fileURLToPath(import.meta.url), ['--child', String(server.port), '--size', values.size, ...(values.history ? ['--history', values.history] : [])], { stdio: 'inherit' });
   await new Promise((resolve, reject) => up.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`upload failed (${code})`)))));
   // The upload (the same as (c)'s put, in a process of its own) and the server CPU it cost,
   // including the saves a growing journal asks for.
@@ -71,7 +81,7 @@ try {
   }
   await client.close();
   console.log(JSON.stringify({
-    server: values.server, size: Number(values.size), length, opens: wall.length,
+    server: values.server, ...(values.history ? { history: Number(values.history) } : { size: Number(values.size) }), length, opens: wall.length,
     openMs: round(median(wall.slice(1))), clientCpuMs: round(median(cpu.slice(1))),
     firstOpenMs: round(wall[0]), ballast: values.ballast, ...upload,
   }));

@@ -136,6 +136,42 @@ describe('XML input: UTF-8 split anywhere, characters and sizes', () => {
     }
   });
 
+  it('gives the same stanzas for a long mixed stream however it is cut into chunks (seeded)', () => {
+    const seed = Number(process.env.TANDEM_SEED ?? 20261203);
+    console.log(`      seed ${seed} (TANDEM_SEED)`);
+    let x = seed >>> 0;
+    const rand = (n: number): number => {
+      x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+      return x % n;
+    };
+    const kinds = [
+      (i: number) => `<sync-request user="${i % 7}" time="1:${i};2:${i * 3}"><insert pos="${i}">tag${i}</insert></sync-request>`,
+      (i: number) => `<m a="tab\there&amp;&#10;line\r\nend" b='q"${i}'>é😀 e\u0301 ${i}</m >`,
+      (i: number) => `<!-- note ${i} --><e n="${i}"/>`,
+      (i: number) => `<?pi ${i}?><c><![CDATA[<raw> & ${i}]]>\r\n&lt;${i}&gt;</c>`,
+      (i: number) => `<t>${'x'.repeat(i % 300)}&#x1F389;${'y'.repeat(i % 70)}</t>`,
+    ];
+    const body = Array.from({ length: 2000 }, (_, i) => kinds[rand(kinds.length)]!(i)).join(' ');
+    const whole = feed([HEADER + body]);
+    const expected = stanzas(whole);
+    expect(errors(whole)).to.deep.equal([]);
+    expect(expected).to.have.length.above(1999);
+    const largest = Math.max(...expected.map((e) => utf8Length(e)));
+    const bytes = Buffer.from(HEADER + body, 'utf8');
+    for (let round = 0; round < 4; round++) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const n = 1 + rand(round === 0 ? 16 : 4096);
+        chunks.push(bytes.subarray(at, at + n));
+        at += n;
+      }
+      // A limit of twice the largest re-serialised stanza: what the parser measures is the input.
+      const events = feed(chunks, { maxElementBytes: 2 * largest });
+      expect(errors(events), `seed ${seed}, round ${round}`).to.deep.equal([]);
+      expect(stanzas(events), `seed ${seed}, round ${round}`).to.deep.equal(expected);
+    }
+  });
+
   it('finds characters XML cannot carry exactly as the full pattern does, for every string of up to 4 units from a mixed alphabet', () => {
     const units = [0x41, 0x9, 0xa, 0xd, 0x0, 0x7, 0x1f, 0x20, 0xe9, 0x20ac, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xfffd, 0xfffe, 0xffff].map((u) => String.fromCharCode(u));
     let strings = [''];

@@ -66,6 +66,7 @@ const MAX_REFERENCE = 12;
 
 /** Decodes references and normalises line ends (XML 1.0 2.11, 3.3.3). Throws XmlError. */
 function decode(raw: string, attribute: boolean): string {
+  if (isPlain(raw)) return raw;
   // Raw CR (alone or before LF) becomes LF; a CR written as &#13; survives because it is decoded after.
   let s = raw.indexOf('\r') >= 0 ? raw.replace(/\r\n?/g, '\n') : raw;
   if (hasNonXmlChar(s)) throw new XmlError('bad-format', 'Character not allowed in XML');
@@ -106,6 +107,20 @@ function decode(raw: string, attribute: boolean): string {
   return out + parts.join('');
 }
 
+/**
+ * Whether `s` is short and holds only printable ASCII (no reference, no CR, TAB or LF, no
+ * control character), so that decoding leaves it as it is: most attribute values and the text
+ * of most edits. Longer strings go to the regular expressions, which scan faster.
+ */
+function isPlain(s: string): boolean {
+  if (s.length > 64) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x26 /* & */) return false;
+  }
+  return true;
+}
+
 // Sticky form of NAME_AT for scanning a start tag in place (no substring per step).
 const NAME_Y = new RegExp(NAME_AT.source.slice(1), 'uy');
 
@@ -135,14 +150,11 @@ function parseStartTag(body: string): { name: string; attrs: Record<string, stri
   const name = body.slice(0, nameAt);
   const attrs: Record<string, string> = {};
   let at = nameAt;
-  const skipWs = (): number => {
-    const from = at;
-    while (at < body.length && isWs(body.charCodeAt(at))) at++;
-    return at - from;
-  };
   let empty = false;
   for (;;) {
-    const ws = skipWs();
+    const from = at;
+    while (at < body.length && isWs(body.charCodeAt(at))) at++;
+    const ws = at - from;
     if (at === body.length) break;
     if (at === body.length - 1 && body.charCodeAt(at) === 0x2f /* / */) {
       empty = true;
@@ -153,10 +165,10 @@ function parseStartTag(body: string): { name: string; attrs: Record<string, stri
     if (attrEnd < 0) throw new XmlError('bad-format', `Invalid attribute name in <${name}>`);
     const attr = body.slice(at, attrEnd);
     at = attrEnd;
-    skipWs();
+    while (at < body.length && isWs(body.charCodeAt(at))) at++;
     if (body[at] !== '=') throw new XmlError('bad-format', `Expected '=' after attribute ${attr}`);
     at++;
-    skipWs();
+    while (at < body.length && isWs(body.charCodeAt(at))) at++;
     const q = body[at];
     if (q !== '"' && q !== "'") throw new XmlError('bad-format', `Attribute ${attr} is not quoted`);
     const close = body.indexOf(q, at + 1);
@@ -228,6 +240,10 @@ export class XmlParser {
       this.pos = 0;
       this.asciiFrom = 0;
     } else {
+      // Drop what was consumed first: appending to the whole buffer would copy all of it again
+      // when the search for the next token flattens old and new input into one string, once per
+      // chunk (a synchronisation arriving in many chunks would be copied many times over).
+      this.compact();
       this.buf += text;
     }
     if (!ascii) this.asciiFrom = this.buf.length;
@@ -266,17 +282,21 @@ export class XmlParser {
     }
     try {
       const ev = this.step();
-      if (this.pos > 65536 && this.pos * 2 > this.buf.length) {
-        this.buf = this.buf.slice(this.pos);
-        if (this.scanAt >= 0) this.scanAt -= this.pos;
-        this.asciiFrom = Math.max(0, this.asciiFrom - this.pos);
-        this.pos = 0;
-      }
+      if (this.pos > 65536 && this.pos * 2 > this.buf.length) this.compact();
       return ev;
     } catch (e) {
       this.fail(e instanceof XmlError ? e : new XmlError('bad-format', String(e)));
       return this.next();
     }
+  }
+
+  /** Drops the consumed input before pos. */
+  private compact(): void {
+    if (this.pos === 0) return;
+    this.buf = this.buf.slice(this.pos);
+    if (this.scanAt >= 0) this.scanAt -= this.pos;
+    this.asciiFrom = Math.max(0, this.asciiFrom - this.pos);
+    this.pos = 0;
   }
 
   private fail(error: XmlError): void {
@@ -304,13 +324,25 @@ export class XmlParser {
     return undefined;
   }
 
+  /** count() of buf[from, to): without a substring when that part of the input is ASCII. */
+  private countRange(from: number, to: number, ascii: boolean): void {
+    if (!this.counting()) return;
+    this.addBytes(ascii ? to - from : utf8Length(this.buf.slice(from, to)));
+  }
+
   /** `ascii`: the caller knows `s` is all ASCII (its UTF-8 size is its length). */
   private count(s: string, ascii = false): void {
+    if (this.counting()) this.addBytes(ascii ? s.length : utf8Length(s));
+  }
+
+  private counting(): boolean {
     // In stream mode only stanzas count; the root header and inter-stanza white space do not.
-    if (this.mode === 'stream' && this.stack.length < 2) return;
     // Without a limit (whole documents by default) there is nothing to count for.
-    if (this.limits.maxElementBytes === Infinity) return;
-    this.elementBytes += ascii ? s.length : utf8Length(s);
+    return !(this.mode === 'stream' && this.stack.length < 2) && this.limits.maxElementBytes !== Infinity;
+  }
+
+  private addBytes(n: number): void {
+    this.elementBytes += n;
     if (this.elementBytes > this.limits.maxElementBytes) {
       throw new XmlError('policy-violation', `Element exceeds ${this.limits.maxElementBytes} bytes`);
     }
@@ -324,7 +356,20 @@ export class XmlParser {
         if (!this.text()) return this.wait();
         continue;
       }
-      // Markup. Decide what kind once enough characters are there.
+      // Markup: a start or end tag unless '!' or '?' follows (or nothing yet).
+      const second = buf.charCodeAt(this.pos + 1);
+      if (second !== 0x21 /* ! */ && second !== 0x3f /* ? */ && this.pos + 1 < buf.length) {
+        const gt = this.findTagEnd();
+        if (gt < 0) return this.wait();
+        const start = this.pos;
+        this.pos = gt + 1;
+        // Markup in the ASCII part of the input is measured by its length (see count).
+        const ascii = start >= this.asciiFrom;
+        const ev = second === 0x2f /* / */ ? this.endTag(buf.slice(start + 2, gt), start, gt + 1, ascii) : this.startTag(buf.slice(start + 1, gt), start, gt + 1, ascii);
+        if (ev) return ev;
+        continue;
+      }
+      // Other markup. Decide what kind once enough characters are there.
       const head = buf.slice(this.pos, this.pos + 9);
       if (head.startsWith('<!--')) {
         const end = buf.indexOf('-->', this.pos + 4);
@@ -360,16 +405,7 @@ export class XmlParser {
         this.pos = end + 2;
         continue; // processing instructions carry nothing for us; libxml2 reports, libinfinity ignores
       }
-      if (head.length < 2) return this.wait();
-      const gt = this.findTagEnd();
-      if (gt < 0) return this.wait();
-      const tag = buf.slice(this.pos + 1, gt);
-      const start = this.pos;
-      this.pos = gt + 1;
-      // Markup in the ASCII part of the input is measured by its length (see count).
-      const ascii = start >= this.asciiFrom;
-      const ev = tag.startsWith('/') ? this.endTag(tag.slice(1), buf.slice(start, gt + 1), ascii) : this.startTag(tag, buf.slice(start, gt + 1), ascii);
-      if (ev) return ev;
+      return this.wait();
     }
   }
 
@@ -379,7 +415,6 @@ export class XmlParser {
     let i = this.scanAt >= 0 ? this.scanAt : this.pos + 1;
     let q = this.scanAt >= 0 ? this.scanQuote : '';
     for (; i < buf.length; i++) {
-      const c = buf[i]!;
       if (q) {
         const close = buf.indexOf(q, i);
         if (close < 0) {
@@ -388,12 +423,15 @@ export class XmlParser {
         }
         i = close;
         q = '';
-      } else if (c === '"' || c === "'") q = c;
-      else if (c === '>') {
+        continue;
+      }
+      const c = buf.charCodeAt(i);
+      if (c === 0x22 /* " */ || c === 0x27 /* ' */) q = c === 0x22 ? '"' : "'";
+      else if (c === 0x3e /* > */) {
         this.scanAt = -1;
         this.scanQuote = '';
         return i;
-      } else if (c === '<') throw new XmlError('bad-format', "'<' inside a tag");
+      } else if (c === 0x3c /* < */) throw new XmlError('bad-format', "'<' inside a tag");
     }
     this.scanAt = i;
     this.scanQuote = q;
@@ -447,7 +485,8 @@ export class XmlParser {
     else if (s !== '') top!.children.push(s);
   }
 
-  private startTag(body: string, whole: string, ascii: boolean): XmlEvent | undefined {
+  /** A start tag: `body` is what lies between '<' and '>', the whole tag is buf[from, to). */
+  private startTag(body: string, from: number, to: number, ascii: boolean): XmlEvent | undefined {
     if (this.finished) throw new XmlError('bad-format', 'Content after the root element');
     if (this.stack.length + 1 > this.limits.maxDepth) {
       throw new XmlError('policy-violation', `Elements nested deeper than ${this.limits.maxDepth}`);
@@ -456,7 +495,7 @@ export class XmlParser {
     const el = new Element(name, attrs);
     if (this.stack.length === 0) {
       this.rootSeen = true;
-      if (this.mode === 'document') this.count(whole, ascii);
+      if (this.mode === 'document') this.countRange(from, to, ascii);
       if (empty) {
         this.finished = true;
         return this.mode === 'document' ? { type: 'element', element: el } : { type: 'open', element: el };
@@ -471,17 +510,18 @@ export class XmlParser {
       parent.children.push(el);
     }
     this.stack.push(el);
-    this.count(whole, ascii);
-    if (empty) return this.endTag(name, '', true);
+    this.countRange(from, to, ascii);
+    if (empty) return this.endTag(name, -1, -1, true);
     return undefined;
   }
 
-  private endTag(body: string, whole: string, ascii: boolean): XmlEvent | undefined {
-    const name = body.replace(/[ \t\r\n]+$/, '');
+  /** An end tag: `body` is its name and white space, the whole tag is buf[from, to) (from < 0: an empty-element tag). */
+  private endTag(body: string, from: number, to: number, ascii: boolean): XmlEvent | undefined {
+    const name = body.length > 0 && isWs(body.charCodeAt(body.length - 1)) ? body.replace(/[ \t\r\n]+$/, '') : body;
     const top = this.stack[this.stack.length - 1];
     if (!top) throw new XmlError('bad-format', `Unexpected end tag </${name}>`);
     if (top.name !== name) throw new XmlError('bad-format', `<${top.name}> closed by </${name}>`);
-    if (whole) this.count(whole, ascii);
+    if (from >= 0) this.countRange(from, to, ascii);
     this.stack.pop();
     if (this.stack.length === 0) {
       this.finished = true;

@@ -6,7 +6,7 @@
 import { transformCaretDelete, transformCaretInsert } from './caret.js';
 import { Chunk } from './chunk.js';
 import { TextBuffer } from './buffer.js';
-import { AdoptedError, AdoptedErrorDomain, AlgorithmErrorCode, TextOperationErrorCode } from './errors.js';
+import { AdoptedError, AdoptedErrorDomain, AlgorithmErrorCode, TextOperationErrorCode, TranslationLimitError } from './errors.js';
 import { affectsBuffer, deleteOp, feedRecon, isReversible, unsplit, type DeleteOp, type Op } from './operations.js';
 import { DO, REDO, UNDO, fold, indexOf, mirror, reqAffectsBuffer, transformReq, type Req } from './request.js';
 import { RequestLog } from './request-log.js';
@@ -41,6 +41,13 @@ export interface Execution {
 }
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
+/**
+ * Vector components the translation cache may hold (cached translations times users), about
+ * 100 MB at 120 users. A steady session holds some thousands of translations (K = 100 typists:
+ * some 250,000 components); one whose requests are each concurrent with hundreds of others
+ * would otherwise fill gigabytes (tandemd at K = 120 in bench/server: 3.5 GB in a minute).
+ */
+const DEFAULT_CACHE_BUDGET = 8 * 1024 * 1024;
 
 export class Algorithm {
   current: StateVector = StateVector.zero;
@@ -55,6 +62,12 @@ export class Algorithm {
   /** Largest recent distance of an executed request from the current state (ageCache). */
   private recentDistance = 0;
   private sinceAging = 0;
+  /** Most translation steps one execution may take (Infinity: as libinfinity, no bound). */
+  maxSteps = Infinity;
+  /** Vector components the translation cache may hold before it is emptied. */
+  cacheBudget = DEFAULT_CACHE_BUDGET;
+  /** Steps taken by the execution under way. */
+  private steps = 0;
 
   constructor(
     readonly buffer: TextBuffer,
@@ -106,6 +119,7 @@ export class Algorithm {
     const endBefore = u.log.end;
     // A translation that threw left its steps in the arena.
     this.paths.top = 0;
+    this.steps = 0;
     let translated!: Req;
     let logged!: Req;
     this.changes = [];
@@ -150,6 +164,13 @@ export class Algorithm {
    * which at dozens of concurrent requests holds hundreds of thousands of them.
    */
   private ageCache(distance: number): void {
+    // In a session whose requests are concurrent with hundreds of others (a server that has
+    // fallen far behind), even what is recent is too much to keep: each translation holds a
+    // vector of every user. Past cacheBudget components the cache is emptied; it refills with
+    // what the next requests need.
+    let held = 0;
+    for (const u of this.users) held += u.log.cacheSize;
+    if (held * this.users.length > this.cacheBudget) for (const u of this.users) u.log.cacheClear();
     // The recent maximum decays by one every 16 requests.
     this.recentDistance = Math.max(distance, this.recentDistance - 1 / 16);
     if (++this.sinceAging < 32) return;
@@ -159,6 +180,7 @@ export class Algorithm {
     if (before <= 0) return;
     for (const u of this.users) u.log.cacheAge(before);
   }
+
 
   /** inf_adopted_algorithm_cleanup: drops related sets that every available site has long passed. */
   cleanup(): void {
@@ -210,6 +232,11 @@ export class Algorithm {
     // The arena may grow (be replaced) while translations below find their own paths: read it
     // through `paths` every time.
     for (let i = paths.start; i < end; i++) {
+      // Each step costs time and keeps a translation (a vector of every user) in the cache: a
+      // request concurrent with c others can take some c^3 of them, which a bound cuts short.
+      if (++this.steps > this.maxSteps) {
+        throw new TranslationLimitError(this.maxSteps, `Translating the request to the current state takes more than ${this.maxSteps} steps`);
+      }
       const user = paths.users[i]!;
       switch (paths.kinds[i]) {
         case FOLD:

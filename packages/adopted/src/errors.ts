@@ -40,6 +40,26 @@ export class AdoptedError extends Error {
   }
 }
 
+/**
+ * A request whose translation to the current state would take more steps (folds, transformations,
+ * mirrors, recursion included) than the session allows (AdoptedSession.maxTranslationSteps): it
+ * was not executed and the state is as before. Not a libinfinity error: libinfinity has no bound
+ * and translates for as long (and with as much memory) as it takes.
+ */
+export class TranslationLimitError extends AdoptedError {
+  constructor(
+    readonly limit: number,
+    message: string,
+  ) {
+    super(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.FAILED, message);
+    this.name = 'TranslationLimitError';
+  }
+
+  override prefixed(prefix: string): TranslationLimitError {
+    return new TranslationLimitError(this.limit, prefix + this.message);
+  }
+}
+
 export function isAdoptedError(e: unknown): e is AdoptedError {
   return e instanceof AdoptedError;
 }

@@ -10,6 +10,7 @@ export {
   AlgorithmErrorCode,
   SessionErrorCode,
   TextOperationErrorCode,
+  TranslationLimitError,
   isAdoptedError,
 } from './errors.js';
 export { AdoptedSession } from './session.js';

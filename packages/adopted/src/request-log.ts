@@ -56,6 +56,8 @@ export class RequestLog {
   private cache = new Map<number, Map<number, Req | Req[]>>();
   /** Indices below this one have no cached translations left (cacheAge). */
   private cacheLow = 0;
+  /** Cached translations held, over all indices. */
+  private cached = 0;
 
   constructor(
     readonly user: UserId,
@@ -187,8 +189,8 @@ export class RequestLog {
     }
     // Cached translations are keyed by an index >= begin: delete the removed range, or walk the
     // keys if there are fewer of them (the cache may hold thousands of indices).
-    if (k < this.cache.size) for (let n = from; n < upTo; n++) this.cache.delete(n);
-    else for (const n of this.cache.keys()) if (n < upTo) this.cache.delete(n);
+    if (k < this.cache.size) for (let n = from; n < upTo; n++) this.cacheDrop(n);
+    else for (const n of this.cache.keys()) if (n < upTo) this.cacheDrop(n);
   }
 
   cacheGet(to: StateVector): Req | undefined {
@@ -212,14 +214,32 @@ export class RequestLog {
     const h = req.vector.hash();
     const b = m.get(h);
     if (b === undefined || (!Array.isArray(b) && b.vector.equals(req.vector))) {
+      if (b === undefined) this.cached++;
       m.set(h, req);
     } else if (!Array.isArray(b)) {
       m.set(h, [b, req]);
+      this.cached++;
     } else {
       const i = b.findIndex((r) => r.vector.equals(req.vector));
       if (i >= 0) b[i] = req;
-      else b.push(req);
+      else {
+        b.push(req);
+        this.cached++;
+      }
     }
+  }
+
+  /** How many translations the cache holds. */
+  get cacheSize(): number {
+    return this.cached;
+  }
+
+  /** Forgets the cached translations of request `n`. */
+  private cacheDrop(n: number): void {
+    const m = this.cache.get(n);
+    if (!m) return;
+    for (const b of m.values()) this.cached -= Array.isArray(b) ? b.length : 1;
+    this.cache.delete(n);
   }
 
   /**
@@ -230,13 +250,19 @@ export class RequestLog {
   cacheAge(sum: number): void {
     let n = Math.max(this.cacheLow, this.first);
     const end = this.end;
-    while (n < end && this.entry(n).req.vector.sum() < sum) this.cache.delete(n++);
+    while (n < end && this.entry(n).req.vector.sum() < sum) this.cacheDrop(n++);
     this.cacheLow = n;
+  }
+
+  /** Forgets every cached translation. */
+  cacheClear(): void {
+    this.cache.clear();
+    this.cached = 0;
   }
 
   /** Forgets cached translations at own index >= n (after a request that failed to execute). */
   cacheDropFrom(n: number): void {
-    for (const k of this.cache.keys()) if (k >= n) this.cache.delete(k);
+    for (const k of this.cache.keys()) if (k >= n) this.cacheDrop(k);
   }
 
   /** Every logged request, begin to end. */

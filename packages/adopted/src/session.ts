@@ -132,6 +132,34 @@ export class AdoptedSession {
     for (const u of options.users ?? []) this.addUser(u);
   }
 
+  /**
+   * Most translation steps (folds, transformations, mirrors) one request may take to reach the
+   * current state; a request that needs more fails with TranslationLimitError, unexecuted.
+   * Infinity (the default) is libinfinity's behaviour.
+   */
+  get maxTranslationSteps(): number {
+    return this.algo.maxSteps;
+  }
+
+  set maxTranslationSteps(n: number) {
+    if (!(n > 0)) throw new RangeError('maxTranslationSteps must be > 0');
+    this.algo.maxSteps = n;
+  }
+
+  /**
+   * Vector components (cached translations times users) the translation cache may hold; past
+   * that it is emptied after the request that filled it. The cache is a memo: results are the
+   * same with any budget, only time and memory differ.
+   */
+  get translationCacheBudget(): number {
+    return this.algo.cacheBudget;
+  }
+
+  set translationCacheBudget(n: number) {
+    if (!(n >= 0)) throw new RangeError('translationCacheBudget must be >= 0');
+    this.algo.cacheBudget = n;
+  }
+
   /** Builds a site from a synchronisation; throws AdoptedError if the data is inconsistent. */
   static fromSync(state: SessionState, options: { maxTotalLogSize?: number } = {}): AdoptedSession {
     const s = new AdoptedSession({ maxTotalLogSize: options.maxTotalLogSize, segments: state.segments });

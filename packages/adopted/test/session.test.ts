@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, SessionErrorCode, StateVector, TextOperationErrorCode } from '../src/index.js';
+import { AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, SessionErrorCode, StateVector, TextOperationErrorCode, TranslationLimitError } from '../src/index.js';
 
 const two = (): AdoptedSession => new AdoptedSession({ segments: [{ author: 0, text: 'abc' }], users: [{ id: 1 }, { id: 2 }] });
 
@@ -144,5 +144,90 @@ describe('AdoptedSession', () => {
         else expect(error?.message, at).to.match(/is inconsistent/);
       }
     }
+  });
+
+  describe('bounds on translation work (seeded crowded sessions)', () => {
+    const seed = Number(process.env.TANDEM_SEED ?? 4242);
+    /**
+     * A central session of `users` typists, each request made at a view of the server's order
+     * that lags up to `lag` requests behind it (so requests are concurrent with many others).
+     * Calls `before(session, i)` ahead of request i; stops early when `submit` returns false.
+     */
+    const crowded = (users: number, count: number, lag: number, setUp: (s: AdoptedSession) => void,
+      submit: (s: AdoptedSession, r: { user: number; vector: StateVector; text: string }) => boolean): AdoptedSession => {
+      let x = seed >>> 0 || 1;
+      const rnd = (n: number): number => {
+        x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+        return x % n;
+      };
+      const s = new AdoptedSession({ segments: [{ author: 0, text: 'base' }], users: Array.from({ length: users }, (_, i) => ({ id: i + 1 })) });
+      setUp(s);
+      const order: number[] = [];
+      const received = new Array<number>(users + 1).fill(0);
+      for (let i = 0; i < count; i++) {
+        const u = 1 + rnd(users);
+        received[u] = Math.max(received[u]!, order.length - rnd(lag + 1));
+        const v = new Map<number, number>();
+        for (let k = 0; k < received[u]!; k++) v.set(order[k]!, (v.get(order[k]!) ?? 0) + 1);
+        // Own requests are all known to their sender.
+        v.set(u, order.filter((w) => w === u).length);
+        if (!submit(s, { user: u, vector: StateVector.from(v), text: String.fromCodePoint(0x61 + (i % 26)) + (i % 7 === 0 ? '😀' : '') })) break;
+        order.push(u);
+      }
+      return s;
+    };
+    const insertAt0 = (s: AdoptedSession, r: { user: number; vector: StateVector; text: string }) =>
+      s.receiveRequest({ type: 'do', op: { kind: 'insert', pos: rnd0(r), text: r.text }, user: r.user, vector: r.vector });
+    // Positions the sender's view surely has: 0..4 lie in the initial text, which nobody deletes.
+    const rnd0 = (r: { text: string; vector: StateVector }): number => r.vector.sum() % 5;
+
+    it('gives the same text and authors however small the translation cache budget', () => {
+      console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
+      const run = (budget: number | undefined): AdoptedSession => crowded(8, 250, 12, (s) => { if (budget !== undefined) s.translationCacheBudget = budget; }, (s, r) => {
+        const res = insertAt0(s, r);
+        expect(res.error ?? res.executed[0]?.error, `seed ${seed}`).to.equal(undefined);
+        return true;
+      });
+      const reference = run(undefined);
+      for (const budget of [0, 500, 5000]) {
+        const s = run(budget);
+        expect(s.text, `seed ${seed}, budget ${budget}`).to.equal(reference.text);
+        expect(s.segments(), `seed ${seed}, budget ${budget}`).to.deep.equal(reference.segments());
+      }
+    });
+
+    it('refuses, unexecuted, a request that needs more translation steps than allowed', () => {
+      console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
+      let refused: { user: number; vector: StateVector; text: string } | undefined;
+      let before: { text: string; current: string } | undefined;
+      const limited = crowded(10, 400, 24, (s) => { s.maxTranslationSteps = 200; }, (s, r) => {
+        const state = { text: s.text, current: s.current.toString() };
+        const res = insertAt0(s, r);
+        const error = res.error ?? res.executed[0]?.error;
+        if (error === undefined) return true;
+        expect(error, `seed ${seed}`).to.be.instanceOf(TranslationLimitError);
+        expect(error.message).to.match(/takes more than 200 steps/);
+        refused = r;
+        before = state;
+        return false;
+      });
+      expect(refused, `seed ${seed}: no request needed more than 200 steps`).to.not.equal(undefined);
+      // Nothing changed, and the session goes on for the others.
+      expect(limited.text).to.equal(before!.text);
+      expect(limited.current.toString()).to.equal(before!.current);
+      const other = refused!.user === 1 ? 2 : 1;
+      const next = limited.receiveRequest({ type: 'do', op: { kind: 'insert', pos: 0, text: 'z' }, user: other, vector: limited.current });
+      expect(next.error ?? next.executed[0]?.error).to.equal(undefined);
+      expect(limited.text.startsWith('z')).to.equal(true);
+      // Without the bound the same request runs.
+      let ran = false;
+      crowded(10, 400, 24, () => undefined, (s, r) => {
+        const res = insertAt0(s, r);
+        expect(res.error ?? res.executed[0]?.error).to.equal(undefined);
+        if (r.user === refused!.user && r.vector.equals(refused!.vector)) ran = true;
+        return !ran;
+      });
+      expect(ran).to.equal(true);
+    });
   });
 });

@@ -25,6 +25,12 @@ export interface SessionLimits {
   maxUsersPerSession: number;
   /** Length of a text document in Unicode code points. */
   maxDocumentLength: number;
+  /**
+   * Translation steps (folds, transformations, mirrors) the engine may take for one request; a
+   * request needing more (its sender far behind a busy session) is refused and its connection
+   * unsubscribed, as transformation-protection does.
+   */
+  maxTranslationSteps: number;
 }
 
 /** What the server itself enforces when a connection arrives (server.ts). */
@@ -39,6 +45,11 @@ export type ServerLimits = AdmissionLimits & ConnectionLimits & DirectoryLimits 
 export const defaultSessionLimits: Readonly<SessionLimits> = Object.freeze({
   maxUsersPerSession: 1024,
   maxDocumentLength: 64 * 1024 * 1024,
+  // bench/engine/central.mjs: at most some 100,000 steps per request with 50 typists whose views
+  // lag up to 48 requests (22 concurrent on average, 5.7 ms of engine time per request: a
+  // session already too busy for its server). Each step keeps a translation, with a vector of
+  // every user, until the cache ages: this bounds a request to some 0.1 s and 100-200 MB.
+  maxTranslationSteps: 200_000,
 });
 
 export const defaultDirectoryLimits: Readonly<DirectoryLimits & SessionLimits> = Object.freeze({

@@ -251,6 +251,26 @@ describe('limits', () => {
       expect(codePointLength(s.sessionText(id)!)).to.equal(10);
     });
 
+    it('unsubscribes the sender of a request that needs more than max-translation-steps; the others never see it and go on', async () => {
+      const s = await start({ maxTranslationSteps: 2 });
+      const { a, b, id } = await aliceAndBob(s);
+      await a.next('</group>');
+      for (const c of ['x', 'y', 'z']) a.send(group(`InfSession_${id}`, `<request user="1" time=""><insert-caret pos="0">${c}</insert-caret></request>`));
+      for (let i = 0; i < 3; i++) await b.next('</group>');
+      // bob has not taken alice's three into account: his insert is transformed against each of
+      // them, three steps.
+      b.send(group(`InfSession_${id}`, '<request user="2" time=""><insert-caret pos="0">B</insert-caret></request>'));
+      expect(await b.next('</group>')).to.equal(`<group name="InfSession_${id}"><session-close/></group>`);
+      expect(await a.next('</group>')).to.match(/<user-status-change id="2" status="unavailable"\/>/);
+      expect(s.sessionText(id)).to.equal('zyx');
+      expect(log.join('\n')).to.match(/request "" of user "bob" \(id=2\) via local refused: .*at state "1:3": Translating the request to the current state takes more than 2 steps; the connection has been unsubscribed \(max-translation-steps\)/);
+      // alice goes on; one step (a request at the current state takes none) is within the limit.
+      a.send(group(`InfSession_${id}`, '<request user="1" time=""><insert-caret pos="3">!</insert-caret></request>'));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(s.sessionText(id)).to.equal('zyx!');
+      expect(b.pending).to.equal('');
+    });
+
     it('batches relays that follow each other within relay-batch; the answer to a request and anything direct go at once and take them along in order', async () => {
       const s = await start({ relayBatchMs: 60_000 });
       // b was written to a moment ago (the synchronisation); the answer to its join is not held.

@@ -36,6 +36,7 @@ export const LIMIT_OPTIONS: readonly LimitOption[] = [
   limit('relay-batch', 'relayBatchMs', 'Milliseconds that edits relayed to a client may wait to go out together with the next ones', { arg: 'MS', zeroIsZero: true }),
   limit('max-users-per-session', 'maxUsersPerSession', 'Users one document may have'),
   limit('max-document-length', 'maxDocumentLength', 'Characters (code points) in one document'),
+  limit('max-translation-steps', 'maxTranslationSteps', 'Transformation steps one edit may need; the sender of an edit that needs more is unsubscribed'),
   limit('max-nodes', 'maxNodes', 'Documents and directories the server holds'),
   limit('max-subscriptions-per-connection', 'maxSubscriptionsPerConnection', 'Documents one connection may subscribe to'),
   limit('max-sync-in-messages', 'maxSyncInMessages', 'Messages an uploaded document (sync-in) may have'),

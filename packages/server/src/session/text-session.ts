@@ -3,7 +3,7 @@
  * server side, central method): subscribers, users, synchronisation of new subscribers,
  * requests executed by the engine and relayed verbatim to the other members.
  */
-import { AdoptedSession, StateVector, type Executed, type SessionState } from '@tandem/adopted';
+import { AdoptedSession, StateVector, TranslationLimitError, type Executed, type SessionState } from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequestAndTime, decodeUserColorChange,
   decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeRequest, encodeSignal, encodeSyncBegin,
@@ -410,6 +410,9 @@ export class TextSession {
       this.removeMember(m);
       return;
     }
+    // Read at each request, as the other limits: a reload (SIGHUP) applies to open sessions too.
+    const steps = this.ctx.limits?.maxTranslationSteps ?? Infinity;
+    if (this.engine.maxTranslationSteps !== steps) this.engine.maxTranslationSteps = steps;
     const received = nowMicros();
     const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: user.id, time: diff, ...(req.num ? { num: req.num } : {}) });
     const at = nowMicros();
@@ -419,20 +422,32 @@ export class TextSession {
     // The copies of an undo/redo with num="K" that ran before one failed did change the buffer:
     // the others get the request with that many, so they stay where the server is.
     const done = result.executed.filter((x) => !x.error);
+    const tooFar = error instanceof TranslationLimitError;
     if (error) {
       // Answered to the sender alone; the others never see the failed part (and stay consistent).
-      failed(error.message);
-      if (done.length === 0 || !req.num) return;
-      this.broadcast(encodeRequest({ user: req.user, time: req.time, operation: req.operation, num: done.length }), m);
+      if (!tooFar) failed(error.message);
+      if (done.length > 0 && req.num) {
+        this.broadcast(encodeRequest({ user: req.user, time: req.time, operation: req.operation, num: done.length }), m);
+      }
     } else {
       this.broadcast(el, m);
     }
-    if (affects(req.operation)) {
+    if (done.length > 0 && affects(req.operation)) {
       this.modified = true;
       // The shared text of the synchronisation is stale: free it now rather than at the next sync.
       this.segmentCache = undefined;
     }
     for (const x of done) this.ctx.hooks?.requestExecuted(this, m, user, x, received, at);
+    if (tooFar) {
+      // The sender is too far behind a busy session (or keeps others so): like
+      // transformation-protection, it is unsubscribed; its client can subscribe again and
+      // starts from the current state. Translating such requests would take the server ever
+      // longer and hold ever more memory (at some c^3 steps for c concurrent requests).
+      this.ctx.log(`Session ${this.group}: request "${vector.toString()}" of user "${user.name}" (id=${user.id}) via ${m.remote} refused: ` +
+        `${error.message}; the connection has been unsubscribed (max-translation-steps).`);
+      m.sendGroup(this.group, encodeSignal('session-close'));
+      this.removeMember(m);
+    }
   }
 
   /**

@@ -42,10 +42,10 @@ export interface Execution {
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 /**
- * Vector components the translation cache may hold (cached translations times users), about
- * 100 MB at 120 users. A steady session holds some thousands of translations (K = 100 typists:
- * some 250,000 components); one whose requests are each concurrent with hundreds of others
- * would otherwise fill gigabytes (tandemd at K = 120 in bench/server: 3.5 GB in a minute).
+ * Vector components the translation cache may hold (cached translations times users): 64 MiB
+ * of counts at 8 bytes each, plus the objects around them. A steady session ages its cache long
+ * before that; one whose requests are each concurrent with hundreds of others would otherwise
+ * fill gigabytes (tandemd at K = 120 in bench/server: 3.5 GB within a minute).
  */
 const DEFAULT_CACHE_BUDGET = 8 * 1024 * 1024;
 
@@ -181,7 +181,6 @@ export class Algorithm {
     for (const u of this.users) u.log.cacheAge(before);
   }
 
-
   /** inf_adopted_algorithm_cleanup: drops related sets that every available site has long passed. */
   cleanup(): void {
     if (this.maxTotalLogSize >= UNLIMITED) return;
@@ -235,7 +234,7 @@ export class Algorithm {
       // Each step costs time and keeps a translation (a vector of every user) in the cache: a
       // request concurrent with c others can take some c^3 of them, which a bound cuts short.
       if (++this.steps > this.maxSteps) {
-        throw new TranslationLimitError(this.maxSteps, `Translating the request to the current state takes more than ${this.maxSteps} steps`);
+        throw new TranslationLimitError(`Translating the request to the current state takes more than ${this.maxSteps} steps`);
       }
       const user = paths.users[i]!;
       switch (paths.kinds[i]) {

@@ -47,16 +47,13 @@ export class AdoptedError extends Error {
  * and translates for as long (and with as much memory) as it takes.
  */
 export class TranslationLimitError extends AdoptedError {
-  constructor(
-    readonly limit: number,
-    message: string,
-  ) {
+  constructor(message: string) {
     super(AdoptedErrorDomain.ALGORITHM, AlgorithmErrorCode.FAILED, message);
     this.name = 'TranslationLimitError';
   }
 
   override prefixed(prefix: string): TranslationLimitError {
-    return new TranslationLimitError(this.limit, prefix + this.message);
+    return new TranslationLimitError(prefix + this.message);
   }
 }
 

@@ -45,10 +45,10 @@ export type ServerLimits = AdmissionLimits & ConnectionLimits & DirectoryLimits 
 export const defaultSessionLimits: Readonly<SessionLimits> = Object.freeze({
   maxUsersPerSession: 1024,
   maxDocumentLength: 64 * 1024 * 1024,
-  // bench/engine/central.mjs: at most some 100,000 steps per request with 50 typists whose views
-  // lag up to 48 requests (22 concurrent on average, 5.7 ms of engine time per request: a
-  // session already too busy for its server). Each step keeps a translation, with a vector of
-  // every user, until the cache ages: this bounds a request to some 0.1 s and 100-200 MB.
+  // bench/engine/central.mjs (--lag 48 --requests 2000): 50 typists whose views lag up to 48
+  // requests (22 concurrent on average, 5.7 ms of engine time per request, a session already
+  // too busy for its server) had requests needing more than 10,000 steps and none more than
+  // 100,000. Each step may keep a translation with a vector of every user until the cache ages.
   maxTranslationSteps: 200_000,
 });
 

@@ -125,6 +125,11 @@ function isPlain(s: string): boolean {
 const NAME_Y = new RegExp(NAME_AT.source.slice(1), 'uy');
 
 const isWs = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+/** The index of the first non-white-space character of `body` at or after `at`. */
+function skipWs(body: string, at: number): number {
+  while (at < body.length && isWs(body.charCodeAt(at))) at++;
+  return at;
+}
 /** ASCII letters, '_' and ':' start a name; digits, '-' and '.' may follow. */
 const isAsciiNameStart = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a;
 const isAsciiNameChar = (c: number): boolean => isAsciiNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
@@ -153,7 +158,7 @@ function parseStartTag(body: string): { name: string; attrs: Record<string, stri
   let empty = false;
   for (;;) {
     const from = at;
-    while (at < body.length && isWs(body.charCodeAt(at))) at++;
+    at = skipWs(body, at);
     const ws = at - from;
     if (at === body.length) break;
     if (at === body.length - 1 && body.charCodeAt(at) === 0x2f /* / */) {
@@ -164,11 +169,9 @@ function parseStartTag(body: string): { name: string; attrs: Record<string, stri
     const attrEnd = nameEnd(body, at);
     if (attrEnd < 0) throw new XmlError('bad-format', `Invalid attribute name in <${name}>`);
     const attr = body.slice(at, attrEnd);
-    at = attrEnd;
-    while (at < body.length && isWs(body.charCodeAt(at))) at++;
+    at = skipWs(body, attrEnd);
     if (body[at] !== '=') throw new XmlError('bad-format', `Expected '=' after attribute ${attr}`);
-    at++;
-    while (at < body.length && isWs(body.charCodeAt(at))) at++;
+    at = skipWs(body, at + 1);
     const q = body[at];
     if (q !== '"' && q !== "'") throw new XmlError('bad-format', `Attribute ${attr} is not quoted`);
     const close = body.indexOf(q, at + 1);

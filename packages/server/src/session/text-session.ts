@@ -405,9 +405,7 @@ export class TextSession {
     // unsubscribed, as infinoted_plugin_transformation_protection_check_request_cb does.
     const veto = this.ctx.hooks?.checkRequest(this, m, user, vector, current);
     if (veto !== undefined) {
-      this.ctx.log(veto);
-      m.sendGroup(this.group, encodeSignal('session-close'));
-      this.removeMember(m);
+      this.unsubscribe(m, veto);
       return;
     }
     // Read at each request, as the other limits: a reload (SIGHUP) applies to open sessions too.
@@ -443,11 +441,16 @@ export class TextSession {
       // transformation-protection, it is unsubscribed; its client can subscribe again and
       // starts from the current state. Translating such requests would take the server ever
       // longer and hold ever more memory (at some c^3 steps for c concurrent requests).
-      this.ctx.log(`Session ${this.group}: request "${vector.toString()}" of user "${user.name}" (id=${user.id}) via ${m.remote} refused: ` +
+      this.unsubscribe(m, `Session ${this.group}: request "${vector.toString()}" of user "${user.name}" (id=${user.id}) via ${m.remote} refused: ` +
         `${error.message}; the connection has been unsubscribed (max-translation-steps).`);
-      m.sendGroup(this.group, encodeSignal('session-close'));
-      this.removeMember(m);
     }
+  }
+
+  /** Logs `why`, tells the member its session is closed and drops it (its users become unavailable). */
+  private unsubscribe(m: Member, why: string): void {
+    this.ctx.log(why);
+    m.sendGroup(this.group, encodeSignal('session-close'));
+    this.removeMember(m);
   }
 
   /**

@@ -7,9 +7,10 @@
 //
 // --undo P makes a share P of the requests undos and redos (when the user can undo/redo), so the
 // walks fold and mirror too. --engine DIR runs another build of @tandem/adopted (its dist/src), to
-// check a change of the engine for the same digest on the same seeds.
+// check a change of the engine for the same digest on the same seeds. --budget N sets the
+// translation cache budget in vector components (default the engine's; 1e12 for none).
 //
-//   node bench/engine/central.mjs [--users 50] [--requests 3000] [--lag 16] [--seed 1] [--undo 0]
+//   node bench/engine/central.mjs [--users 50] [--requests 3000] [--lag 16] [--seed 1] [--undo 0] [--budget N]
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
@@ -40,6 +41,7 @@ const rand = () => {
 const randInt = (n) => Math.floor(rand() * n);
 
 const server = new AdoptedSession({ segments: [{ author: 0, text: 'x'.repeat(INITIAL) }] });
+if (args.budget) server.translationCacheBudget = Number(args.budget);
 for (let u = 1; u <= K; u++) server.addUser({ id: u, name: `u${u}` });
 
 /** The server's execution order: user and length change (lower bound) of each request. */

@@ -20,7 +20,8 @@
 //   --timeout S        hard limit per scenario (default 900, quick 200, smoke 60): past it the
 //                      scenario's processes are killed, it is reported as timed out, the run goes on
 // Environment: TANDEMD_CHECKOUT=DIR benchmarks the tandemd built in another checkout;
-// BENCH_SERVER_STDERR=FILE appends what the servers write to stderr to FILE.
+// BENCH_SERVER_STDERR=FILE appends what the servers write to stderr to FILE, BENCH_SERVER_STDOUT=FILE
+// their stdout (e.g. tandemd under TANDEMD_NODE_ARGS="--trace-gc").
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';

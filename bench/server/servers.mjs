@@ -75,6 +75,7 @@ export async function startServer(kind, { profileDir, settleMs = 20000 } = {}) {
   child.stdout.on('data', keep);
   child.stderr.on("data", keep);
   if (process.env.BENCH_SERVER_STDERR) child.stderr.on("data", (b) => appendFileSync(process.env.BENCH_SERVER_STDERR, b));
+  if (process.env.BENCH_SERVER_STDOUT) child.stdout.on("data", (b) => appendFileSync(process.env.BENCH_SERVER_STDOUT, b));
   let exited = null;
   const exit = new Promise((resolve) => child.once('exit', (code, sig) => { exited = `${kind} exited (code ${code}, signal ${sig}):\n${output}`; resolve(); }));
   const deadline = Date.now() + 30000;

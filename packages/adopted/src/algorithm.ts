@@ -42,12 +42,15 @@ export interface Execution {
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 /**
- * Vector components the translation cache may hold (cached translations times users): 64 MiB
- * of counts at 8 bytes each, plus the objects around them. A steady session ages its cache long
- * before that; one whose requests are each concurrent with hundreds of others would otherwise
- * fill gigabytes (tandemd at K = 120 in bench/server: 3.5 GB within a minute).
+ * Vector components the translation cache may hold (cached translations times users), about
+ * 30 bytes each with the objects around them. A steady session ages its cache long before that;
+ * one whose requests are each concurrent with hundreds of others would otherwise fill gigabytes
+ * (tandemd at K = 120 in bench/server: 3.5 GB within a minute). Below it fits what sessions
+ * that can still keep up use: the translations used at some 25 concurrent requests among 50
+ * users or 23 among 100 stay under three quarters of it (bench/engine/central.mjs), and the cost
+ * of a request recomputed without them is what tips such a session over.
  */
-const DEFAULT_CACHE_BUDGET = 8 * 1024 * 1024;
+const DEFAULT_CACHE_BUDGET = 16 * 1024 * 1024;
 
 export class Algorithm {
   current: StateVector = StateVector.zero;
@@ -163,14 +166,20 @@ export class Algorithm {
    * looked up), so this only bounds memory: libinfinity keeps every translation until cleanup,
    * which at dozens of concurrent requests holds hundreds of thousands of them.
    */
+  /** Vector components the translation cache holds now (cached translations times users). */
+  get cacheComponents(): number {
+    let held = 0;
+    for (const u of this.users) held += u.log.cacheSize;
+    return held * this.users.length;
+  }
+
   private ageCache(distance: number): void {
     // In a session whose requests are concurrent with hundreds of others (a server that has
     // fallen far behind), even what is recent is too much to keep: each translation holds a
-    // vector of every user. Past cacheBudget components the cache is emptied; it refills with
-    // what the next requests need.
+    // vector of every user. Past cacheBudget components the least recently used translations go.
     let held = 0;
     for (const u of this.users) held += u.log.cacheSize;
-    if (held * this.users.length > this.cacheBudget) for (const u of this.users) u.log.cacheClear();
+    if (held * this.users.length > this.cacheBudget) this.evictLeastUsed(held, (this.cacheBudget * 3) / 4);
     // The recent maximum decays by one every 16 requests.
     this.recentDistance = Math.max(distance, this.recentDistance - 1 / 16);
     if (++this.sinceAging < 32) return;
@@ -179,6 +188,25 @@ export class Algorithm {
     const before = this.current.sum() - keep;
     if (before <= 0) return;
     for (const u of this.users) u.log.cacheAge(before);
+  }
+
+  /**
+   * Forgets the translations of the requests whose translations were used least recently until
+   * the cache holds at most `target` components. Emptying it instead drops what the next
+   * requests need too: at some 19 concurrent requests among 100 users the translations in use
+   * come to about 6 Mi components, and each request recomputed from nothing took seconds
+   * (bench/engine/central.mjs; docs/benchmarks.md).
+   */
+  private evictLeastUsed(held: number, target: number): void {
+    const width = this.users.length;
+    const cached: { used: number; log: RequestLog; n: number; count: number }[] = [];
+    for (const u of this.users) for (const [n, count, used] of u.log.cachedRequests()) cached.push({ used, log: u.log, n, count });
+    cached.sort((a, b) => a.used - b.used);
+    for (const c of cached) {
+      if (held * width <= target) break;
+      c.log.cacheForget(c.n);
+      held -= c.count;
+    }
   }
 
   /** inf_adopted_algorithm_cleanup: drops related sets that every available site has long passed. */

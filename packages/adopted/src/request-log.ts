@@ -45,6 +45,14 @@ function setOf(e: Entry): RelatedSet {
   return root;
 }
 
+/** The cached translations of one request by vector hash, and when they were last used. */
+class CacheSlot extends Map<number, Req | Req[]> {
+  used = 0;
+}
+
+/** Ticks at every use of a cached translation: eviction drops the least recently used first. */
+let useClock = 0;
+
 export class RequestLog {
   private entries: Entry[] = [];
   // entries[off] holds index `begin`; removal just advances `off` and compacts now and then.
@@ -53,7 +61,7 @@ export class RequestLog {
   private nextRedoEntry: Entry | null = null;
   // Translations of this user's requests, by the translated request's own index, then by the
   // hash of its vector (a bucket is one request or, on a hash collision, a list of them).
-  private cache = new Map<number, Map<number, Req | Req[]>>();
+  private cache = new Map<number, CacheSlot>();
   /** Indices below this one have no cached translations left (cacheAge). */
   private cacheLow = 0;
   /** Cached translations held, over all indices. */
@@ -194,8 +202,10 @@ export class RequestLog {
   }
 
   cacheGet(to: StateVector): Req | undefined {
-    const b = this.cache.get(to.get(this.user))?.get(to.hash());
+    const m = this.cache.get(to.get(this.user));
+    const b = m?.get(to.hash());
     if (b === undefined) return undefined;
+    m!.used = ++useClock;
     if (!Array.isArray(b)) return b.vector.equals(to) ? b : undefined;
     for (const r of b) if (r.vector.equals(to)) return r;
     return undefined;
@@ -203,14 +213,18 @@ export class RequestLog {
 
   /** The cached translations of request `index` whose vectors hash to `hash` (31 bits), if any. */
   cacheCandidates(index: number, hash: number): Req | readonly Req[] | undefined {
-    return this.cache.get(index)?.get(hash);
+    const m = this.cache.get(index);
+    const b = m?.get(hash);
+    if (b !== undefined) m!.used = ++useClock;
+    return b;
   }
 
   /** Caches a translation, replacing one at the same vector. */
   cacheAdd(req: Req): void {
     const n = indexOf(req);
     let m = this.cache.get(n);
-    if (!m) this.cache.set(n, (m = new Map()));
+    if (!m) this.cache.set(n, (m = new CacheSlot()));
+    m.used = ++useClock;
     const h = req.vector.hash();
     const b = m.get(h);
     if (b === undefined || (!Array.isArray(b) && b.vector.equals(req.vector))) {
@@ -254,11 +268,23 @@ export class RequestLog {
     this.cacheLow = n;
   }
 
-  /** Forgets every cached translation. */
-  cacheClear(): void {
-    this.cache.clear();
-    this.cached = 0;
+  /**
+   * Own indices of the requests that have cached translations, how many each has, and when one
+   * of them was last looked up or added (a clock shared by every log).
+   */
+  *cachedRequests(): IterableIterator<[index: number, count: number, used: number]> {
+    for (const [n, m] of this.cache) {
+      let count = 0;
+      for (const b of m.values()) count += Array.isArray(b) ? b.length : 1;
+      yield [n, count, m.used];
+    }
   }
+
+  /** Forgets the cached translations of request `n` (budget eviction, oldest first). */
+  cacheForget(n: number): void {
+    this.cacheDrop(n);
+  }
+
 
   /** Forgets cached translations at own index >= n (after a request that failed to execute). */
   cacheDropFrom(n: number): void {

@@ -195,6 +195,27 @@ describe('AdoptedSession', () => {
       }
     });
 
+    it('keeps the translations in use when the cache passes its budget, instead of emptying it', () => {
+      console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
+      const budget = 4000;
+      let evictions = 0;
+      let before = 0;
+      crowded(8, 250, 12, (s) => { s.translationCacheBudget = budget; }, (s, r) => {
+        const res = insertAt0(s, r);
+        expect(res.error ?? res.executed[0]?.error, `seed ${seed}`).to.equal(undefined);
+        const after = s.translationCacheSize;
+        // Past the budget after this request: cut to three quarters, the most recently used kept.
+        if (after < before) {
+          evictions++;
+          expect(after, `seed ${seed}`).to.be.at.most((budget * 3) / 4).and.above(budget / 4);
+        }
+        expect(after, `seed ${seed}`).to.be.at.most(budget);
+        before = after;
+        return true;
+      });
+      expect(evictions, `seed ${seed}: the budget was never reached`).to.be.above(0);
+    });
+
     it('refuses, unexecuted, a request that needs more translation steps than allowed', () => {
       console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
       let refused: { user: number; vector: StateVector; text: string } | undefined;

@@ -159,13 +159,6 @@ export class Algorithm {
     return { logged, changes: this.changes };
   }
 
-  /**
-   * Forgets cached translations of requests that no request arriving now is likely to be
-   * concurrent with: older than a few times the largest recent distance between a request and the
-   * state it was executed at. The cache is a memo (a translation is the same whether computed or
-   * looked up), so this only bounds memory: libinfinity keeps every translation until cleanup,
-   * which at dozens of concurrent requests holds hundreds of thousands of them.
-   */
   /** Vector components the translation cache holds now (cached translations times users). */
   get cacheComponents(): number {
     let held = 0;
@@ -173,13 +166,19 @@ export class Algorithm {
     return held * this.users.length;
   }
 
+  /**
+   * Forgets cached translations of requests that no request arriving now is likely to be
+   * concurrent with: older than a few times the largest recent distance between a request and the
+   * state it was executed at. The cache is a memo (a translation is the same whether computed or
+   * looked up), so this only bounds memory: libinfinity keeps every translation until cleanup,
+   * which at dozens of concurrent requests holds hundreds of thousands of them.
+   */
   private ageCache(distance: number): void {
     // In a session whose requests are concurrent with hundreds of others (a server that has
     // fallen far behind), even what is recent is too much to keep: each translation holds a
     // vector of every user. Past cacheBudget components the least recently used translations go.
-    let held = 0;
-    for (const u of this.users) held += u.log.cacheSize;
-    if (held * this.users.length > this.cacheBudget) this.evictLeastUsed(held, (this.cacheBudget * 3) / 4);
+    const held = this.cacheComponents;
+    if (held > this.cacheBudget) this.evictLeastUsed(held, (this.cacheBudget * 3) / 4);
     // The recent maximum decays by one every 16 requests.
     this.recentDistance = Math.max(distance, this.recentDistance - 1 / 16);
     if (++this.sinceAging < 32) return;
@@ -203,9 +202,9 @@ export class Algorithm {
     for (const u of this.users) for (const [n, count, used] of u.log.cachedRequests()) cached.push({ used, log: u.log, n, count });
     cached.sort((a, b) => a.used - b.used);
     for (const c of cached) {
-      if (held * width <= target) break;
-      c.log.cacheForget(c.n);
-      held -= c.count;
+      if (held <= target) break;
+      c.log.cacheDrop(c.n);
+      held -= c.count * width;
     }
   }
 

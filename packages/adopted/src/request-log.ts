@@ -249,7 +249,7 @@ export class RequestLog {
   }
 
   /** Forgets the cached translations of request `n`. */
-  private cacheDrop(n: number): void {
+  cacheDrop(n: number): void {
     const m = this.cache.get(n);
     if (!m) return;
     for (const b of m.values()) this.cached -= Array.isArray(b) ? b.length : 1;
@@ -279,12 +279,6 @@ export class RequestLog {
       yield [n, count, m.used];
     }
   }
-
-  /** Forgets the cached translations of request `n` (budget eviction, oldest first). */
-  cacheForget(n: number): void {
-    this.cacheDrop(n);
-  }
-
 
   /** Forgets cached translations at own index >= n (after a request that failed to execute). */
   cacheDropFrom(n: number): void {

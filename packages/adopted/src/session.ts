@@ -146,17 +146,17 @@ export class AdoptedSession {
     this.algo.maxSteps = n;
   }
 
+  /** Vector components the translation cache holds now (against translationCacheBudget). */
+  get translationCacheSize(): number {
+    return this.algo.cacheComponents;
+  }
+
   /**
    * Vector components (cached translations times users) the translation cache may hold; past
    * that, after the request that filled it, the translations used least recently are forgotten
    * until it holds three quarters. The cache is a memo: results are the same with any budget,
    * only time and memory differ.
    */
-  /** Vector components the translation cache holds now (against translationCacheBudget). */
-  get translationCacheSize(): number {
-    return this.algo.cacheComponents;
-  }
-
   get translationCacheBudget(): number {
     return this.algo.cacheBudget;
   }

@@ -57,14 +57,14 @@ function sectionH(rows) {
   const p99s = [];
   for (const [pair, { tandemd: t, infinoted: i }] of pairs(rows, (r) => r.pair)) {
     const short = (r) => (r?.undelivered ? ` (+${r.undelivered} clients short)` : '');
-    const edits = t && i ? t.editsPerServerCpuSecond / i.editsPerServerCpuSecond : undefined;
+    const edits = t?.editsPerServerCpuSecond && i?.editsPerServerCpuSecond ? t.editsPerServerCpuSecond / i.editsPerServerCpuSecond : undefined;
     if (edits !== undefined) ratios.push(edits);
     if (t && i) p99s.push(t.latency.p99 / i.latency.p99);
     out.push([pair, fmt(t?.serverCpuPer1000Edits, 3) + short(t), fmt(i?.serverCpuPer1000Edits, 3) + short(i), edits === undefined ? '–' : `${fmt(edits)}×`,
       fmt(t?.latency.p99), fmt(i?.latency.p99), t && i ? ratio(t.latency.p99, i.latency.p99) : '–', `${t ? yes(t.converged) : '–'} / ${i ? yes(i.converged) : '–'}`]);
   }
   const m = median(ratios);
-  const summary = ratios.length ? `Median over the ${ratios.length} pairs: tandemd makes **${fmt(m)}×** infinoted\'s edits per server CPU second (range ${fmt(Math.min(...ratios))}-${fmt(Math.max(...ratios))}×), with p99 at ${fmt(median(p99s))}× infinoted\'s.` : '';
+  const summary = ratios.length ? `Median over the ${ratios.length} pairs: tandemd makes **${fmt(m)}×** infinoted\'s edits per server CPU second (range ${fmt(Math.min(...ratios))}-${fmt(Math.max(...ratios))}×), with p99 at ${fmt(median(p99s))}× infinoted\'s.` : 'No pair has a server CPU time on both sides (a window with less than one clock tick of it): no ratio.';
   return [table(['pair', 'tandemd CPU s / 1000 edits', 'infinoted CPU s / 1000 edits', 'tandemd ÷ infinoted edits per CPU s', 'tandemd p99 ms', 'infinoted p99 ms', 'p99 ratio', 'converged (t / i)'], out), '', summary].join('\n');
 }
 

@@ -134,7 +134,8 @@ async function typingRun(server, workers, path, { warmupMs, rampMs = 0, windowMs
     latency,
     serverCpuSeconds: round(serverCpu, 3),
     serverCpuPer1000Edits: round((serverCpu / edits) * 1000, 3),
-    editsPerServerCpuSecond: round(edits / serverCpu, 0),
+    // Under one clock tick of server CPU (a smoke run's short window) there is no rate to give.
+    editsPerServerCpuSecond: serverCpu > 0 ? round(edits / serverCpu, 0) : null,
     serverCpuShare: round(serverCpu / seconds),
     serverRssMiB: round(memory.rss, 1),
     serverPeakRssMiB: round(memory.peak, 1),

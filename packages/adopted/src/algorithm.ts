@@ -9,6 +9,7 @@ import { TextBuffer } from './buffer.js';
 import { AdoptedError, AdoptedErrorDomain, AlgorithmErrorCode, TextOperationErrorCode, TranslationLimitError } from './errors.js';
 import { affectsBuffer, deleteOp, feedRecon, isReversible, unsplit, type DeleteOp, type Op } from './operations.js';
 import { DO, REDO, UNDO, fold, indexOf, mirror, reqAffectsBuffer, transformReq, type Req } from './request.js';
+import { CommonState } from './common-state.js';
 import { RequestLog } from './request-log.js';
 import { FOLD, PathFinder, TRANSFORM } from './path.js';
 import { StateVector, type UserId } from './state-vector.js';
@@ -71,6 +72,14 @@ export class Algorithm {
   cacheBudget = DEFAULT_CACHE_BUDGET;
   /** Steps taken by the execution under way. */
   private steps = 0;
+  /**
+   * Whether the cleanup keeps its common state up to date and skips logs whose verdict still
+   * holds (false: libinfinity's computation for every request, which tests compare it with).
+   */
+  incrementalCleanup = true;
+  private readonly common = new CommonState();
+  /** The common state's version at the last look at the logs. */
+  private cleanedAt = -1;
 
   constructor(
     readonly buffer: TextBuffer,
@@ -208,16 +217,27 @@ export class Algorithm {
     }
   }
 
-  /** inf_adopted_algorithm_cleanup: drops related sets that every available site has long passed. */
+  /**
+   * inf_adopted_algorithm_cleanup: drops related sets that every available site has long passed.
+   * The logs are looked at only when the common state has changed (in value) since the last look:
+   * each look removes all it can, and with the same common state nothing more can go. A log that
+   * stopped at a set keeps that set (a set only grows, at its upper end, which is harder to
+   * drop), and a request logged since is not in the common state (which is at most the current
+   * state of that look).
+   */
   cleanup(): void {
     if (this.maxTotalLogSize >= UNLIMITED) return;
     // A request goes only once the common state is maxTotalLogSize requests past it; the common
     // state is at most the current one, so while the oldest logged request is nearer than that
-    // to the current state nothing can go (and the O(users^2) common state is not needed).
+    // to the current state nothing can go.
     let oldest = Infinity;
     for (const u of this.users) if (u.log.size > 0) oldest = Math.min(oldest, u.log.get(u.log.begin).vector.sum());
     if (this.current.sum() - oldest < this.maxTotalLogSize) return;
-    const lcp = this.current.minAll(this.availableVectors());
+    const lcp = this.incrementalCleanup ? this.common.state(this.users, this.current) : this.current.minAll(this.availableVectors());
+    if (this.incrementalCleanup) {
+      if (this.common.version === this.cleanedAt) return;
+      this.cleanedAt = this.common.version;
+    }
     for (const u of this.users) {
       const log = u.log;
       let n = log.begin;

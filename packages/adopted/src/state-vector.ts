@@ -222,11 +222,22 @@ export class StateVector {
 
   /** Like causallyBefore, with `user`'s component of this increased by one first. */
   causallyBeforeInc(other: StateVector, user: UserId): boolean {
-    if (this.get(user) + 1 > other.get(user)) return false;
-    for (let i = 0; i < this.ids.length; i++) {
-      if (this.ids[i] !== user && this.counts[i]! > other.get(this.ids[i]!)) return false;
+    const a = this.ids;
+    const b = other.ids;
+    let j = 0;
+    let own = false;
+    for (let i = 0; i < a.length; i++) {
+      const id = a[i]!;
+      while (j < b.length && b[j]! < id) j++;
+      const limit = j < b.length && b[j] === id ? other.counts[j]! : 0;
+      let n = this.counts[i]!;
+      if (id === user) {
+        n++;
+        own = true;
+      }
+      if (n > limit) return false;
     }
-    return true;
+    return own || other.get(user) >= 1;
   }
 
   /** Sum of all components. */

@@ -146,6 +146,99 @@ describe('AdoptedSession', () => {
     }
   });
 
+  it('cleans up the logs exactly as the computation from all vectors does, request by request (seeded)', () => {
+    // The cleanup keeps its common state up to date and skips logs whose verdict still holds;
+    // a twin session runs libinfinity's computation from every user's vector for each request.
+    // Users leave and come back, join late, undo and redo, so sets grow and the minimum moves.
+    const seed = Number(process.env.TANDEM_SEED ?? 9917);
+    console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
+    let x = seed >>> 0 || 1;
+    const rnd = (n: number): number => {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      return x % n;
+    };
+    type Internal = { algo: { incrementalCleanup: boolean } };
+    let removed = 0;
+    let steps = 0;
+    let failed = 0;
+    for (let round = 0; round < 6; round++) {
+      const size = 8 + rnd(8);
+      const twins = [true, false].map((incremental) => {
+        const s = new AdoptedSession({ segments: [{ author: 0, text: 'base' }], users: [1, 2, 3, 4, 5].map((id) => ({ id })), maxTotalLogSize: size });
+        (s as unknown as Internal).algo.incrementalCleanup = incremental;
+        return s;
+      });
+      const [a, b] = twins as [AdoptedSession, AdoptedSession];
+      const ids = [1, 2, 3, 4, 5];
+      const away = new Set<number>();
+      const order: number[] = [];
+      const received = new Map<number, number>(ids.map((u) => [u, 0]));
+      for (let step = 0; step < 400; step++) {
+        const at = `seed ${seed}, round ${round}, step ${step}, max-total-log-size ${size}`;
+        const roll = rnd(100);
+        if (roll < 5) {
+          // A user leaves or comes back (with the current state, as a rejoin).
+          const u = ids[rnd(ids.length)]!;
+          if (away.has(u) || away.size === ids.length) {
+            away.delete(u);
+            received.set(u, order.length);
+            for (const s of twins) s.updateUser(u, { status: 'active', vector: s.current });
+          } else if (away.size < ids.length - 1) {
+            away.add(u);
+            for (const s of twins) s.updateUser(u, { status: 'unavailable' });
+          }
+          continue;
+        }
+        if (roll < 6 && ids.length < 8) {
+          const u = ids.length + 1;
+          ids.push(u);
+          received.set(u, order.length);
+          for (const s of twins) s.addUser({ id: u, vector: s.current });
+          continue;
+        }
+        const here = ids.filter((w) => !away.has(w));
+        if (here.length === 0) continue;
+        const u = here[rnd(here.length)]!;
+        // Now and then a view older than the user's last one (a client may send that): its
+        // vector goes below the common state.
+        if (rnd(20) === 0) received.set(u, Math.max(0, received.get(u)! - 1 - rnd(3)));
+        else received.set(u, Math.max(received.get(u)!, order.length - rnd(4)));
+        const v = new Map<number, number>();
+        for (let k = 0; k < received.get(u)!; k++) v.set(order[k]!, (v.get(order[k]!) ?? 0) + 1);
+        v.set(u, order.filter((w) => w === u).length);
+        const vector = StateVector.from(v);
+        const kind = rnd(10);
+        const body = kind < 2 && a.canUndo(u) ? { type: 'undo' as const } : kind < 3 && a.canRedo(u) ? { type: 'redo' as const }
+          : { type: 'do' as const, op: { kind: 'insert' as const, pos: vector.sum() % 5, text: String.fromCodePoint(0x61 + (step % 26)) } };
+        const results = twins.map((s) => s.receiveRequest({ ...body, user: u, vector }));
+        const errors = results.map((r) => (r.error ?? r.executed[0]?.error)?.message ?? '');
+        expect(errors[0], `${at}, ${body.type}`).to.equal(errors[1]);
+        if (errors[0] !== '') {
+          // An undo whose translation needs a request both have dropped fails alike in both
+          // (max-total-log-size bounds how far back a site must be able to go). Its user leaves;
+          // it may come back with a fresh vector.
+          failed++;
+          away.add(u);
+          for (const s of twins) s.updateUser(u, { status: 'unavailable' });
+          continue;
+        }
+        steps++;
+        order.push(u);
+        for (const w of ids) {
+          const range = a.logRange(w);
+          expect(range, `${at}, log of user ${w}`).to.deep.equal(b.logRange(w));
+          expect(a.canUndo(w), `${at}, can-undo of user ${w}`).to.equal(b.canUndo(w));
+          expect(a.canRedo(w), `${at}, can-redo of user ${w}`).to.equal(b.canRedo(w));
+        }
+      }
+      expect(a.segments(), `seed ${seed}, round ${round}`).to.deep.equal(b.segments());
+      for (const w of ids) removed += a.logRange(w).begin;
+    }
+    expect(removed, `seed ${seed}: the cleanup never removed anything`).to.be.above(0);
+    expect(steps, `seed ${seed}: too few requests ran`).to.be.above(1500);
+    console.log(`      ${steps} requests, ${removed} removed from the logs, ${failed} undos failed in both`);
+  });
+
   describe('bounds on translation work (seeded crowded sessions)', () => {
     const seed = Number(process.env.TANDEM_SEED ?? 4242);
     /**

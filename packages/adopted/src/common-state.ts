@@ -1,0 +1,140 @@
+/**
+ * The common state of the cleanup: the component-wise minimum of the current state and of the
+ * vectors of every available user (what all sites are known to have executed). libinfinity
+ * computes it from all vectors for each request, O(users^2); with dozens of users that was a
+ * third of the engine's time in a long session (bench/engine/central.mjs). Here it is kept up to
+ * date: a user's new vector changes the minimum only in components where that user held it or
+ * now goes below it, and only those components are looked at again. Users becoming available or
+ * not, or joining, rebuild it.
+ */
+import type { AlgoUser } from './algorithm.js';
+import { StateVector, type UserId } from './state-vector.js';
+
+/** More changed components than this rebuild the minimum in one pass instead of one by one. */
+const REBUILD_AT = 8;
+
+export class CommonState {
+  /** The available users the minimum was built from, in `users` order, and their vectors then. */
+  private members: AlgoUser[] = [];
+  private seen: StateVector[] = [];
+  /** Minimum over `seen`, non-zero components only; null without available users. */
+  private min: Map<UserId, number> | null = null;
+  private minVector: StateVector | null = null;
+  private last: StateVector | null = null;
+  /**
+   * Changes whenever the common state does (in value), so that the cleanup can tell which of
+   * its earlier verdicts still hold.
+   */
+  version = 0;
+
+  /** The common state for `users` now (their vectors and status as they are) and `current`. */
+  state(users: readonly AlgoUser[], current: StateVector): StateVector {
+    this.update(users);
+    let lcp = current;
+    if (this.min) {
+      this.minVector ??= StateVector.from(this.min);
+      // Vectors of users whose request waits in a queue may be ahead of the current state.
+      lcp = this.minVector.causallyBefore(current) ? this.minVector : this.minVector.min(current);
+    }
+    if (!this.last || (lcp !== this.last && !lcp.equals(this.last))) this.version++;
+    this.last = lcp;
+    return lcp;
+  }
+
+  private update(users: readonly AlgoUser[]): void {
+    let k = 0;
+    let same = true;
+    for (const u of users) {
+      if (u.status === 'unavailable') continue;
+      if (this.members[k] !== u) {
+        same = false;
+        break;
+      }
+      k++;
+    }
+    if (!same || k !== this.members.length) {
+      this.rebuild(users);
+      return;
+    }
+    const stale: UserId[] = [];
+    for (let i = 0; i < this.members.length; i++) {
+      const now = this.members[i]!.vector;
+      const before = this.seen[i]!;
+      if (now === before) continue;
+      this.seen[i] = now;
+      if (!this.lower(before, now, stale) || stale.length > REBUILD_AT) {
+        this.rebuild(users);
+        return;
+      }
+    }
+    for (const id of stale) this.recompute(id);
+  }
+
+  /**
+   * Applies one user's change of vector from `before` to `now`: components that go below the
+   * minimum set it; components where `before` held the minimum and `now` is above go to `stale`
+   * (their minimum is looked for again among all). False if there is no minimum to update.
+   */
+  private lower(before: StateVector, now: StateVector, stale: UserId[]): boolean {
+    const min = this.min;
+    if (!min) return false;
+    const a = before.users();
+    const b = now.users();
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) {
+      let id: UserId;
+      let was = 0;
+      let is = 0;
+      if (j >= b.length || (i < a.length && a[i]! < b[j]!)) {
+        id = a[i]!;
+        was = before.countAt(i++);
+      } else if (i >= a.length || b[j]! < a[i]!) {
+        id = b[j]!;
+        is = now.countAt(j++);
+      } else {
+        id = a[i]!;
+        was = before.countAt(i++);
+        is = now.countAt(j++);
+      }
+      const m = min.get(id) ?? 0;
+      if (is < m) {
+        this.set(id, is);
+      } else if (is > was && was === m && !stale.includes(id)) {
+        stale.push(id);
+      }
+    }
+    return true;
+  }
+
+  private recompute(id: UserId): void {
+    let m = Infinity;
+    for (const v of this.seen) {
+      const c = v.get(id);
+      if (c < m) m = c;
+      if (m === 0) break;
+    }
+    this.set(id, m);
+  }
+
+  private set(id: UserId, count: number): void {
+    const min = this.min!;
+    if ((min.get(id) ?? 0) === count) return;
+    if (count === 0) min.delete(id);
+    else min.set(id, count);
+    this.minVector = null;
+  }
+
+  private rebuild(users: readonly AlgoUser[]): void {
+    this.members = users.filter((u) => u.status !== 'unavailable');
+    this.seen = this.members.map((u) => u.vector);
+    this.minVector = null;
+    if (this.seen.length === 0) {
+      this.min = null;
+      return;
+    }
+    const v = this.seen[0]!.minAll(this.seen.slice(1));
+    this.min = new Map(v.entries());
+    this.minVector = v;
+  }
+}

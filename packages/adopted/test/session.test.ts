@@ -214,9 +214,10 @@ describe('AdoptedSession', () => {
         const errors = results.map((r) => (r.error ?? r.executed[0]?.error)?.message ?? '');
         expect(errors[0], `${at}, ${body.type}`).to.equal(errors[1]);
         if (errors[0] !== '') {
-          // An undo whose translation needs a request both have dropped fails alike in both
-          // (max-total-log-size bounds how far back a site must be able to go). Its user leaves;
-          // it may come back with a fresh vector.
+          // Both refuse alike an undo that is no longer possible at its vector, or whose
+          // translation needs a request both have dropped (libinfinity aborts on the latter: an
+          // assertion in inf_adopted_algorithm_translate_request_forward, checked with the
+          // oracle). Its user leaves; it may come back with a fresh vector.
           failed++;
           away.add(u);
           for (const s of twins) s.updateUser(u, { status: 'unavailable' });

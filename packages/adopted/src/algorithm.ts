@@ -231,7 +231,10 @@ export class Algorithm {
     // state is at most the current one, so while the oldest logged request is nearer than that
     // to the current state nothing can go.
     let oldest = Infinity;
-    for (const u of this.users) if (u.log.size > 0) oldest = Math.min(oldest, u.log.get(u.log.begin).vector.sum());
+    for (const u of this.users) {
+      const sum = u.log.firstSum;
+      if (sum < oldest) oldest = sum;
+    }
     if (this.current.sum() - oldest < this.maxTotalLogSize) return;
     const lcp = this.incrementalCleanup ? this.common.state(this.users, this.current) : this.current.minAll(this.availableVectors());
     if (this.incrementalCleanup) {

@@ -84,6 +84,12 @@ export class RequestLog {
     return this.entries.length - this.off;
   }
 
+  /** The sum of the vector of the first logged request (Infinity for an empty log). */
+  get firstSum(): number {
+    const e = this.entries[this.off];
+    return e === undefined ? Infinity : e.req.vector.sum();
+  }
+
   /** Moves an empty log to start at `n` (inf_adopted_request_log_set_begin). */
   setBegin(n: number): void {
     if (this.size !== 0) throw new Error('setBegin on a non-empty log');

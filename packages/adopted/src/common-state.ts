@@ -78,32 +78,11 @@ export class CommonState {
   private lower(before: StateVector, now: StateVector, stale: UserId[]): boolean {
     const min = this.min;
     if (!min) return false;
-    const a = before.users();
-    const b = now.users();
-    let i = 0;
-    let j = 0;
-    while (i < a.length || j < b.length) {
-      let id: UserId;
-      let was = 0;
-      let is = 0;
-      if (j >= b.length || (i < a.length && a[i]! < b[j]!)) {
-        id = a[i]!;
-        was = before.countAt(i++);
-      } else if (i >= a.length || b[j]! < a[i]!) {
-        id = b[j]!;
-        is = now.countAt(j++);
-      } else {
-        id = a[i]!;
-        was = before.countAt(i++);
-        is = now.countAt(j++);
-      }
+    before.pairs(now, (id, was, is) => {
       const m = min.get(id) ?? 0;
-      if (is < m) {
-        this.set(id, is);
-      } else if (is > was && was === m && !stale.includes(id)) {
-        stale.push(id);
-      }
-    }
+      if (is < m) this.set(id, is);
+      else if (is > was && was === m && !stale.includes(id)) stale.push(id);
+    });
     return true;
   }
 

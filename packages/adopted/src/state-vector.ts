@@ -179,32 +179,31 @@ export class StateVector {
   private merge(other: StateVector, fn: (a: number, b: number) => number): StateVector {
     const ids: number[] = [];
     const counts: number[] = [];
-    let i = 0;
-    let j = 0;
-    const a = this.ids;
-    const b = other.ids;
-    while (i < a.length || j < b.length) {
-      let id: number;
-      let x = 0;
-      let y = 0;
-      if (j >= b.length || (i < a.length && a[i]! < b[j]!)) {
-        id = a[i]!;
-        x = this.counts[i++]!;
-      } else if (i >= a.length || b[j]! < a[i]!) {
-        id = b[j]!;
-        y = other.counts[j++]!;
-      } else {
-        id = a[i]!;
-        x = this.counts[i++]!;
-        y = other.counts[j++]!;
-      }
+    this.pairs(other, (id, x, y) => {
       const n = fn(x, y);
       if (n !== 0) {
         ids.push(id);
         counts.push(n);
       }
-    }
+    });
     return new StateVector(ids, counts);
+  }
+
+  /** Calls `visit` for every component present in either vector (missing = 0), in id order. */
+  pairs(other: StateVector, visit: (id: UserId, mine: number, theirs: number) => void): void {
+    let i = 0;
+    let j = 0;
+    const a = this.ids;
+    const b = other.ids;
+    while (i < a.length || j < b.length) {
+      if (j >= b.length || (i < a.length && a[i]! < b[j]!)) {
+        visit(a[i]!, this.counts[i++]!, 0);
+      } else if (i >= a.length || b[j]! < a[i]!) {
+        visit(b[j]!, 0, other.counts[j++]!);
+      } else {
+        visit(a[i]!, this.counts[i++]!, other.counts[j++]!);
+      }
+    }
   }
 
   /** True iff every component of this is <= the one of `other` (inf_adopted_state_vector_causally_before). */

@@ -2,18 +2,14 @@ import { expect } from 'chai';
 import type { AlgoUser } from '../src/algorithm.js';
 import { CommonState } from '../src/common-state.js';
 import { StateVector } from '../src/index.js';
+import { seededRandom, testSeed } from './seeded.js';
 
 describe('CommonState', () => {
   it('equals the minimum of the current state and every available vector after any change (seeded)', () => {
     // Vectors rise (typing), fall (a client may send a view older than its last), users leave,
     // come back and join; after each change the kept minimum must be the one computed from all.
-    const seed = Number(process.env.TANDEM_SEED ?? 5161);
-    console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
-    let x = seed >>> 0 || 1;
-    const rnd = (n: number): number => {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-      return x % n;
-    };
+    const seed = testSeed(5161);
+    const rnd = seededRandom(seed);
     const randomVector = (ids: number[], top: number): StateVector => {
       const v = new Map<number, number>();
       for (const id of ids) if (rnd(4) > 0) v.set(id, rnd(top));

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, SessionErrorCode, StateVector, TextOperationErrorCode, TranslationLimitError } from '../src/index.js';
+import { seededRandom, testSeed } from './seeded.js';
 
 const two = (): AdoptedSession => new AdoptedSession({ segments: [{ author: 0, text: 'abc' }], users: [{ id: 1 }, { id: 2 }] });
 
@@ -95,13 +96,8 @@ describe('AdoptedSession', () => {
   it('rejects exactly the request vectors that are not consistent cuts (seeded)', () => {
     // The check skips the comparison for requests executed before everything a vector lacks;
     // this compares its verdict with the definition on random histories and random vectors.
-    const seed = Number(process.env.TANDEM_SEED ?? 7321);
-    console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
-    let x = seed >>> 0 || 1;
-    const rnd = (n: number): number => {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-      return x % n;
-    };
+    const seed = testSeed(7321);
+    const rnd = seededRandom(seed);
     const senders = [1, 2, 3, 4];
     const users = [...senders, 5].map((id) => ({ id }));
     for (let round = 0; round < 12; round++) {
@@ -150,13 +146,8 @@ describe('AdoptedSession', () => {
     // The cleanup keeps its common state up to date and skips logs whose verdict still holds;
     // a twin session runs libinfinity's computation from every user's vector for each request.
     // Users leave and come back, join late, undo and redo, so sets grow and the minimum moves.
-    const seed = Number(process.env.TANDEM_SEED ?? 9917);
-    console.log(`      seed ${seed} (TANDEM_SEED=${seed} to repeat)`);
-    let x = seed >>> 0 || 1;
-    const rnd = (n: number): number => {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-      return x % n;
-    };
+    const seed = testSeed(9917);
+    const rnd = seededRandom(seed);
     type Internal = { algo: { incrementalCleanup: boolean } };
     let removed = 0;
     let steps = 0;
@@ -249,11 +240,7 @@ describe('AdoptedSession', () => {
      */
     const crowded = (users: number, count: number, lag: number, setUp: (s: AdoptedSession) => void,
       submit: (s: AdoptedSession, r: { user: number; vector: StateVector; text: string }) => boolean): AdoptedSession => {
-      let x = seed >>> 0 || 1;
-      const rnd = (n: number): number => {
-        x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-        return x % n;
-      };
+      const rnd = seededRandom(seed);
       const s = new AdoptedSession({ segments: [{ author: 0, text: 'base' }], users: Array.from({ length: users }, (_, i) => ({ id: i + 1 })) });
       setUp(s);
       const order: number[] = [];

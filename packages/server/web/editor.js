@@ -150,7 +150,11 @@ textarea.addEventListener('input', () => {
   const text = doc.text;
   const next = text.slice(0, toDoc(text, head)) + now.slice(head, now.length - tail) + text.slice(toDoc(text, before.length - tail));
   // setText applies the change locally at once (the server's confirmation comes later).
-  doc.setText(next).catch((err) => setStatus('error', `An edit failed: ${err.message}`));
+  // Once the connection has ended, its notice says what happened: an edit whose confirmation the
+  // closing connection cut off did not fail on its own (the server may well have it).
+  doc.setText(next).catch((err) => {
+    if (state.doc === doc) setStatus('error', `An edit failed: ${err.message}`);
+  });
   if (view(doc.text) !== textarea.value) show(doc.text, (v) => v);
   scheduleCaret();
 });

@@ -33,6 +33,9 @@ for line in sys.stdin:
     pid = os.fork()
     if pid == 0:
         os.close(r)
+        # GLib reports a failed g_assert on stdout ("Bail out! ..."), which is our JSON stream:
+        # the child's stdout goes to stderr (its result goes through the pipe).
+        os.dup2(2, 1)
         try:
             payload = json.dumps({"id": job["id"], "results": run(job)}, ensure_ascii=False)
         except Exception as e:  # noqa: BLE001 - reported to the caller

@@ -236,10 +236,13 @@ export class Algorithm {
       if (sum < oldest) oldest = sum;
     }
     if (this.current.sum() - oldest < this.maxTotalLogSize) return;
-    const lcp = this.incrementalCleanup ? this.common.state(this.users, this.current) : this.current.minAll(this.availableVectors());
+    let lcp: StateVector;
     if (this.incrementalCleanup) {
+      lcp = this.common.state(this.users, this.current);
       if (this.common.version === this.cleanedAt) return;
       this.cleanedAt = this.common.version;
+    } else {
+      lcp = this.current.minAll(this.availableVectors());
     }
     for (const u of this.users) {
       const log = u.log;

@@ -208,12 +208,10 @@ export class RequestLog {
   }
 
   cacheGet(to: StateVector): Req | undefined {
-    const m = this.cache.get(to.get(this.user));
-    const b = m?.get(to.hash());
+    const b = this.cacheCandidates(to.get(this.user), to.hash());
     if (b === undefined) return undefined;
-    m!.used = ++useClock;
-    if (!Array.isArray(b)) return b.vector.equals(to) ? b : undefined;
-    for (const r of b) if (r.vector.equals(to)) return r;
+    if (!Array.isArray(b)) return (b as Req).vector.equals(to) ? (b as Req) : undefined;
+    for (const r of b as readonly Req[]) if (r.vector.equals(to)) return r;
     return undefined;
   }
 

@@ -9,11 +9,17 @@
 // walks fold and mirror too. --engine DIR runs another build of @tandem/adopted (its dist/src), to
 // check a change of the engine for the same digest on the same seeds. --budget N sets the
 // translation cache budget in vector components (default the engine's; 1e12 for none).
+// --record FILE writes the session as libinfinity's <infinote-adopted-session-record> (the users
+// and the document in <initial>, every request as the server received it, in its order), which
+// libinfinity's replay (../shared/tools/oracle/replay-time.py) and ours both play: the same
+// requests through both engines (bench/engine/many.mjs).
 //
-//   node bench/engine/central.mjs [--users 50] [--requests 3000] [--lag 16] [--seed 1] [--undo 0] [--budget N]
+//   node bench/engine/central.mjs [--users 50] [--requests 3000] [--lag 16] [--seed 1] [--undo 0] [--budget N] [--record FILE]
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { encodeRequest, encodeSyncBegin, encodeSyncSegment, encodeUser, serialize, wireOperationOf } from '@tandem/protocol';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -49,6 +55,17 @@ const order = [];
 /** Per user: how much of `order` it has received, its own request count. */
 const received = new Array(K + 1).fill(0);
 const own = new Array(K + 1).fill(0);
+
+// The record: every user in the synchronisation with an empty vector; a request's `time` is
+// diff-encoded against its user's previous one plus itself (libinfinity's last_send_table).
+const record = args.record ? openSync(args.record, 'w') : undefined;
+const lastSend = new Array(K + 1).fill(StateVector.zero);
+if (record !== undefined) {
+  let head = '<?xml version="1.0" encoding="UTF-8"?>\n<infinote-adopted-session-record>\n <initial>\n';
+  head += `  ${serialize(encodeSyncBegin(K + 1))}\n  ${serialize(encodeSyncSegment({ author: 0, text: 'x'.repeat(INITIAL) }))}\n`;
+  for (let u = 1; u <= K; u++) head += `  ${serialize(encodeUser('sync-user', { id: u, name: `u${u}`, status: 'active', time: StateVector.zero, caret: 0, selection: 0, hue: 0.5 }))}\n`;
+  writeSync(record, `${head}  <sync-end/>\n </initial>\n`);
+}
 
 function viewOf(u) {
   const counts = new Map();
@@ -103,8 +120,17 @@ for (let n = 0; n < N; n++) {
   if (process.env.DEBUG && (res.error || res.executed.some((e) => e.error))) console.log(JSON.stringify({ n, u, body, vector: vector.toString(), length, server: server.length, current: server.current.toString() }));
   if (res.error || res.executed.some((e) => e.error)) throw new Error(`request ${n} failed: ${res.error?.message ?? res.executed.find((e) => e.error).error.message}`);
   own[u]++;
+  if (record !== undefined) {
+    const el = encodeRequest({ user: u, time: vector.minus(lastSend[u]).toString(), operation: wireOperationOf({ ...body, user: u, vector }, false) });
+    writeSync(record, ` ${serialize(el)}\n`);
+    lastSend[u] = vector.add(u, 1);
+  }
   // The lower bound of the length: a delete removes at most its length.
   order.push({ user: u, delta });
+}
+if (record !== undefined) {
+  writeSync(record, '</infinote-adopted-session-record>\n');
+  closeSync(record);
 }
 const hash = createHash('sha256').update(server.text);
 for (const seg of server.segments()) hash.update(`|${seg.author}:${seg.text.length}`);

@@ -10,7 +10,7 @@
 import type { AlgoUser } from './algorithm.js';
 import { StateVector, type UserId } from './state-vector.js';
 
-/** More changed components than this rebuild the minimum in one pass instead of one by one. */
+/** More components whose minimum rose than this rebuild it in one pass instead of one by one. */
 const REBUILD_AT = 8;
 
 export class CommonState {
@@ -20,6 +20,8 @@ export class CommonState {
   /** Minimum over `seen`, non-zero components only; null without available users. */
   private min: Map<UserId, number> | null = null;
   private minVector: StateVector | null = null;
+  /** Per component, where in `seen` a vector holding its minimum was last found (a hint). */
+  private holder = new Map<UserId, number>();
   private last: StateVector | null = null;
   /**
    * Changes whenever the common state does (in value), so that the cleanup can tell which of
@@ -56,18 +58,46 @@ export class CommonState {
       this.rebuild(users);
       return;
     }
-    const stale: UserId[] = [];
+    const stale = new Set<UserId>();
     for (let i = 0; i < this.members.length; i++) {
       const now = this.members[i]!.vector;
       const before = this.seen[i]!;
       if (now === before) continue;
       this.seen[i] = now;
-      if (!this.lower(before, now, stale) || stale.length > REBUILD_AT) {
+      if (!this.lower(before, now, stale)) {
         this.rebuild(users);
         return;
       }
     }
-    for (const id of stale) this.recompute(id);
+    // A stale component keeps its minimum if another user still holds it, which is the common
+    // case (users that have seen the same requests tie): only the others are looked for among all,
+    // or, if there are many, the minimum is built again in one pass.
+    const risen: UserId[] = [];
+    for (const id of stale) {
+      if (this.stillHeld(id)) continue;
+      risen.push(id);
+      if (risen.length > REBUILD_AT) {
+        this.rebuild(users);
+        return;
+      }
+    }
+    for (const id of risen) this.recompute(id);
+  }
+
+  /** Whether some user's vector has the minimum's value in component `id` (scan from the last holder). */
+  private stillHeld(id: UserId): boolean {
+    const m = this.min!.get(id) ?? 0;
+    const seen = this.seen;
+    const n = seen.length;
+    const from = this.holder.get(id) ?? 0;
+    for (let k = 0; k < n; k++) {
+      const at = from + k < n ? from + k : from + k - n;
+      if (seen[at]!.get(id) === m) {
+        this.holder.set(id, at);
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -75,13 +105,13 @@ export class CommonState {
    * minimum set it; components where `before` held the minimum and `now` is above go to `stale`
    * (their minimum is looked for again among all). False if there is no minimum to update.
    */
-  private lower(before: StateVector, now: StateVector, stale: UserId[]): boolean {
+  private lower(before: StateVector, now: StateVector, stale: Set<UserId>): boolean {
     const min = this.min;
     if (!min) return false;
     before.pairs(now, (id, was, is) => {
       const m = min.get(id) ?? 0;
       if (is < m) this.set(id, is);
-      else if (is > was && was === m && !stale.includes(id)) stale.push(id);
+      else if (is > was && was === m) stale.add(id);
     });
     return true;
   }
@@ -107,6 +137,7 @@ export class CommonState {
   private rebuild(users: readonly AlgoUser[]): void {
     this.members = users.filter((u) => u.status !== 'unavailable');
     this.seen = this.members.map((u) => u.vector);
+    this.holder.clear();
     this.minVector = null;
     if (this.seen.length === 0) {
       this.min = null;

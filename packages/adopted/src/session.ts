@@ -469,14 +469,20 @@ export class AdoptedSession {
     const base = last !== undefined && last.causallyBefore(req.vector) ? last : undefined;
     const covered = this.coveredPrefix(req.vector);
     const ids = req.vector.users();
+    // The current state's and the base's counts beside the vector's, in one walk each: with a
+    // thousand users a search per component would be most of a request's cost.
+    const current = this.scratch(0, ids.length);
+    req.vector.alignedCounts(this.algo.current, current);
+    const before = base === undefined ? undefined : this.scratch(1, ids.length);
+    if (base !== undefined) req.vector.alignedCounts(base, before!);
     for (let i = 0; i < ids.length; i++) {
       const w = ids[i]!;
       const k = req.vector.countAt(i);
-      const v = this.algo.user(w)!;
-      if (k < this.algo.current.get(w) && k < v.log.begin) {
+      if (k < current[i]! && k < this.algo.user(w)!.log.begin) {
         throw invalid(`Request "${req.vector}" refers to requests of user ${w} that are no longer in the log`);
       }
-      if (base !== undefined && base.get(w) === k) continue;
+      if (before !== undefined && before[i] === k) continue;
+      const v = this.algo.user(w)!;
       if (k > 0 && v.log.has(k - 1)) {
         // Request k-1 was executed here before everything the vector lacks: its own vector is
         // within the state it was executed at, which is within this one (see coveredPrefix).
@@ -498,17 +504,30 @@ export class AdoptedSession {
    * that came with the synchronisation or was cleaned up): nothing is known then.
    */
   private coveredPrefix(vector: StateVector): number {
+    // Only users with a component in the current state can be ahead of the vector.
     const cur = this.algo.current;
+    const ids = cur.users();
+    const mine = this.scratch(2, ids.length);
+    cur.alignedCounts(vector, mine);
     let covered = Infinity;
-    for (const v of this.algo.users) {
-      const k = vector.get(v.id);
-      if (k >= cur.get(v.id)) continue;
+    for (let i = 0; i < ids.length; i++) {
+      const k = mine[i]!;
+      if (k >= cur.countAt(i)) continue;
+      const v = this.algo.user(ids[i]!)!;
       const seq = v.log.has(k) ? v.log.seqOf(k) : -1;
       if (seq < 0) return -1;
       if (seq < covered) covered = seq;
     }
     return covered;
   }
+
+  /** Reusable arrays of the consistency check (three, by `which`), at least `size` long. */
+  private readonly scratches: Float64Array[] = [new Float64Array(64), new Float64Array(64), new Float64Array(64)];
+  private scratch(which: number, size: number): Float64Array {
+    if (this.scratches[which]!.length < size) this.scratches[which] = new Float64Array(size * 2);
+    return this.scratches[which]!;
+  }
+
 
   /** Converts a public request to the internal form, validating its fields. */
   private toInternal(r: RequestBody & { readonly user: UserId }, forSync: boolean, vector = (r as Request).vector): Req {

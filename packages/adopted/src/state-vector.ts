@@ -58,6 +58,10 @@ export class StateVector {
     const ids: number[] = [];
     const counts: number[] = [];
     let sorted = true;
+    // Ids in strictly ascending order cannot repeat; only once one is not (a hand-made vector)
+    // are the ids seen kept in a set. A full vector of a session with a thousand users would
+    // otherwise cost a million comparisons.
+    let seen: Set<number> | undefined;
     let i = 0;
     while (i <= text.length) {
       let end = text.indexOf(';', i);
@@ -67,7 +71,11 @@ export class StateVector {
       const n = u >= 0 ? digits(text, colon + 1, end) : -1;
       if (u < 0 || n < 0) throw new StateVectorError(`Invalid state vector "${text}": expected ID:N in "${text.slice(i, end)}"`);
       if (u > 0xffffffff || n > 0xffffffff) throw new StateVectorError(`Invalid state vector "${text}": number out of range`);
-      if (ids.includes(u)) throw new StateVectorError(`Invalid state vector "${text}": component ${u} given twice`);
+      if (seen === undefined && ids.length > 0 && ids[ids.length - 1]! >= u) seen = new Set(ids);
+      if (seen !== undefined) {
+        if (seen.has(u)) throw new StateVectorError(`Invalid state vector "${text}": component ${u} given twice`);
+        seen.add(u);
+      }
       // A zero component is kept until the end for the duplicate check; from() drops it.
       if (n === 0 || (ids.length > 0 && ids[ids.length - 1]! > u)) sorted = false;
       ids.push(u);
@@ -203,6 +211,22 @@ export class StateVector {
       } else {
         visit(a[i]!, this.counts[i++]!, other.counts[j++]!);
       }
+    }
+  }
+
+  /**
+   * Writes `ref`'s count of each of this vector's users, in users() order, to `out` (one walk over
+   * both; `out` must hold users().length numbers). For code that looks at every component of a
+   * long vector beside another: a get() per component would search `ref` each time.
+   */
+  alignedCounts(ref: StateVector, out: Float64Array): void {
+    const a = this.ids;
+    const b = ref.ids;
+    let j = 0;
+    for (let i = 0; i < a.length; i++) {
+      const id = a[i]!;
+      while (j < b.length && b[j]! < id) j++;
+      out[i] = j < b.length && b[j] === id ? ref.counts[j]! : 0;
     }
   }
 

@@ -61,4 +61,41 @@ describe('CommonState', () => {
     }
     expect(changed, `seed ${seed}`).to.be.above(1000);
   });
+
+  it('keeps the minimum of many users over many components, ties and lone holders alike (seeded)', () => {
+    // 30 users and 30 components with small counts (many ties), so that a user's move leaves a
+    // component's minimum to another holder, raises it in a few components (looked for again),
+    // or in many at once (built again): the last user of each round starts below everyone.
+    const seed = testSeed(6247);
+    const rnd = seededRandom(seed);
+    const ids = Array.from({ length: 30 }, (_, i) => i + 1);
+    let risenMany = 0;
+    for (let round = 0; round < 12; round++) {
+      const users: AlgoUser[] = ids.map((id) => ({
+        id, status: 'active',
+        vector: StateVector.from(ids.map((c) => [c, 2 + rnd(4)] as const)),
+      }) as AlgoUser);
+      users[29]!.vector = StateVector.from(ids.map((c) => [c, 1] as const));
+      const current = StateVector.from(ids.map((c) => [c, 100] as const));
+      const common = new CommonState();
+      for (let step = 0; step < 300; step++) {
+        const u = users[step === 5 ? 29 : rnd(users.length)]!;
+        const before = common.state(users, current);
+        const v = new Map(u.vector.entries());
+        if (step === 5 || rnd(10) === 0) {
+          for (const id of ids) v.set(id, (v.get(id) ?? 0) + 1 + rnd(3));
+        } else {
+          for (const id of ids) if (rnd(4) === 0) v.set(id, Math.max(0, (v.get(id) ?? 0) + rnd(4) - 1));
+        }
+        u.vector = StateVector.from(v);
+        const expected = current.minAll(users.map((w) => w.vector));
+        const got = common.state(users, current);
+        expect(got.toString(), `seed ${seed}, round ${round}, step ${step}`).to.equal(expected.toString());
+        let rose = 0;
+        for (const id of ids) if (got.get(id) > before.get(id)) rose++;
+        if (rose > 8) risenMany++;
+      }
+    }
+    expect(risenMany, `seed ${seed}: steps that raised the minimum in more than 8 components`).to.be.above(5);
+  });
 });

@@ -14,11 +14,23 @@ describe('StateVector', () => {
     expect(v.toString()).to.equal('2:273');
   });
 
-  for (const bad of ['1', '1:', ':1', '1:2;1:3', '1:2;', '1:2x', 'a:1', '1:-1']) {
+  for (const bad of ['1', '1:', ':1', '1:2;1:3', '1:2;', '1:2x', 'a:1', '1:-1', '3:1;1:2;3:4', '2:1;1:1;5:1;1:3', '1:0;1:0']) {
     it(`rejects the malformed vector "${bad}"`, () => {
       expect(() => StateVector.parse(bad)).to.throw(StateVectorError);
     });
   }
+
+  it('parses a thousand components in any order and finds the one given twice', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => i + 1);
+    const text = ids.map((u) => `${u}:${u * 2}`).join(';');
+    const v = StateVector.parse(text);
+    expect(v.toString()).to.equal(text);
+    expect(v.get(777)).to.equal(1554);
+    const shuffled = [...ids].reverse().map((u) => `${u}:${u}`).join(';');
+    expect(StateVector.parse(shuffled).toString()).to.equal(ids.map((u) => `${u}:${u}`).join(';'));
+    expect(() => StateVector.parse(`${text};500:1`)).to.throw(StateVectorError, 'component 500 given twice');
+    expect(() => StateVector.parse(`${shuffled};1000:3`)).to.throw(StateVectorError, 'component 1000 given twice');
+  });
 
   it('orders states causally, component by component', () => {
     const a = StateVector.parse('1:1;2:2');

@@ -12,11 +12,12 @@
 // server, and each client (Gobby is a libinfinity client). With U authors typing 5 edits/s a
 // site has to take 5U requests a second; the last columns say how much of one core that is.
 //
-//   node bench/engine/many.mjs [--users 20,50,100,200,500,1000] [--requests 2000] [--lag 4] [--runs 3] [--seed 1]
+//   node bench/engine/many.mjs [--users 20,50,100,200,500,1000] [--requests 2000] [--lag 4] [--runs 3] [--libinfinity-runs 1] [--seed 1]
 //
-// libinfinity's time grows with the square of the users (99 ms a request at 1,000 users on the
-// machine of docs/benchmarks.md), so a run with 1,000 users takes some minutes; --runs applies to
-// both engines (best of), libinfinity plays once more for its counts.
+// Tandem's figure is the best of --runs plays in this process (the first compiles), libinfinity's
+// the best of --libinfinity-runs (C, nothing to warm up; replay-time.py plays once more for its
+// counts). libinfinity's time grows with the square of the users (99 ms a request at 1,000 users
+// on the machine of docs/benchmarks.md), so the 1,000-user row alone takes some seven minutes.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '2000' },
     lag: { type: 'string', default: '4' },
     runs: { type: 'string', default: '3' },
+    'libinfinity-runs': { type: 'string', default: '1' },
     seed: { type: 'string', default: '1' },
   },
 });
@@ -41,12 +43,13 @@ const oracle = resolve(here, '../../../shared/tools/oracle/replay-time.py');
 const python = '/usr/bin/python3';
 const haveLibinfinity = existsSync(oracle) && existsSync(python);
 const runs = Number(values.runs);
+const libRuns = Number(values['libinfinity-runs']);
 const dir = mkdtempSync(join(tmpdir(), 'tandem-many-'));
 
 const sha = (text) => createHash('sha256').update(text, 'utf8').digest('hex');
 const f = (x, d = 3) => (x === undefined ? 'n/a' : x.toFixed(d));
 
-console.log(`many authors: ${values.requests} requests, lag 0..${values.lag}, seed ${values.seed}, best of ${runs}; Node ${process.version}` +
+console.log(`many authors: ${values.requests} requests, lag 0..${values.lag}, seed ${values.seed}; Tandem best of ${runs}, libinfinity best of ${libRuns}; Node ${process.version}` +
   (haveLibinfinity ? '' : ' (no libinfinity: ../shared/tools/oracle/replay-time.py or /usr/bin/python3 missing)'));
 console.log('| users | requests | mean concurrency | Tandem ms/request | libinfinity ms/request | libinfinity ÷ Tandem | cores for 5 edits/s each: Tandem | libinfinity |');
 console.log('|--:|--:|--:|--:|--:|--:|--:|--:|');
@@ -72,7 +75,7 @@ try {
     let theirs;
     let same = '';
     if (haveLibinfinity) {
-      const out = JSON.parse(execFileSync(python, [oracle, '--runs', String(runs), file], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+      const out = JSON.parse(execFileSync(python, [oracle, '--runs', String(libRuns), file], { encoding: 'utf8', maxBuffer: 1 << 26 }));
       if (out.error) throw new Error(`libinfinity could not play ${U} users: ${out.error}`);
       theirs = (out.wall_s * 1000) / out.requests;
       if (out.sha256 !== sha(text) || out.errors !== 0) same = ' (TEXTS DIFFER)';

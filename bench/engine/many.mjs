@@ -11,6 +11,7 @@
 // with the same text (sha256). Every site of a session does this work for every request: the
 // server, and each client (Gobby is a libinfinity client). With U authors typing 5 edits/s a
 // site has to take 5U requests a second; the last columns say how much of one core that is.
+// Exits with 1 if the two engines end with different texts (or libinfinity refused a request).
 //
 //   node bench/engine/many.mjs [--users 20,50,100,200,500,1000] [--requests 2000] [--lag 4] [--runs 3] [--libinfinity-runs 1] [--seed 1]
 //
@@ -78,7 +79,10 @@ try {
       const out = JSON.parse(execFileSync(python, [oracle, '--runs', String(libRuns), file], { encoding: 'utf8', maxBuffer: 1 << 26 }));
       if (out.error) throw new Error(`libinfinity could not play ${U} users: ${out.error}`);
       theirs = (out.wall_s * 1000) / out.requests;
-      if (out.sha256 !== sha(text) || out.errors !== 0) same = ' (TEXTS DIFFER)';
+      if (out.sha256 !== sha(text) || out.errors !== 0) {
+        same = ' (TEXTS DIFFER)';
+        process.exitCode = 1;
+      }
     }
     const need = 5 * U;
     console.log(`| ${U} | ${requests} | ${concurrency.toFixed(1)} | ${f(ours)} | ${f(theirs)}${same} | ${theirs === undefined ? 'n/a' : f(theirs / ours, 1)} | ` +

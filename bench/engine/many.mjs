@@ -11,9 +11,10 @@
 // with the same text (sha256). Every site of a session does this work for every request: the
 // server, and each client (Gobby is a libinfinity client). With U authors typing 5 edits/s a
 // site has to take 5U requests a second; the last columns say how much of one core that is.
+// --undo P makes a share P of the requests undos and redos (central.mjs --undo).
 // Exits with 1 if the two engines end with different texts (or libinfinity refused a request).
 //
-//   node bench/engine/many.mjs [--users 20,50,100,200,500,1000] [--requests 2000] [--lag 4] [--runs 3] [--libinfinity-runs 1] [--seed 1]
+//   node bench/engine/many.mjs [--users 20,50,100,200,500,1000] [--requests 2000] [--lag 4] [--runs 3] [--libinfinity-runs 1] [--undo 0] [--seed 1]
 //
 // Tandem's figure is the best of --runs plays in this process (the first compiles), libinfinity's
 // the best of --libinfinity-runs (C, nothing to warm up; replay-time.py plays once more for its
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     'libinfinity-runs': { type: 'string', default: '1' },
     seed: { type: 'string', default: '1' },
+    undo: { type: 'string', default: '0' },
   },
 });
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,14 +52,14 @@ const dir = mkdtempSync(join(tmpdir(), 'tandem-many-'));
 const sha = (text) => createHash('sha256').update(text, 'utf8').digest('hex');
 const f = (x, d = 3) => (x === undefined ? 'n/a' : x.toFixed(d));
 
-console.log(`many authors: ${values.requests} requests, lag 0..${values.lag}, seed ${values.seed}; Tandem best of ${runs}, libinfinity best of ${libRuns}; Node ${process.version}` +
+console.log(`many authors: ${values.requests} requests, lag 0..${values.lag}, undo ${values.undo}, seed ${values.seed}; Tandem best of ${runs}, libinfinity best of ${libRuns}; Node ${process.version}` +
   (haveLibinfinity ? '' : ' (no libinfinity: ../shared/tools/oracle/replay-time.py or /usr/bin/python3 missing)'));
 console.log('| users | requests | mean concurrency | Tandem ms/request | libinfinity ms/request | libinfinity ÷ Tandem | cores for 5 edits/s each: Tandem | libinfinity |');
 console.log('|--:|--:|--:|--:|--:|--:|--:|--:|');
 try {
   for (const U of values.users.split(',').map(Number)) {
     const file = join(dir, `central-${U}.record.xml`);
-    const central = execFileSync(process.execPath, [join(here, 'central.mjs'), '--users', String(U), '--requests', values.requests, '--lag', values.lag, '--seed', values.seed, '--record', file], { encoding: 'utf8' });
+    const central = execFileSync(process.execPath, [join(here, 'central.mjs'), '--users', String(U), '--requests', values.requests, '--lag', values.lag, '--seed', values.seed, '--undo', values.undo, '--record', file], { encoding: 'utf8' });
     const concurrency = Number(/mean concurrency ([\d.]+)/.exec(central)?.[1]);
     const xml = readFileSync(file, 'utf8');
     let best = Infinity;

@@ -73,23 +73,25 @@ describe('bench/server smoke run (tandemd and infinoted side by side)', function
 describe('bench/engine many-authors smoke run (Tandem and libinfinity on the same records)', function () {
   this.timeout(120_000);
 
-  it('plays central sessions of 20 and 60 users with both engines, which end with the same text', async () => {
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['bench/engine/many.mjs', '--users', '20,60', '--requests', '300', '--lag', '6', '--runs', '1'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-      let text = '';
-      child.stdout.on('data', (b: Buffer) => void (text += b.toString()));
-      child.stderr.on('data', (b: Buffer) => void (text += b.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`many.mjs exited with ${code}:\n${text}`))));
+  for (const undo of ['0', '0.15']) {
+    it(`plays central sessions of 20 and 60 users with both engines (undo share ${undo}), which end with the same text`, async () => {
+      const out = await new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, ['bench/engine/many.mjs', '--users', '20,60', '--requests', '300', '--lag', '6', '--runs', '1', '--undo', undo], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+        let text = '';
+        child.stdout.on('data', (b: Buffer) => void (text += b.toString()));
+        child.stderr.on('data', (b: Buffer) => void (text += b.toString()));
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`many.mjs exited with ${code}:\n${text}`))));
+      });
+      // One row per user count, with libinfinity's figure (not "n/a": it ran) and no differing texts.
+      const rows = out.split('\n').filter((l) => /^\| \d+ \|/.test(l));
+      expect(rows.map((r) => r.split('|')[1]!.trim()), out).to.deep.equal(['20', '60']);
+      for (const r of rows) {
+        const cells = r.split('|').map((c) => c.trim());
+        expect(Number(cells[2]), r).to.equal(300);
+        expect(Number(cells[5]), r).to.be.greaterThan(0);
+      }
+      expect(out).not.to.include('TEXTS DIFFER');
     });
-    // One row per user count, with libinfinity's figure (not "n/a": it ran) and no differing texts.
-    const rows = out.split('\n').filter((l) => /^\| \d+ \|/.test(l));
-    expect(rows.map((r) => r.split('|')[1]!.trim()), out).to.deep.equal(['20', '60']);
-    for (const r of rows) {
-      const cells = r.split('|').map((c) => c.trim());
-      expect(Number(cells[2]), r).to.equal(300);
-      expect(Number(cells[5]), r).to.be.greaterThan(0);
-    }
-    expect(out).not.to.include('TEXTS DIFFER');
-  });
+  }
 });

@@ -528,7 +528,6 @@ export class AdoptedSession {
     return this.scratches[which]!;
   }
 
-
   /** Converts a public request to the internal form, validating its fields. */
   private toInternal(r: RequestBody & { readonly user: UserId }, forSync: boolean, vector = (r as Request).vector): Req {
     // `vector` is passed apart for received requests so that they need not be copied to add it.

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdoptedSession, type BufferChange } from '@tandem/adopted';
@@ -89,6 +89,32 @@ describe('crash journal', () => {
     j.changes(e.localInsert(1, 0, 'x').changes);
     j.close();
     expect(recoverFromJournal(file, second)!.doc.segments).to.deep.equal(e.segments());
+  });
+
+  it('stops, without throwing, when a record cannot be written, asks for a save, and starts afresh after it', () => {
+    const lines: string[] = [];
+    let saves = 0;
+    mkdirSync(file); // open(2) of the journal fails: EISDIR, as a full disk or a read-only directory would
+    const e = engineWith(base);
+    const j = new DocumentJournal(file, contentHash(base.segments), { fsyncMs: 0, log: (l) => void lines.push(l), tooLong: () => void saves++ }, users);
+    j.changes(e.localInsert(1, 0, 'one ').changes);
+    expect(j.writing).to.equal(false);
+    expect(saves).to.equal(1);
+    expect(lines.some((l) => l.startsWith(`Journal ${file} cannot be written (`) && l.endsWith('edits of this document are in memory only until it is saved')), lines.join('\n')).to.equal(true);
+    rmdirSync(file);
+    // Nothing more is appended to a journal that lacks a record, even once the file could be written.
+    j.changes(e.localInsert(2, 0, 'two ').changes);
+    expect(existsSync(file)).to.equal(false);
+    // A completed save holds everything: journaling resumes from it.
+    const atSave = stored(e);
+    j.saved(j.checkpoint(atSave));
+    expect(j.writing).to.equal(true);
+    j.changes(e.localInsert(1, 0, 'three ').changes);
+    j.close();
+    const lines2 = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines2[0]).to.deep.equal({ journal: 1, base: contentHash(atSave.segments) });
+    expect(recoverFromJournal(file, atSave)!.doc.segments).to.deep.equal(e.segments());
+    expect(e.segments().map((x) => x.text).join('')).to.equal('three two one héllo\n');
   });
 
   it('sets a journal aside that does not belong to the stored document, and applies nothing', () => {

@@ -1,5 +1,6 @@
 // Protocol-level tests over an in-memory duplex pair: exact bytes as in the captures.
 import { expect } from 'chai';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +78,74 @@ describe('tandemd protocol (in-memory)', () => {
     expect(await c.next('</group>')).to.include('code="10"');
     c.send(group('InfDirectory', '<add-node seq="7" parent="0" type="InfText" name="café"/>'));
     expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="2" parent="0" name="café" type="InfText" seq="1/7"/></group>');
+  });
+
+  it('refuses a name the file system cannot store as infinoted does (G_FILE_ERROR, no path), and stores what infinoted can', async () => {
+    const c = pair(server);
+    await login(c);
+    const dir = (b: string) => group('InfDirectory', b);
+    c.send(dir('<explore-node seq="1" id="0"/>'));
+    await c.next('<explore-end seq="1/1"/></group>');
+    const long = 'a'.repeat(300);
+    // The bytes infinoted 0.7.2 sends for each of these (compared on loopback, 2026-12-03).
+    c.send(dir(`<add-node seq="2" parent="0" type="InfText" name="${long}"><subscribe/></add-node>`));
+    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><request-failed code="3" domain="g-file-error-quark" seq="1/2">File name too long</request-failed></group>');
+    c.send(dir(`<add-node seq="3" parent="0" type="InfText" name="${long}"/>`));
+    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><request-failed code="3" domain="g-file-error-quark" seq="1/3">File name too long</request-failed></group>');
+    c.send(dir(`<add-node seq="4" parent="0" type="InfSubdirectory" name="${long}"/>`));
+    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><request-failed code="3" domain="g-file-error-quark" seq="1/4">File name too long</request-failed></group>');
+    // 247 bytes: "<name>.InfText" is 255, the most a file name may have. Its journal and the temporary
+    // file of a save need other names; the document is stored and comes back after a restart.
+    const longest = 'b'.repeat(247);
+    c.send(dir(`<add-node seq="5" parent="0" type="InfText" name="${longest}"><subscribe/></add-node>`));
+    const added = await c.next('</add-node></group>');
+    const id = /add-node id="(\d+)"/.exec(added)![1];
+    expect(readdirSync(root)).to.include(`${longest}.InfText`);
+    c.send(dir(`<subscribe-ack id="${id}"/>`));
+    c.send(group(`InfSession_${id}`, '<user-join seq="6" name="alice" status="active" time="" caret="0" selection="0" hue="0.5"/>'));
+    await c.next('<user-join');
+    c.send(group(`InfSession_${id}`, '<request user="1" time=""><insert-caret pos="0">kept 😀</insert-caret></request>'));
+    for (let i = 0; i < 100 && server.sessionText(Number(id)) !== 'kept 😀'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(server.sessionText(Number(id))).to.equal('kept 😀');
+    expect(readdirSync(root).filter((f) => f.endsWith('.journal'))).to.have.length(1);
+    await server.close();
+    server = await createServer({ storage: new FilesystemStorage(root), securityPolicy: 'no-tls', hostName: 'vm' });
+    expect(readdirSync(root).filter((f) => f.endsWith('.journal') || f.endsWith('.tmp'))).to.deep.equal([]);
+    const d = pair(server);
+    await login(d);
+    d.send(dir('<explore-node seq="1" id="0"/>'));
+    const listing = await d.next('<explore-end seq="1/1"/></group>');
+    const found = new RegExp(`<add-node id="(\\d+)" parent="0" name="${longest}" type="InfText" seq="1/1"/>`).exec(listing);
+    expect(found, listing).to.not.equal(null);
+    d.send(dir(`<subscribe-session seq="2" id="${found![1]}"/>`));
+    await d.next('</group>');
+    d.send(dir(`<subscribe-ack id="${found![1]}"/>`));
+    expect(await d.next('<sync-end/>')).to.include('kept 😀');
+  });
+
+  it('removes the new empty document of an add-node with subscribe that is declined, or whose creator leaves before the ack', async () => {
+    const c = pair(server);
+    await login(c);
+    const dir = (b: string) => group('InfDirectory', b);
+    c.send(dir('<explore-node seq="1" id="0"/>'));
+    await c.next('<explore-end seq="1/1"/></group>');
+    c.send(dir('<add-node seq="2" parent="0" type="InfText" name="declined"><subscribe/></add-node>'));
+    const first = /add-node id="(\d+)"/.exec(await c.next('</add-node></group>'))![1];
+    expect(readdirSync(root)).to.include('declined.InfText');
+    c.send(dir(`<subscribe-nack id="${first}"/>`));
+    for (let i = 0; i < 100 && readdirSync(root).includes('declined.InfText'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(readdirSync(root)).to.not.include('declined.InfText');
+    // The name is free again.
+    c.send(dir('<add-node seq="3" parent="0" type="InfText" name="declined"/>'));
+    expect(await c.next('</group>')).to.match(/^<group name="InfDirectory"><add-node id="\d+" parent="0" name="declined" type="InfText" seq="1\/3"\/><\/group>$/);
+    c.send(dir('<add-node seq="4" parent="0" type="InfText" name="abandoned"><subscribe/></add-node>'));
+    await c.next('</add-node></group>');
+    expect(readdirSync(root)).to.include('abandoned.InfText');
+    c.send('</stream:stream>');
+    await c.closed;
+    for (let i = 0; i < 100 && readdirSync(root).includes('abandoned.InfText'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(readdirSync(root)).to.not.include('abandoned.InfText');
+    expect(readdirSync(root)).to.include('declined.InfText');
   });
 
   it('runs a session: create with subscribe, join, relay requests, name in use, invalid request to the sender only', async () => {

@@ -11,6 +11,7 @@ import { type AclHost, AclService } from '../acl/acl-service.js';
 import { AccountStore } from '../accounts/account-store.js';
 import type { AclAccount, AclSetting, AclSheet } from '@tandem/protocol';
 import { describeNameProblem, nameKey, nameProblem } from '../storage/names.js';
+import { fileError } from '../storage/file-errors.js';
 import type { Storage } from '../storage/types.js';
 import { DocumentJournal, contentHash, hasJournal, recoverFromJournal, removeJournal } from '../storage/journal.js';
 import type { StoredTextDocument } from '../storage/text-format.js';
@@ -180,6 +181,7 @@ export class Directory {
     const c = this.clients.get(m);
     if (!c) return;
     this.clients.delete(m);
+    for (const p of c.pending.values()) if (p.kind === 'add-node') void this.removeUnacknowledged(p);
     this.acl.disconnect(m);
     this.chat.remove(m);
     for (const s of this.chatDocs.values()) s.removeMember(m);
@@ -257,7 +259,7 @@ export class Directory {
         case 'subscribe-session': return await this.subscribeSession(m, c, req, seq);
         // An ack or nack without id answers a subscribe-chat.
         case 'subscribe-ack': return req.id === undefined ? this.chat.ack(m) : await this.subscribeAck(m, c, req);
-        case 'subscribe-nack': return req.id === undefined ? this.chat.nack(m) : this.subscribeNack(c, req);
+        case 'subscribe-nack': return req.id === undefined ? this.chat.nack(m) : await this.subscribeNack(c, req);
         case 'save-session': return await this.saveSession(m, req, seq);
         case 'subscribe-chat':
           // infd_directory_handle_subscribe_chat: can-subscribe-chat on the root.
@@ -267,8 +269,11 @@ export class Directory {
           throw unexpectedMessage(el.name);
       }
     } catch (err) {
-      const e = err instanceof InfError ? err : new InfError('INF_DIRECTORY_ERROR', DIR.FAILED, (err as Error).message);
-      if (!(err instanceof InfError)) this.o.log(`Directory error for ${m.remote}: ${(err as Error).stack ?? err}`);
+      // A failed system call is reported as infinoted does (G_FILE_ERROR, no path); the log has it whole.
+      const file = err instanceof InfError ? undefined : fileError(err);
+      const e = err instanceof InfError ? err : file ?? new InfError('INF_DIRECTORY_ERROR', DIR.FAILED, (err as Error).message);
+      if (file) this.o.log(`Directory error for ${m.remote}: ${(err as Error).message}`);
+      else if (!(err instanceof InfError)) this.o.log(`Directory error for ${m.remote}: ${(err as Error).stack ?? err}`);
       m.sendGroup(DIRECTORY_GROUP, toRequestFailed(e, seq));
     }
   }
@@ -428,6 +433,10 @@ export class Directory {
       return;
     }
     if (subscribe) {
+      // Written before the reply, as infinoted does: a name the file system refuses is refused
+      // here, answering the request; a nack or the creator's disconnect removes the file again.
+      await this.writeEmpty([...this.tree.path(parent), name], type);
+      if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
       const id = this.tree.allocateId();
       c.pending.set(id, { kind: 'add-node', parent, id, name, type, ...(seq !== undefined ? { seq } : {}), acl });
       this.reply(m, {
@@ -535,10 +544,10 @@ export class Directory {
         return;
       }
       case 'add-node': {
-        // The node exists from the ack on; the creator is subscribed without a sync (§3.4).
-        const path = [...this.tree.path(p.parent), p.name];
-        await this.writeEmpty(path, p.type);
+        // The node exists from the ack on (its empty file since the add-node); the creator is
+        // subscribed without a sync (§3.4).
         if (this.tree.get(p.parent.id) !== p.parent || this.tree.findChild(p.parent, p.name)) return;
+        const path = [...this.tree.path(p.parent), p.name];
         const node = this.tree.add(p.parent, p.name, p.type, p.id);
         await this.acl.setInitial(node, p.acl);
         if (p.type === CHAT_NOTE) {
@@ -561,9 +570,22 @@ export class Directory {
     }
   }
 
-  private subscribeNack(c: ClientState, req: { id?: number }): void {
+  private async subscribeNack(c: ClientState, req: { id?: number }): Promise<void> {
     const p = this.takePending(c, req);
     if (p.kind === 'sync-in') c.pending.delete(p.id);
+    if (p.kind === 'add-node') await this.removeUnacknowledged(p);
+  }
+
+  /** The empty file of an add-node with subscribe whose creator declined or left before the ack. */
+  private async removeUnacknowledged(p: { parent: DirNode; name: string; type: string }): Promise<void> {
+    // Gone with its directory, or the name was given to a node meanwhile: not ours to remove.
+    if (this.tree.get(p.parent.id) !== p.parent || this.tree.findChild(p.parent, p.name)) return;
+    const path = [...this.tree.path(p.parent), p.name];
+    try {
+      await this.run(() => this.o.storage.remove(path, p.type));
+    } catch (err) {
+      this.o.log(`Could not remove the unacknowledged new document /${path.join('/')}: ${(err as Error).message}`);
+    }
   }
 
   private async syncInMessage(m: Member, c: ClientState, p: Extract<Pending, { kind: 'sync-in' }>, el: Element): Promise<void> {

@@ -2,14 +2,15 @@
  * Crash-safe file replacement: write a temporary file beside the target, fsync it, rename it over
  * the target and fsync the directory. A reader (tandemd or infinoted) sees the old or the new
  * document, never a torn one. The temporary name starts with '.' and does not end in ".Inf*", so
- * a left-over after a crash is ignored when the directory is explored (§7.1 listing rule).
+ * a left-over after a crash is ignored when the directory is explored (§7.1 listing rule); it is
+ * short whatever the target's name, so that any name infinoted can store can be stored here.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dirname(path), `.tandem-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
   try {
     await fh.writeFile(data);

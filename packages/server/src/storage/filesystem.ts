@@ -4,9 +4,10 @@
  * ROOT/global-acl.xml; accounts live in ROOT/accounts.xml. A root written by infinoted is served
  * as is, and infinoted can serve a root written here.
  */
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { type AclSheet, type StoredAccount, decodeAccounts, decodeAcl, encodeAccounts, encodeAcl } from './acl-format.js';
 import { syncDirectory, writeFileAtomic } from './atomic.js';
 import { JOURNAL_SUFFIX } from './journal.js';
@@ -14,6 +15,9 @@ import { nameProblem } from './names.js';
 import { parseStoredXml } from './parse.js';
 import { type StoredTextDocument, decodeChatDocument, decodeTextDocument, encodeChatDocument, encodeTextDocument } from './text-format.js';
 import { type NodePath, type Storage, type StorageEntry, StorageError } from './types.js';
+
+/** The longest file name (bytes) of the usual Linux file systems. */
+const NAME_MAX = 255;
 
 export class FilesystemStorage implements Storage {
   readonly description: string;
@@ -86,9 +90,15 @@ export class FilesystemStorage implements Storage {
     return decodeTextDocument(parseStoredXml(await this.readFileNoFollow(file), file));
   }
 
-  /** `doc.InfText.journal`: its type would be "journal", so nobody lists it as a note (§7.1). */
+  /**
+   * `doc.InfText.journal`: its type would be "journal", so nobody lists it as a note (§7.1). A
+   * document whose file name leaves no room for the suffix (file names have at most 255 bytes)
+   * gets `.<hash of the name>.journal` beside it instead.
+   */
   journalFile(path: NodePath): string {
-    return this.notePath(path, 'InfText') + JOURNAL_SUFFIX;
+    const note = this.notePath(path, 'InfText');
+    if (Buffer.byteLength(basename(note)) + JOURNAL_SUFFIX.length <= NAME_MAX) return note + JOURNAL_SUFFIX;
+    return join(dirname(note), `.${createHash('sha256').update(basename(note)).digest('hex').slice(0, 40)}${JOURNAL_SUFFIX}`);
   }
 
   async writeText(path: NodePath, doc: StoredTextDocument): Promise<void> {

@@ -25,7 +25,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Chunk, TextBuffer, type BufferChange } from '@tandem/adopted';
 import type { StoredTextDocument, StoredUser } from './text-format.js';
 
@@ -74,6 +74,12 @@ export class DocumentJournal implements SessionJournal {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private asked = false;
+  /**
+   * A record could not be written (disk full, permissions): the file lacks it, so nothing more
+   * may be appended (later records would apply to the wrong text) until a save of the whole
+   * document replaces the journal.
+   */
+  private failed = false;
   /** Checkpoints appended and not yet cut, oldest first, with the byte offset after each. */
   private readonly checkpoints: { hash: string; end: number }[] = [];
 
@@ -90,6 +96,11 @@ export class DocumentJournal implements SessionJournal {
     this.append({ u: [u.id, u.name, u.hue] });
   }
 
+  /** False after a write failed, until the next completed save. */
+  get writing(): boolean {
+    return !this.failed;
+  }
+
   changes(changes: readonly BufferChange[]): void {
     for (const c of changes) {
       if (c.type === 'insert') this.append({ i: [c.pos, c.segments.map((s) => [s.author, s.text])] });
@@ -100,6 +111,7 @@ export class DocumentJournal implements SessionJournal {
   /** A save of `doc` begins: returns the checkpoint to pass to `saved` once it is on disk. */
   checkpoint(doc: StoredTextDocument): string {
     const hash = contentHash(doc.segments);
+    if (this.failed) return hash;
     if (this.fd !== undefined) {
       this.append({ cp: hash });
       this.checkpoints.push({ hash, end: this.bytes });
@@ -116,6 +128,20 @@ export class DocumentJournal implements SessionJournal {
    * file goes; otherwise the rest is rewritten under a new header (temp file, fsync, rename).
    */
   saved(hash: string): void {
+    if (this.failed) {
+      // The document file now holds everything; the incomplete journal goes, a new one begins.
+      this.closeFd();
+      try {
+        removeJournal(this.file);
+        this.failed = false;
+        this.base = hash;
+        this.checkpoints.length = 0;
+        this.o.log(`Journal ${this.file}: the document is saved; journaling resumes`);
+      } catch (err) {
+        this.o.log(`Could not remove the incomplete journal ${this.file}: ${(err as Error).message}`);
+      }
+      return;
+    }
     try {
       this.cut(hash);
     } catch (err) {
@@ -148,7 +174,7 @@ export class DocumentJournal implements SessionJournal {
     const tail = Buffer.alloc(size - end);
     readIntoSync(this.fd, tail, end);
     const header = Buffer.from(JSON.stringify({ journal: 1, base: hash }) + '\n');
-    const tmp = join(dirname(this.file), `.${basename(this.file)}.${process.pid}.tmp`);
+    const tmp = join(dirname(this.file), `.tandem-journal-${process.pid}.tmp`);
     const fd = openSync(tmp, 'w', 0o644);
     try {
       writeAll(fd, header);
@@ -181,6 +207,20 @@ export class DocumentJournal implements SessionJournal {
   }
 
   private append(record: object): void {
+    if (this.failed) return;
+    try {
+      this.appendRecord(record);
+    } catch (err) {
+      // The edit is executed and is relayed all the same (refusing it now would leave the other
+      // clients behind the server); only its crash safety is gone until the next save.
+      this.failed = true;
+      this.closeFd();
+      this.o.log(`Journal ${this.file} cannot be written (${(err as Error).message}): edits of this document are in memory only until it is saved`);
+      this.o.tooLong?.();
+    }
+  }
+
+  private appendRecord(record: object): void {
     if (this.fd === undefined) {
       this.fd = openSync(this.file, 'a+', 0o644);
       this.bytes = fstatSync(this.fd).size;

@@ -123,6 +123,38 @@ describe('tandemd protocol (in-memory)', () => {
     expect(await d.next('<sync-end/>')).to.include('kept 😀');
   });
 
+  it('keeps a refused request out of the user\'s vector, so that newcomers can still synchronise (infinoted cannot)', async () => {
+    const c = pair(server);
+    await login(c);
+    const dir = (b: string) => group('InfDirectory', b);
+    c.send(dir('<add-node seq="1" parent="0" type="InfText" name="doc"><subscribe/></add-node>'));
+    const id = /add-node id="(\d+)"/.exec(await c.next('</add-node></group>'))![1];
+    c.send(dir(`<subscribe-ack id="${id}"/>`));
+    const s = (b: string) => group(`InfSession_${id}`, b);
+    c.send(s('<user-join seq="2" name="alice" status="active" time="" caret="0" selection="0" hue="0.5"/>'));
+    await c.next('seq="1/2"/></group>');
+    c.send(s('<request user="1" time=""><insert-caret pos="0">ab😀</insert-caret></request>'));
+    // Beyond the end: refused, to the sender alone, with the reason once.
+    c.send(s('<request user="1" time=""><delete-caret pos="2" len="5"/></request>'));
+    expect(await c.next('</invalid-request></group>')).to.equal(`<group name="InfSession_${id}"><invalid-request request="1:1" state="1:1" user="1"><reason>Failed to apply request "1:1" from user "alice" at state "1:1": Attempt to remove text from after the end of the document</reason></invalid-request></group>`);
+    const d = pair(server);
+    await login(d, 'Ym9i');
+    d.send(dir('<explore-node seq="1" id="0"/>'));
+    await d.next('<explore-end');
+    d.send(dir(`<subscribe-session seq="2" id="${id}"/>`));
+    await d.next('</group>');
+    d.send(dir(`<subscribe-ack id="${id}"/>`));
+    const sync = await d.next('<sync-end/>');
+    // The vector says one request of alice, and the log has it (infinoted would send "1:2").
+    expect(sync).to.include('<sync-user id="1" name="alice" status="active" time="1:1"');
+    expect(sync).to.include('<sync-request user="1" time="">');
+    // Her next request, made at that state, is executed and relayed.
+    c.send(s('<request user="1" time=""><delete-caret pos="2" len="1"/></request>'));
+    d.send(s('<sync-ack/>'));
+    expect(await d.next('</request></group>')).to.match(/<request user="1" time="">\s*<delete-caret pos="2" len="1"\/><\/request><\/group>$/);
+    expect(server.sessionText(Number(id))).to.equal('ab');
+  });
+
   it('removes the new empty document of an add-node with subscribe that is declined, or whose creator leaves before the ack', async () => {
     const c = pair(server);
     await login(c);

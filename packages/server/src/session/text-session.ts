@@ -379,9 +379,10 @@ export class TextSession {
     const vector = this.engine.decodeTime(user.id, diff);
     const current = this.engine.current;
     const failed = (reason: string): void => {
+      // The engine's errors name the request already (as libinfinity's, which infinoted sends).
+      const prefix = `Failed to apply request "${vector.toString()}" from user "${user.name}" at state "${current.toString()}": `;
       m.sendGroup(this.group, encodeInvalidRequest({
-        request: vector, state: current, user: user.id,
-        reason: `Failed to apply request "${vector.toString()}" from user "${user.name}" at state "${current.toString()}": ${reason}`,
+        request: vector, state: current, user: user.id, reason: reason.startsWith(prefix) ? reason : prefix + reason,
       }));
     };
     // The own component must be exactly the next index; anything else is dropped (§5.5).
@@ -412,6 +413,7 @@ export class TextSession {
     const steps = this.ctx.limits?.maxTranslationSteps ?? Infinity;
     if (this.engine.maxTranslationSteps !== steps) this.engine.maxTranslationSteps = steps;
     const received = nowMicros();
+    const reference = this.engine.userVector(user.id);
     const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: user.id, time: diff, ...(req.num ? { num: req.num } : {}) });
     const at = nowMicros();
     // Journaled before anyone is told (an edit a client has seen survives a crash).
@@ -423,6 +425,11 @@ export class TextSession {
     const tooFar = error instanceof TranslationLimitError;
     if (error) {
       // Answered to the sender alone; the others never see the failed part (and stay consistent).
+      // The engine moved the user's reference vector past the failed request, as libinfinity
+      // does, but nobody else knows of that request: the reference goes back to what the others
+      // hold, so that a synchronisation sends a vector the user's request log agrees with (with
+      // libinfinity's, infinoted's, every newcomer's synchronisation fails from then on).
+      this.engine.updateUser(user.id, { vector: done.length > 0 ? vector.add(user.id, done.length) : reference });
       if (!tooFar) failed(error.message);
       if (done.length > 0 && req.num) {
         this.broadcast(encodeRequest({ user: req.user, time: req.time, operation: req.operation, num: done.length }), m);

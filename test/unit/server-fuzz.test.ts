@@ -47,7 +47,7 @@ function hostile(port: number, i: number, docId: number, steps: number, rnd: (n:
     for (const m of buf.matchAll(/<add-node id="(\d+)"/g)) if (Number(m[1]) !== docId) nodes.add(m[1]!);
     if (buf.length > 200_000) buf = buf.slice(-2000);
   });
-  const gone = new Promise<void>((resolve) => s.on('close', () => { closed = true; resolve(); }));
+  s.on('close', () => void (closed = true));
   const wait = async (pattern: string): Promise<boolean> => {
     for (let t = 0; t < 500 && !closed; t++) {
       const at = buf.indexOf(pattern);
@@ -132,7 +132,6 @@ function hostile(port: number, i: number, docId: number, steps: number, rnd: (n:
     end() {
       ended = true;
       if (!closed) s.end('</stream:stream>');
-      void gone;
     },
   };
 }
@@ -167,6 +166,7 @@ describe('tandemd under hostile clients (seeded wire fuzzing)', function () {
   it('answers or closes every hostile client, never fails itself, and the honest clients keep the server\'s text through a restart', async () => {
     const seed = testSeed();
     const rnd = seededRandom(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
     const port = await start();
     const keeper = await connect({ host: '127.0.0.1', port, user: 'keeper', tls: false });
     const watcher = await connect({ host: '127.0.0.1', port, user: 'watcher', tls: false });
@@ -185,9 +185,6 @@ describe('tandemd under hostile clients (seeded wire fuzzing)', function () {
         await new Promise((r) => setTimeout(r, rnd(15)));
       }
     })();
-    function pick<T>(xs: readonly T[]): T {
-      return xs[rnd(xs.length)]!;
-    }
     await Promise.all([...clients.map((c) => c.done), typing]);
     await kept.flush();
 

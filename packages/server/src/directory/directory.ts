@@ -269,12 +269,14 @@ export class Directory {
           throw unexpectedMessage(el.name);
       }
     } catch (err) {
+      if (err instanceof InfError) {
+        m.sendGroup(DIRECTORY_GROUP, toRequestFailed(err, seq));
+        return;
+      }
       // A failed system call is reported as infinoted does (G_FILE_ERROR, no path); the log has it whole.
-      const file = err instanceof InfError ? undefined : fileError(err);
-      const e = err instanceof InfError ? err : file ?? new InfError('INF_DIRECTORY_ERROR', DIR.FAILED, (err as Error).message);
-      if (file) this.o.log(`Directory error for ${m.remote}: ${(err as Error).message}`);
-      else if (!(err instanceof InfError)) this.o.log(`Directory error for ${m.remote}: ${(err as Error).stack ?? err}`);
-      m.sendGroup(DIRECTORY_GROUP, toRequestFailed(e, seq));
+      const file = fileError(err);
+      this.o.log(`Directory error for ${m.remote}: ${file ? (err as Error).message : (err as Error).stack ?? err}`);
+      m.sendGroup(DIRECTORY_GROUP, toRequestFailed(file ?? new InfError('INF_DIRECTORY_ERROR', DIR.FAILED, (err as Error).message), seq));
     }
   }
 

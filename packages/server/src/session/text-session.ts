@@ -427,8 +427,8 @@ export class TextSession {
       // Answered to the sender alone; the others never see the failed part (and stay consistent).
       // The engine moved the user's reference vector past the failed request, as libinfinity
       // does, but nobody else knows of that request: the reference goes back to what the others
-      // hold, so that a synchronisation sends a vector the user's request log agrees with (with
-      // libinfinity's, infinoted's, every newcomer's synchronisation fails from then on).
+      // hold, so that a synchronisation sends a vector the user's request log agrees with (infinoted's
+      // does not, and a @tandem/client subscribing afterwards refuses its synchronisation).
       this.engine.updateUser(user.id, { vector: done.length > 0 ? vector.add(user.id, done.length) : reference });
       if (!tooFar) failed(error.message);
       if (done.length > 0 && req.num) {

@@ -7,7 +7,7 @@
  */
 import { InfError } from '@tandem/protocol';
 
-export const G_FILE_ERROR_DOMAIN = 'g-file-error-quark';
+const G_FILE_ERROR_DOMAIN = 'g-file-error-quark';
 
 /** errno name -> [GFileError code, strerror text (glibc)]. Unlisted errnos are G_FILE_ERROR_FAILED (24). */
 const CODES: Record<string, readonly [number, string]> = {

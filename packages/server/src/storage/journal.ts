@@ -128,6 +128,7 @@ export class DocumentJournal implements SessionJournal {
    * file goes; otherwise the rest is rewritten under a new header (temp file, fsync, rename).
    */
   saved(hash: string): void {
+    this.asked = false;
     if (this.failed) {
       // The document file now holds everything; the incomplete journal goes, a new one begins.
       this.closeFd();
@@ -155,7 +156,6 @@ export class DocumentJournal implements SessionJournal {
   }
 
   private cut(hash: string): void {
-    this.asked = false;
     const i = this.checkpoints.findIndex((c) => c.hash === hash);
     if (this.fd === undefined || i < 0) {
       this.base = hash;

@@ -118,7 +118,7 @@ describe('ACLs and accounts (protocol)', function () {
     }
     // A malformed join is still answered by its validation error first (as libinfinity does).
     c.send(session(1, '<user-join seq="9" name="alice" status="active" time=""/>'));
-    expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><request-failed code="3" domain="INF_REQUEST_ERROR" seq="1/9">Request \'user-join\' does not contain required attribute \'caret\'</request-failed></group>');
+    expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><request-failed code="3" domain="INF_REQUEST_ERROR" seq="1/9">"caret" attribute in user message is missing</request-failed></group>');
     c.send(session(1, '<user-join seq="10" name="alice" status="active" time="" caret="0" hue="0.25"/>'));
     expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><request-failed code="6" domain="INF_REQUEST_ERROR" seq="1/10">Permission denied</request-failed></group>');
     c.send(session(2, '<user-join seq="11" name="alice" status="active"/>'));

@@ -97,7 +97,7 @@ describe('limits', () => {
       expect(log.some((l) => l.startsWith('Refused connection from 192.0.2.3:5000: 2 connections are open'))).to.equal(true);
       // The open ones are unaffected.
       a.send(dir('<add-node seq="1" parent="0" type="InfSubdirectory" name="d"/>'));
-      expect(await b.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="1" parent="0" name="d" type="InfSubdirectory"/></group>');
+      expect(await b.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="1" parent="0" name="d" type="InfSubdirectory" seq="1/1"/></group>');
       // A slot that frees up is given to the next connection.
       a.send('</stream:stream>');
       await a.closed;

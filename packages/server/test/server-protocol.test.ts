@@ -72,7 +72,7 @@ describe('tandemd protocol (in-memory)', () => {
     expect(await c.next('</group>')).to.include(`<request-failed code="3" domain="INF_REQUEST_ERROR" seq="1/4">Request 'add-node' does not contain required attribute 'name'</request-failed>`);
     c.send(group('InfDirectory', '<frobnicate seq="5"/>'));
     expect(await c.next('</group>')).to.include('code="24" domain="INF_DIRECTORY_ERROR" seq="1/5">Received unexpected network message "frobnicate"');
-    c.send(group('InfDirectory', '<explore-node seq="x" id="0"/>'));
+    c.send(group('InfDirectory', '<explore-node seq="x" id="1"/>'));
     expect(await c.next('</group>')).to.equal(`<group name="InfDirectory"><request-failed code="5" domain="INF_REQUEST_ERROR">Attribute 'seq' does not contain a valid number</request-failed></group>`);
     c.send(group('InfDirectory', '<remove-node seq="6" id="0"/>'));
     expect(await c.next('</group>')).to.include('code="10"');

@@ -4,6 +4,7 @@
  */
 import { Element } from '@xmpp/xml';
 import { ErrorCodes, InfError } from '../errors.js';
+import { parseUint } from './values.js';
 
 export interface GroupEnvelope {
   name: string;
@@ -63,9 +64,5 @@ export function parseReplySeq(s: string): ReplySeq | undefined {
 export function requestSeq(el: Element): number | undefined {
   const raw = el.attrs.seq;
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^\d{1,10}$/.test(raw) || Number(raw) > 0xffffffff) {
-    throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.INVALID_NUMBER,
-      "Attribute 'seq' does not contain a valid number");
-  }
-  return Number(raw);
+  return parseUint('seq', typeof raw === 'string' ? raw : '');
 }

@@ -287,27 +287,52 @@ export function encodeUserJoinRequest(req: UserJoinRequest): Element {
  * `id` present -> INF_REQUEST_ERROR 4; name required; status unavailable refused. Which of
  * time/caret a session type requires is the caller's check (INF_ADOPTED_SESSION_ERROR 3 etc.).
  */
-export function decodeUserJoinRequest(el: Element): UserJoinRequest {
-  if (optionalAttr(el, 'id') !== undefined) {
-    throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_ATTRIBUTE, "'id' attribute provided in request");
+/** A value that does not parse is no value (libinfinity's get_xml_user_props reports no errors). */
+function lenient<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
   }
+}
+
+/**
+ * A user-join as infd_session_proxy_perform_user_join reads it. Its attribute readers report no
+ * errors: an unknown status is "unavailable", a `time`, `caret`, `selection` or `hue` that does
+ * not parse is taken as absent (selection then 0, hue then undefined: the server picks one), and
+ * the checks run in its order: name, `nameInUse` (the caller's session), id, status; then the
+ * caller's own: time, caret (inf_adopted_session / inf_text_session validate_user_props).
+ */
+export function decodeUserJoinRequest(el: Element, nameInUse?: (name: string) => void): UserJoinRequest {
   const name = optionalAttr(el, 'name');
   if (name === undefined) {
     // infd_session_proxy words this one differently from inf_xml_util (capture 03b).
     throw new InfError('INF_REQUEST_ERROR', REQ.NO_SUCH_ATTRIBUTE, 'Request does not contain required attribute "name"');
   }
-  const u = readUserProps(el);
-  if (u.status === 'unavailable') {
+  nameInUse?.(name);
+  if (optionalAttr(el, 'id') !== undefined) {
+    throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_ATTRIBUTE, "'id' attribute provided in request");
+  }
+  const statusText = optionalAttr(el, 'status');
+  const status: UserStatus | undefined = statusText === undefined ? undefined
+    : statusText === 'active' || statusText === 'inactive' ? statusText : 'unavailable';
+  if (status === 'unavailable') {
     throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_ATTRIBUTE, '"status" attribute is "unavailable" in user join request');
   }
-  const seq = optionalUintAttr(el, 'seq');
   const out: UserJoinRequest = { name };
+  const seq = lenient(() => optionalUintAttr(el, 'seq'));
   if (seq !== undefined) out.seq = seq;
-  if (u.status !== undefined) out.status = u.status;
-  if (u.time !== undefined) out.time = u.time;
-  if (u.caret !== undefined) out.caret = u.caret;
-  if (u.selection !== undefined) out.selection = u.selection;
-  if (u.hue !== undefined) out.hue = u.hue;
+  if (status !== undefined) out.status = status;
+  const time = optionalAttr(el, 'time');
+  const vector = time === undefined ? undefined : lenient(() => vectorOf('time', time));
+  if (vector !== undefined) out.time = vector;
+  const caret = lenient(() => optionalUintAttr(el, 'caret'));
+  if (caret !== undefined) out.caret = caret;
+  const selection = optionalAttr(el, 'selection');
+  if (selection !== undefined) out.selection = lenient(() => parseInt32('selection', selection)) ?? 0;
+  const hue = optionalAttr(el, 'hue');
+  const h = hue === undefined ? undefined : lenient(() => parseDouble('hue', hue));
+  if (h !== undefined) out.hue = h;
   return out;
 }
 

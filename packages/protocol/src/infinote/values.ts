@@ -25,26 +25,70 @@ function invalidNumber(name: string): InfError {
   return new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, `Attribute '${name}' does not contain a valid number`);
 }
 
-/**
- * An unsigned 32-bit decimal (inf_xml_util_string_to_uint). Stricter than its strtoul(base 0):
- * hexadecimal, octal, signs and white space are refused; no libinfinity peer writes them.
- */
-export function parseUint(name: string, value: string): number {
-  if (!/^\d{1,10}$/.test(value)) throw invalidNumber(name);
-  const n = Number(value);
-  if (n > 0xffffffff) {
-    throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, `Attribute '${name}' causes overflow (${value})`);
-  }
-  return n;
+function overflow(name: string, value: string): InfError {
+  return new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, `Attribute '${name}' causes overflow (${value})`);
 }
 
-/** A signed 32-bit decimal (inf_xml_util_string_to_int). */
+function underflow(name: string, value: string): InfError {
+  return new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, `Attribute '${name}' causes underflow (${value})`);
+}
+
+const C_SPACE = new Set([' ', '\t', '\n', '\v', '\f', '\r']);
+const ULONG_MAX = (1n << 64n) - 1n;
+
+/**
+ * A number as C's strtoul/strtol with base 0 read it (glibc, 64-bit long), the whole value
+ * consumed: leading white space, a sign, `0x` for hexadecimal and a leading `0` for octal.
+ * Undefined when no digits are read or something follows them. The magnitude is exact (no
+ * limit), the caller decides about overflow.
+ */
+function cInteger(value: string): { negative: boolean; magnitude: bigint } | undefined {
+  let i = 0;
+  while (i < value.length && C_SPACE.has(value[i]!)) i++;
+  let negative = false;
+  if (value[i] === '+' || value[i] === '-') negative = value[i++] === '-';
+  let base = 10;
+  if (value[i] === '0') {
+    if ((value[i + 1] === 'x' || value[i + 1] === 'X') && /[0-9a-fA-F]/.test(value[i + 2] ?? '')) {
+      base = 16;
+      i += 2;
+    } else base = 8;
+  }
+  const digits = base === 16 ? /^[0-9a-fA-F]+$/ : base === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
+  const rest = value.slice(i);
+  if (!digits.test(rest)) return undefined;
+  const magnitude = base === 10 ? BigInt(rest) : BigInt(`${base === 16 ? '0x' : '0o'}${rest}`);
+  return { negative, magnitude };
+}
+
+/** A plain decimal without a leading zero: what every libinfinity peer writes. */
+const PLAIN = /^(?:0|[1-9]\d{0,8})$/;
+
+/**
+ * An unsigned 32-bit number as inf_xml_util_string_to_uint reads it (strtoul, base 0): " 7",
+ * "+7", "07" and "0x7" are 7, "-0" is 0, "-1" overflows (strtoul wraps it to ULONG_MAX).
+ */
+export function parseUint(name: string, value: string): number {
+  if (PLAIN.test(value)) return Number(value);
+  const c = cInteger(value);
+  if (!c) throw invalidNumber(name);
+  if (c.magnitude > ULONG_MAX) throw overflow(name, value);
+  const n = c.negative && c.magnitude !== 0n ? (1n << 64n) - c.magnitude : c.magnitude;
+  if (n > 0xffffffffn) throw overflow(name, value);
+  return Number(n);
+}
+
+/** A signed 32-bit number as inf_xml_util_string_to_int reads it (strtol, base 0). */
 export function parseInt32(name: string, value: string): number {
-  if (!/^-?\d{1,10}$/.test(value)) throw invalidNumber(name);
-  const n = Number(value);
-  if (n > 0x7fffffff) throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, `Attribute '${name}' causes overflow (${value})`);
-  if (n < -0x80000000) throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, `Attribute '${name}' causes underflow (${value})`);
-  return n;
+  if (PLAIN.test(value)) return Number(value);
+  const c = cInteger(value);
+  if (!c) throw invalidNumber(name);
+  const n = c.negative ? -c.magnitude : c.magnitude;
+  if (n > (1n << 63n) - 1n) throw overflow(name, value);
+  if (n < -(1n << 63n)) throw underflow(name, value);
+  if (n > 0x7fffffffn) throw overflow(name, value);
+  if (n < -0x80000000n) throw underflow(name, value);
+  return Number(n);
 }
 
 /** A double as g_ascii_strtod reads it (decimal forms only; no hex floats, inf or nan). */

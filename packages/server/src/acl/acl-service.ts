@@ -8,12 +8,14 @@
  * one answers (quirks 6 and 7).
  */
 import {
+  parseUint, decodeAcl, readText, requireAttr,
   ACL_SETTINGS, type AclAccount, type AclSetting, type AclSheet, type DirectoryReply, Element, ErrorCodes, InfError,
-  decodeDirectoryRequest, encodeDirectoryReply,
+  encodeDirectoryReply,
 } from '@tandem/protocol';
 import { AccountStore, DEFAULT_ACCOUNT_ID, certificateDn } from '../accounts/account-store.js';
 import { CertificateAuthority, CertificateError } from '../accounts/certificate-authority.js';
 import type { DirNode } from '../directory/tree.js';
+import type { DirectoryCall } from '../directory/call.js';
 import type { Member } from '../session/text-session.js';
 import type { NodePath, Storage } from '../storage/types.js';
 import { DEFAULT_ACCOUNT, ROOT_ONLY_SETTINGS, defaultRootPerms, fromStored, mergeSheets, resolvePermission, toStored, visibleSheets, withoutRootOnly } from './sheets.js';
@@ -197,15 +199,15 @@ export class AclService {
   }
 
   /** Answers one ACL request; throws InfError for request-failed. `seq` is the reply's "ID/N". */
-  async handle(m: Member, el: Element, seq: string | undefined): Promise<void> {
-    switch (el.name) {
-      case 'query-acl': return this.queryAcl(m, el, seq);
-      case 'set-acl': return this.setAcl(m, el, seq);
-      case 'query-acl-account-list': return this.queryAccountList(m, seq);
-      case 'lookup-acl-accounts': return this.lookupAccounts(m, el, seq);
-      case 'create-acl-account': return this.createAccount(m, el, seq);
-      case 'remove-acl-account': return this.removeAccount(m, el, seq);
-      default: throw new InfError('INF_DIRECTORY_ERROR', DIR.UNEXPECTED_MESSAGE, `Received unexpected network message "${el.name}"`);
+  async handle(m: Member, r: DirectoryCall): Promise<void> {
+    switch (r.el.name) {
+      case 'query-acl': return this.queryAcl(m, r);
+      case 'set-acl': return this.setAcl(m, r);
+      case 'query-acl-account-list': return this.queryAccountList(m, r);
+      case 'lookup-acl-accounts': return this.lookupAccounts(m, r);
+      case 'create-acl-account': return this.createAccount(m, r);
+      case 'remove-acl-account': return this.removeAccount(m, r);
+      default: throw new InfError('INF_DIRECTORY_ERROR', DIR.UNEXPECTED_MESSAGE, `Received unexpected network message "${r.el.name}"`);
     }
   }
 
@@ -216,39 +218,41 @@ export class AclService {
   private nodeOf(el: Element): DirNode {
     const raw = el.attrs.id;
     if (typeof raw !== 'string') throw new InfError('INF_REQUEST_ERROR', REQ.NO_SUCH_ATTRIBUTE, `Request '${el.name}' does not contain required attribute 'id'`);
-    if (!/^\d{1,10}$/.test(raw) || Number(raw) > 0xffffffff) throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, "Attribute 'id' does not contain a valid number");
-    const node = this.host.node(Number(raw));
+    const id = parseUint('id', raw);
+    const node = this.host.node(id);
     if (!node) throw new InfError('INF_DIRECTORY_ERROR', DIR.NO_SUCH_NODE, 'Node does not exist');
     return node;
   }
 
   /** infd_directory_handle_query_acl: once per node and connection (31), needs can-query-acl. */
-  private async queryAcl(m: Member, el: Element, seq?: string): Promise<void> {
-    const node = this.nodeOf(el);
+  private async queryAcl(m: Member, r: DirectoryCall): Promise<void> {
+    const node = this.nodeOf(r.el);
     const st = this.conns.get(m)!;
     if (st.queried.has(node)) throw new InfError('INF_DIRECTORY_ERROR', DIR.ACL_ALREADY_QUERIED, 'The ACL for this node has already been queried');
     await this.check(m, node, 'can-query-acl');
+    const seq = r.makeSeq();
     st.queried.add(node);
     const acl = await this.sheetsOf(node);
     this.reply(m, { kind: 'set-acl', id: node.id, ...(seq !== undefined ? { seq } : {}), acl });
   }
 
   /** infd_directory_handle_set_acl: replaces the sheets of the given accounts, then tells everyone who sees the node. */
-  private async setAcl(m: Member, el: Element, seq?: string): Promise<void> {
-    const node = this.nodeOf(el);
+  private async setAcl(m: Member, r: DirectoryCall): Promise<void> {
+    const node = this.nodeOf(r.el);
     const st = this.conns.get(m)!;
     if (!st.queried.has(node)) throw new InfError('INF_DIRECTORY_ERROR', DIR.ACL_NOT_QUERIED, 'The ACL for this node has not been queried yet');
     await this.check(m, node, 'can-set-acl');
-    const req = decodeDirectoryRequest(el);
-    if (req.kind !== 'set-acl') throw new InfError('INF_REQUEST_ERROR', REQ.FAILED, 'Not a set-acl request');
-    if (req.sheets.length === 0) throw new InfError('INF_REQUEST_ERROR', REQ.NO_SUCH_ATTRIBUTE, 'The set-acl request does not have any ACL provided');
-    for (const s of req.sheets) if (!this.o.accounts.exists(s.account)) throw noSuchAccount(s.account);
+    const aclElement = r.el.getChild('acl');
+    const sheets = aclElement ? decodeAcl(aclElement) : [];
+    for (const s of sheets) if (!this.o.accounts.exists(s.account)) throw noSuchAccount(s.account);
+    if (sheets.length === 0) throw new InfError('INF_REQUEST_ERROR', REQ.NO_SUCH_ATTRIBUTE, 'The set-acl request does not have any ACL provided');
     const isRoot = node === this.host.root;
-    let changes = dedupe(req.sheets);
+    let changes = dedupe(sheets);
+    if (isRoot && this.o.ca?.canSign !== true && changes.some((s) => s.perms['can-create-account'] === true)) {
+      throw new InfError('INF_DIRECTORY_ERROR', DIR.OPERATION_UNSUPPORTED, 'This server does not support the requested permissions');
+    }
+    const seq = r.makeSeq();
     if (isRoot) {
-      if (this.o.ca?.canSign !== true && changes.some((s) => s.perms['can-create-account'] === true)) {
-        throw new InfError('INF_DIRECTORY_ERROR', DIR.OPERATION_UNSUPPORTED, 'This server does not support the requested permissions');
-      }
       this.origRoot = mergeSheets(this.origRoot, changes);
       this.sheets.set(node, this.supportMasked(this.origRoot));
     } else {
@@ -295,8 +299,9 @@ export class AclService {
   }
 
   /** §3.10: every account but default and the caller's own; notifications follow. */
-  private async queryAccountList(m: Member, seq?: string): Promise<void> {
+  private async queryAccountList(m: Member, r: DirectoryCall): Promise<void> {
     await this.check(m, this.host.root, 'can-query-account-list');
+    const seq = r.makeSeq();
     const own = this.accountOf(m).id;
     const list = this.o.accounts.list().filter((a) => a.id !== own);
     const s = seq !== undefined ? { seq } : {};
@@ -307,10 +312,10 @@ export class AclService {
   }
 
   /** Name matches first, then id matches; default and unknown ones are left out (cap 08a). */
-  private async lookupAccounts(m: Member, el: Element, seq?: string): Promise<void> {
+  private async lookupAccounts(m: Member, r: DirectoryCall): Promise<void> {
     await this.check(m, this.host.root, 'can-query-account-list');
-    const req = decodeDirectoryRequest(el);
-    if (req.kind !== 'lookup-acl-accounts') throw new InfError('INF_REQUEST_ERROR', REQ.FAILED, 'Not a lookup-acl-accounts request');
+    const seq = r.makeSeq();
+    const req = { ids: r.el.getChildren('id').map(readText), names: r.el.getChildren('name').map(readText) };
     const found: AclAccount[] = [];
     const add = (a: AclAccount | undefined): void => {
       if (a && a.id !== DEFAULT_ACCOUNT_ID && !found.some((f) => f.id === a.id)) found.push(a);
@@ -332,9 +337,9 @@ export class AclService {
    * valid 365 days is signed, the account created (or, with can-override-account, the existing
    * one of that name re-keyed) and persisted before the reply.
    */
-  private async createAccount(m: Member, el: Element, seq?: string): Promise<void> {
-    const req = decodeDirectoryRequest(el);
-    if (req.kind !== 'create-acl-account') throw new InfError('INF_REQUEST_ERROR', REQ.FAILED, 'Not a create-acl-account request');
+  private async createAccount(m: Member, r: DirectoryCall): Promise<void> {
+    const crq = r.el.getChild('crq');
+    const req = { crq: crq ? readText(crq) : '' };
     if (req.crq.trim() === '') throw new InfError('INF_REQUEST_ERROR', REQ.NO_SUCH_ATTRIBUTE, 'No certificate request provided');
     const ca = this.o.ca;
     if (!ca?.canSign) throw new InfError('INF_DIRECTORY_ERROR', DIR.OPERATION_UNSUPPORTED, 'Server does not support issuing certificates');
@@ -355,6 +360,7 @@ export class AclService {
       if (err instanceof CertificateError) throw new InfError('INF_DIRECTORY_ERROR', DIR.INVALID_CERTIFICATE, err.message);
       throw err;
     }
+    const seq = r.makeSeq();
     const dn = certificateDn(signed.certificate);
     let account: AclAccount;
     if (existing) {
@@ -372,10 +378,10 @@ export class AclService {
    * (change-acl-account), its sheets go from every loaded ACL, and the requester plus everyone
    * allowed to list accounts get remove-acl-account.
    */
-  private async removeAccount(m: Member, el: Element, seq?: string): Promise<void> {
+  private async removeAccount(m: Member, r: DirectoryCall): Promise<void> {
     await this.check(m, this.host.root, 'can-remove-account');
-    const req = decodeDirectoryRequest(el);
-    if (req.kind !== 'remove-acl-account') throw new InfError('INF_REQUEST_ERROR', REQ.FAILED, 'Not a remove-acl-account request');
+    const req = { id: requireAttr(r.el, 'id') };
+    const seq = r.makeSeq();
     if (req.id === DEFAULT_ACCOUNT_ID) throw new InfError('INF_DIRECTORY_ERROR', DIR.NO_SUCH_ACCOUNT, 'The default account cannot be removed');
     if (!(await this.o.accounts.remove(req.id))) throw noSuchAccount(req.id);
     for (const [other, st] of this.conns) {

@@ -129,13 +129,17 @@ export class ChatSession {
 
   /** infd_session_proxy_handle_user_join: a chat user has a name and a status only. */
   private userJoin(m: Member, el: Element, allowed: boolean): void {
-    const seq = replySeq(el, this.ctx.seqId(m));
+    // infd_session_proxy_make_seq comes first: an invalid seq fails the join.
+    let seq: string | undefined;
     try {
-      const req = decodeUserJoinRequest(el);
+      seq = replySeq(el, this.ctx.seqId(m));
+      const req = decodeUserJoinRequest(el, (name) => {
+        const user = [...this.users.values()].find((u) => u.name === name);
+        if (user && user.status !== 'unavailable') {
+          throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NAME_IN_USE, `Name "${name}" already in use`);
+        }
+      });
       const existing = [...this.users.values()].find((u) => u.name === req.name);
-      if (existing && existing.status !== 'unavailable') {
-        throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NAME_IN_USE, `Name "${req.name}" already in use`);
-      }
       // can-join-user on the chat document (the server-wide chat has no node and no such check).
       if (!allowed) throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NOT_AUTHORIZED, 'Permission denied');
       // Users are never forgotten, so a flood of new names is refused; a known name may rejoin.

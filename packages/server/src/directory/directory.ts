@@ -4,8 +4,8 @@
  * One handler per message and an explicit default (unexpected message, code 24).
  */
 import {
-  Element, ErrorCodes, InfError, type DirectoryReply, type DirectoryRequest, decodeDirectoryRequest, encodeDirectoryReply,
-  encodeSignal, formatReplySeq, requestSeq, toRequestFailed, toSyncError, unexpectedMessage,
+  Element, ErrorCodes, InfError, type DirectoryReply, decodeAcl, encodeDirectoryReply, encodeSignal, formatReplySeq,
+  optionalAttr, parseUint, requestSeq, requireAttr, toRequestFailed, toSyncError, uintAttr, unexpectedMessage,
 } from '@tandem/protocol';
 import { type AclHost, AclService } from '../acl/acl-service.js';
 import { AccountStore } from '../accounts/account-store.js';
@@ -19,6 +19,7 @@ import { type SyncInBudget, SyncInReceiver } from '../session/sync-in.js';
 import { type DirectoryLimits, type SessionLimits, defaultDirectoryLimits } from '../limits.js';
 import { type InitialState, type Member, TextSession } from '../session/text-session.js';
 import { type DirNode, SUBDIRECTORY, Tree } from './tree.js';
+import type { DirectoryCall } from './call.js';
 import { CHAT_GROUP, ServerChat } from '../chat/server-chat.js';
 import { ChatSession } from '../chat/chat-session.js';
 import type { SessionBridge } from '../plugins/bridge.js';
@@ -65,6 +66,7 @@ export interface DirectoryOptions {
 }
 
 class Reply extends InfError {}
+
 
 /** saveAll could not write some documents; every other one was written. */
 export class SaveAllError extends Error {
@@ -240,31 +242,46 @@ export class Directory {
   }
 
   private async handleDirectory(m: Member, c: ClientState, el: Element): Promise<void> {
+    // The reply's seq (infd_directory_make_seq) is read where each handler of libinfinity reads
+    // it: an invalid seq is reported only once the checks before that point have passed, and
+    // an error reply carries the seq whenever it is valid, whichever check failed.
     let seq: string | undefined;
+    let seqError: InfError | undefined;
     try {
-      // A bad seq is answered without one (infd_directory_make_seq, capture 03).
       const n = requestSeq(el);
       if (n !== undefined) seq = formatReplySeq(c.seqId, n);
     } catch (err) {
-      m.sendGroup(DIRECTORY_GROUP, toRequestFailed(err as InfError));
-      return;
+      seqError = err as InfError;
     }
+    const r: DirectoryCall = {
+      el,
+      seq,
+      makeSeq: () => {
+        if (seqError) throw seqError;
+        return seq;
+      },
+    };
     try {
-      if (AclService.handles(el.name)) return await this.acl.handle(m, el, seq);
-      const req = decodeDirectoryRequest(el);
-      switch (req.kind) {
-        case 'explore-node': return await this.exploreNode(m, c, req, seq);
-        case 'add-node': return await this.addNode(m, c, req, seq);
-        case 'remove-node': return await this.removeNode(m, c, req, seq);
-        case 'subscribe-session': return await this.subscribeSession(m, c, req, seq);
+      if (AclService.handles(el.name)) return await this.acl.handle(m, r);
+      switch (el.name) {
+        case 'explore-node': return await this.exploreNode(m, c, r);
+        case 'add-node': return await this.addNode(m, c, r);
+        case 'remove-node': return await this.removeNode(m, r);
+        case 'subscribe-session': return await this.subscribeSession(m, c, r);
         // An ack or nack without id answers a subscribe-chat.
-        case 'subscribe-ack': return req.id === undefined ? this.chat.ack(m) : await this.subscribeAck(m, c, req);
-        case 'subscribe-nack': return req.id === undefined ? this.chat.nack(m) : await this.subscribeNack(c, req);
-        case 'save-session': return await this.saveSession(m, req, seq);
+        case 'subscribe-ack': {
+          const id = this.subscriptionId(m, el, () => this.chat.ack(m));
+          return id === undefined ? this.chat.ack(m) : await this.subscribeAck(m, c, id);
+        }
+        case 'subscribe-nack': {
+          const id = this.subscriptionId(m, el, () => this.chat.nack(m));
+          return id === undefined ? this.chat.nack(m) : await this.subscribeNack(c, id);
+        }
+        case 'save-session': return await this.saveSession(m, r);
         case 'subscribe-chat':
           // infd_directory_handle_subscribe_chat: can-subscribe-chat on the root.
           await this.check(m, this.tree.root, 'can-subscribe-chat');
-          return this.reply(m, this.chat.request(m, seq));
+          return this.reply(m, this.chat.request(m, r.makeSeq()));
         default:
           throw unexpectedMessage(el.name);
       }
@@ -288,6 +305,44 @@ export class Directory {
     return node;
   }
 
+  /**
+   * The id of a subscribe-ack or -nack; none answers the server chat. An id that does not parse
+   * is reported, but a pending chat request of the connection is answered first, as
+   * infd_directory_get_subreq_from_xml falls back to the chat then.
+   */
+  private subscriptionId(m: Member, el: Element, answerChat: () => void): number | undefined {
+    const raw = optionalAttr(el, 'id');
+    if (raw === undefined) return undefined;
+    try {
+      return parseUint('id', raw);
+    } catch (err) {
+      if (this.chat.hasRequest(m)) answerChat();
+      throw err;
+    }
+  }
+
+  /** The node an attribute names (infd_directory_get_node_from_xml). */
+  private nodeAt(el: Element, attr: string): DirNode {
+    return this.node(uintAttr(el, attr));
+  }
+
+  /** The subdirectory an attribute names (infd_directory_get_node_from_xml_typed). */
+  private subdirectoryAt(el: Element, attr: string): DirNode {
+    const node = this.nodeAt(el, attr);
+    if (node.type !== SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_SUBDIRECTORY, `Node with ID "${node.id}" is not a subdirectory node`);
+    return node;
+  }
+
+  /** The note an attribute names; a note without a plugin is refused as infinoted does. */
+  private noteAt(el: Element, attr: string): DirNode {
+    const node = this.nodeAt(el, attr);
+    if (node.type === SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_NOTE, `Node with ID "${node.id}" is not a leaf node`);
+    if (!this.o.noteTypes.includes(node.type)) {
+      throw new Reply('INF_DIRECTORY_ERROR', DIR.NOTE_TYPE_UNSUPPORTED, `Node with ID "${node.id}" has unsupported type "${node.type}"`);
+    }
+    return node;
+  }
+
   private async loadChildren(node: DirNode): Promise<DirNode[]> {
     if (!node.children) this.tree.loadChildren(node, await this.o.storage.list(this.tree.path(node)));
     return node.children!;
@@ -297,11 +352,15 @@ export class Directory {
     return encodeDirectoryReply({ kind: 'add-node', id: node.id, parent: node.parent!.id, name: node.name, type: node.type, ...(seq !== undefined ? { seq } : {}), ...(acl ? { acl } : {}) });
   }
 
-  /** A new node announced to the explorers of its parent, each with the sheets it may see. */
+  /**
+   * A new node announced to the explorers of its parent, each with the sheets it may see. The
+   * requester's seq goes to every explorer, as infinoted's does (other clients ignore a seq
+   * whose id is not theirs).
+   */
   private async announceNode(node: DirNode, seq: string | undefined, requester: Member | undefined, except?: Member): Promise<void> {
     for (const x of this.explorers(node.parent!, requester)) {
       if (x === except) continue;
-      x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node, x === requester ? seq : undefined, await this.acl.sheetsFor(x, node)));
+      x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node, seq, await this.acl.sheetsFor(x, node)));
     }
   }
 
@@ -379,12 +438,12 @@ export class Directory {
 
   // ---- handlers ---------------------------------------------------------------------------
 
-  private async exploreNode(m: Member, c: ClientState, req: { id: number }, seq?: string): Promise<void> {
-    const node = this.node(req.id);
-    if (node.type !== SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_SUBDIRECTORY, 'Node is not a subdirectory');
-    if (c.explored.has(node)) throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_EXPLORED, 'Subdirectory has already been explored');
+  private async exploreNode(m: Member, c: ClientState, r: DirectoryCall): Promise<void> {
+    const node = this.subdirectoryAt(r.el, 'id');
     await this.check(m, node, 'can-explore-node');
     const children = await this.loadChildren(node);
+    if (c.explored.has(node)) throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_EXPLORED, 'Subdirectory has already been explored');
+    const seq = r.makeSeq();
     const acls = await Promise.all(children.map((n) => this.acl.sheetsFor(m, n)));
     c.explored.add(node);
     const s = seq !== undefined ? { seq } : {};
@@ -394,22 +453,30 @@ export class Directory {
       encodeDirectoryReply({ kind: 'explore-end', ...s }));
   }
 
-  private async addNode(m: Member, c: ClientState, req: Extract<DirectoryRequest, { kind: 'add-node' }>, seq?: string): Promise<void> {
-    const parent = this.node(req.parent);
-    const { type, name, subscribe, syncIn } = req;
-    if (parent.type !== SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_SUBDIRECTORY, 'Node is not a subdirectory');
-    if (type !== SUBDIRECTORY && !this.o.noteTypes.includes(type)) {
-      throw new Reply('INF_DIRECTORY_ERROR', DIR.TYPE_UNKNOWN, 'Note type is not supported');
-    }
-    const problem = nameProblem(name);
-    if (problem) throw new Reply('INF_DIRECTORY_ERROR', DIR.INVALID_NAME, describeNameProblem(name, problem));
+  private async addNode(m: Member, c: ClientState, r: DirectoryCall): Promise<void> {
+    // infd_directory_handle_add_node's order: parent, sheets, type, permissions, plugin, seq,
+    // name, then the name's checks.
+    const { el } = r;
+    const parent = this.subdirectoryAt(el, 'parent');
+    const aclElement = el.getChild('acl');
+    const sheets = aclElement ? decodeAcl(aclElement) : [];
+    const type = requireAttr(el, 'type');
+    const subscribe = el.getChild('subscribe') !== undefined;
+    const syncIn = el.getChild('sync-in') !== undefined;
     // infd_directory_get_add_node_permissions, checked on the parent.
     const needed: AclSetting[] = [type === SUBDIRECTORY ? 'can-add-subdirectory' : 'can-add-document'];
     if (type !== SUBDIRECTORY && subscribe) needed.push('can-subscribe-session');
     if (type !== SUBDIRECTORY && syncIn) needed.push('can-sync-in');
-    if (req.acl && req.acl.length > 0) needed.push('can-set-acl');
+    if (sheets.length > 0) needed.push('can-set-acl');
     await this.check(m, parent, ...needed);
-    const acl = this.acl.initialSheets(req.acl ?? []);
+    if (type !== SUBDIRECTORY && !this.o.noteTypes.includes(type)) {
+      throw new Reply('INF_DIRECTORY_ERROR', DIR.TYPE_UNKNOWN, 'Note type is not supported');
+    }
+    const seq = r.makeSeq();
+    const name = requireAttr(el, 'name');
+    const problem = nameProblem(name);
+    if (problem) throw new Reply('INF_DIRECTORY_ERROR', DIR.INVALID_NAME, describeNameProblem(name, problem));
+    const acl = this.acl.initialSheets(sheets);
     await this.loadChildren(parent);
     if (this.nameTaken(parent, name)) {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
@@ -455,12 +522,13 @@ export class Directory {
     await this.announceNode(node, seq, m);
   }
 
-  private async removeNode(m: Member, _c: ClientState, req: { id: number }, seq?: string): Promise<void> {
-    const node = this.node(req.id);
+  private async removeNode(m: Member, r: DirectoryCall): Promise<void> {
+    const node = this.nodeAt(r.el, 'id');
     if (!node.parent) throw new Reply('INF_DIRECTORY_ERROR', DIR.ROOT_NODE_REMOVE_ATTEMPT, 'The root node cannot be removed');
     const parent = node.parent;
     // The remove permission is checked on the parent (infd_directory_handle_remove_node).
     await this.check(m, parent, 'can-remove-node');
+    const seq = r.makeSeq();
     const path = this.tree.path(node);
     // Subscribers of every session in the subtree are told first (cap 01: session-close, then remove-node).
     for (const n of this.tree.subtree(node)) {
@@ -483,16 +551,15 @@ export class Directory {
     for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, reply);
   }
 
-  private async subscribeSession(m: Member, c: ClientState, req: { id: number }, seq?: string): Promise<void> {
-    const node = this.node(req.id);
-    if (node.type === SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_NOTE, `Node with ID "${node.id}" is not a leaf node`);
-    if (node.type !== 'InfText' && !(node.type === CHAT_NOTE && this.o.noteTypes.includes(CHAT_NOTE))) {
-      throw new Reply('INF_DIRECTORY_ERROR', DIR.NOTE_TYPE_UNSUPPORTED, `Note type "${node.type}" is not supported`);
-    }
-    if (c.pending.has(node.id) || this.sessions.get(node.id)?.isSubscribed(m) || this.chatDocs.get(node.id)?.isSubscribed(m)) {
+  private async subscribeSession(m: Member, c: ClientState, r: DirectoryCall): Promise<void> {
+    const node = this.noteAt(r.el, 'id');
+    await this.check(m, node, 'can-subscribe-session');
+    // Only a pending request counts (libinfinity's check); a subscribed connection gets its
+    // reply, and its ack then changes nothing (infinoted: an assertion in its log).
+    if (c.pending.has(node.id)) {
       throw new Reply('INF_DIRECTORY_ERROR', DIR.ALREADY_SUBSCRIBED, 'Connection is already subscribed to this session');
     }
-    await this.check(m, node, 'can-subscribe-session');
+    const seq = r.makeSeq();
     this.checkSubscriptionLimit(m, c);
     c.pending.set(node.id, { kind: 'subscribe', node });
     this.reply(m, { kind: 'subscribe-session', group: `InfSession_${node.id}`, method: 'central', id: node.id, ...(seq !== undefined ? { seq } : {}) });
@@ -519,28 +586,27 @@ export class Directory {
     }
   }
 
-  private takePending(c: ClientState, req: { id?: number }): Pending {
-    const { id } = req;
-    const p = id === undefined ? undefined : c.pending.get(id);
+  private takePending(c: ClientState, id: number): Pending {
+    const p = c.pending.get(id);
     if (!p || (p.kind === 'sync-in' && p.receiver)) {
-      throw new Reply('INF_DIRECTORY_ERROR', DIR.NO_SUCH_SUBSCRIPTION_REQUEST, `No subscription request with ID ${id ?? ''}`);
+      throw new Reply('INF_DIRECTORY_ERROR', DIR.NO_SUCH_SUBSCRIPTION_REQUEST, `No subscription request with ID ${id}`);
     }
-    if (p.kind !== 'sync-in') c.pending.delete(id!);
+    if (p.kind !== 'sync-in') c.pending.delete(id);
     return p;
   }
 
-  private async subscribeAck(m: Member, c: ClientState, req: { id?: number }): Promise<void> {
-    const p = this.takePending(c, req);
+  private async subscribeAck(m: Member, c: ClientState, id: number): Promise<void> {
+    const p = this.takePending(c, id);
     switch (p.kind) {
       case 'subscribe': {
         if (this.tree.get(p.node.id) !== p.node) return; // removed meanwhile
         if (p.node.type === CHAT_NOTE) {
           const chat = await this.loadChat(p.node);
-          if (this.tree.get(p.node.id) === p.node && this.clients.has(m)) chat.subscribe(m, true);
+          if (this.tree.get(p.node.id) === p.node && this.clients.has(m) && !chat.isSubscribed(m)) chat.subscribe(m, true);
           return;
         }
         const session = await this.loadSession(p.node);
-        if (this.tree.get(p.node.id) !== p.node || !this.clients.has(m)) return;
+        if (this.tree.get(p.node.id) !== p.node || !this.clients.has(m) || session.isSubscribed(m)) return;
         this.cancelUnload(p.node.id);
         session.subscribe(m, true);
         return;
@@ -572,8 +638,8 @@ export class Directory {
     }
   }
 
-  private async subscribeNack(c: ClientState, req: { id?: number }): Promise<void> {
-    const p = this.takePending(c, req);
+  private async subscribeNack(c: ClientState, id: number): Promise<void> {
+    const p = this.takePending(c, id);
     if (p.kind === 'sync-in') c.pending.delete(p.id);
     if (p.kind === 'add-node') await this.removeUnacknowledged(p);
   }
@@ -638,13 +704,15 @@ export class Directory {
     return this.tree.findChild(p.parent, p.name) !== undefined;
   }
 
-  private async saveSession(m: Member, req: { id: number }, seq?: string): Promise<void> {
-    const node = this.node(req.id);
-    if (node.type === SUBDIRECTORY) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOT_A_NOTE, `Node with ID "${node.id}" is not a leaf node`);
+  private async saveSession(m: Member, r: DirectoryCall): Promise<void> {
+    // infinoted 0.7.2 dereferences NULL when the id names no note (protocol.md 10.9); tandemd
+    // answers as the lookup that should have been there.
+    const node = this.noteAt(r.el, 'id');
     const s = this.sessions.get(node.id) ?? this.chatDocs.get(node.id);
     if (!s || !s.isSubscribed(m)) throw new Reply('INF_DIRECTORY_ERROR', DIR.UNSUBSCRIBED, 'The requesting connection is not subscribed to the session');
     // A chat document has no content to save (protocol.md 7.3).
     if (s instanceof TextSession) await this.save(node.id);
+    const seq = r.makeSeq();
     // libinfinity clients expect "saved-session" (infc-browser.c); infinoted 0.7.2 sends
     // "session-saved", which they reject (quirk 10.1). We send what the clients understand.
     this.reply(m, { kind: 'session-saved', name: 'saved-session', ...(seq !== undefined ? { seq } : {}) });

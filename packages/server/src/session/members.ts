@@ -160,14 +160,10 @@ export class MemberTable<U extends MemberUser> {
 }
 
 /**
- * The "K/N" seq of a reply to a session request (infd_session_proxy_make_seq); a request with
- * an unreadable seq is still answered, without one.
+ * The "K/N" seq of a reply to a session request (infd_session_proxy_make_seq); an unreadable
+ * seq throws its INF_REQUEST_ERROR, which is answered without a seq.
  */
 export function replySeq(el: Element, seqId: number): string | undefined {
-  try {
-    const n = requestSeq(el);
-    return n === undefined ? undefined : formatReplySeq(seqId, n);
-  } catch {
-    return undefined;
-  }
+  const n = requestSeq(el);
+  return n === undefined ? undefined : formatReplySeq(seqId, n);
 }

@@ -3,7 +3,9 @@
  * server side, central method): subscribers, users, synchronisation of new subscribers,
  * requests executed by the engine and relayed verbatim to the other members.
  */
-import { AdoptedSession, StateVector, TranslationLimitError, type Executed, type SessionState } from '@tandem/adopted';
+import {
+  AdoptedError, AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, StateVector, TranslationLimitError, type Executed, type SessionState,
+} from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequestAndTime, decodeUserColorChange,
   decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeRequest, encodeSignal, encodeSyncBegin,
@@ -239,26 +241,30 @@ export class TextSession {
   }
 
   private userJoin(m: Member, el: Element, allowed: boolean): void {
-    const seq = replySeq(el, this.ctx.seqId(m));
+    // infd_session_proxy_make_seq comes first: an invalid seq fails the join.
+    let seq: string | undefined;
     try {
-      const req = decodeUserJoinRequest(el);
+      seq = replySeq(el, this.ctx.seqId(m));
+      const inUse = (name: string): SessionUser | undefined => [...this.users.values()].find((u) => u.name === name);
+      const req = decodeUserJoinRequest(el, (name) => {
+        const user = inUse(name);
+        if (user && this.status(user.id) !== 'unavailable') {
+          throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NAME_IN_USE, `Name "${name}" already in use`);
+        }
+      });
       if (req.time === undefined) {
         throw new InfError('INF_ADOPTED_SESSION_ERROR', ErrorCodes.INF_ADOPTED_SESSION_ERROR.MISSING_STATE_VECTOR, '"time" attribute in user message is missing');
       }
       if (req.caret === undefined) {
-        throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NO_SUCH_ATTRIBUTE, "Request 'user-join' does not contain required attribute 'caret'");
+        throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NO_SUCH_ATTRIBUTE, '"caret" attribute in user message is missing');
       }
+      // infinoted lets a user join at a state the session has not reached, which no later request can be consistent with.
       if (!req.time.causallyBefore(this.engine.current)) {
         throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.INVALID_ATTRIBUTE, `The state "${req.time.toString()}" is ahead of the session "${this.engine.current.toString()}"`);
       }
-      if (req.hue !== undefined && (req.hue < 0 || req.hue > 1)) {
-        throw new InfError('INF_TEXT_SESSION_ERROR', ErrorCodes.INF_TEXT_SESSION_ERROR.INVALID_HUE, `Invalid hue value: "${req.hue}"`);
-      }
+      // A caret beyond the text is put at its end (infinoted keeps and relays it as given).
       const caret = Math.min(req.caret, this.engine.length);
-      const existing = [...this.users.values()].find((u) => u.name === req.name);
-      if (existing && this.status(existing.id) !== 'unavailable') {
-        throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NAME_IN_USE, `Name "${req.name}" already in use`);
-      }
+      const existing = inUse(req.name);
       // The ACL is consulted after the request was validated (infd_session_proxy_perform_user_join).
       if (!allowed) throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NOT_AUTHORIZED, 'Permission denied');
       // Users stay in the document for good, so a flood of new names is refused; a known name may rejoin.
@@ -279,7 +285,8 @@ export class TextSession {
         this.engine.addUser({ id: user.id, ...props });
         this.users.set(user.id, user);
       }
-      user.hue = req.hue ?? Math.random();
+      // No hue, or one that does not parse: a random one; out of range: 0 (GLib refuses to set it, the user keeps its default).
+      user.hue = req.hue === undefined ? Math.random() : req.hue >= 0 && req.hue <= 1 ? req.hue : 0;
       user.member = m;
       this.ctx.journal?.user({ id: user.id, name: user.name, hue: user.hue });
       this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', this.wireUser(user), seq), undefined, m);
@@ -378,11 +385,12 @@ export class TextSession {
     }
     const vector = this.engine.decodeTime(user.id, diff);
     const current = this.engine.current;
-    const failed = (reason: string): void => {
-      // The engine's errors name the request already (as libinfinity's, which infinoted sends).
+    const failed = (reason: string, bare = false): void => {
+      // The engine's errors of applying name the request already (as libinfinity's, which
+      // infinoted sends); an undo or redo with nothing to undo or redo is reported bare.
       const prefix = `Failed to apply request "${vector.toString()}" from user "${user.name}" at state "${current.toString()}": `;
       m.sendGroup(this.group, encodeInvalidRequest({
-        request: vector, state: current, user: user.id, reason: reason.startsWith(prefix) ? reason : prefix + reason,
+        request: vector, state: current, user: user.id, reason: bare || reason.startsWith(prefix) ? reason : prefix + reason,
       }));
     };
     // The own component must be exactly the next index; anything else is dropped (§5.5).
@@ -430,7 +438,9 @@ export class TextSession {
       // hold, so that a synchronisation sends a vector the user's request log agrees with (infinoted's
       // does not, and a @tandem/client subscribing afterwards refuses its synchronisation).
       this.engine.updateUser(user.id, { vector: done.length > 0 ? vector.add(user.id, done.length) : reference });
-      if (!tooFar) failed(error.message);
+      const nothingToDo = error instanceof AdoptedError && error.domain === AdoptedErrorDomain.ALGORITHM
+        && (error.code === AlgorithmErrorCode.NO_UNDO || error.code === AlgorithmErrorCode.NO_REDO);
+      if (!tooFar) failed(error.message, nothingToDo);
       if (done.length > 0 && req.num) {
         this.broadcast(encodeRequest({ user: req.user, time: req.time, operation: req.operation, num: done.length }), m);
       }

@@ -5,25 +5,25 @@
  * non-ASCII is fine, control characters, '/', '.', '..' and the empty name are not.
  */
 
-export type NameProblem = 'empty' | 'slash' | 'dot' | 'whitespace' | 'control';
+export type NameProblem = 'control' | 'whitespace' | 'slash' | 'dot';
 
+/** The first problem in infinoted's order: non-printable, only spaces (the empty name too), '/'; then tandemd's '.' and '..'. */
 export function nameProblem(name: string): NameProblem | undefined {
-  if (name === '') return 'empty';
-  if (name.includes('/')) return 'slash';
-  if (name === '.' || name === '..') return 'dot';
-  if (/^\s+$/u.test(name)) return 'whitespace';
   // C0, DEL, C1, lone surrogates, and the non-characters XML cannot carry in an attribute.
   if (/[\u0000-\u001f\u007f-\u009f\ufffe\uffff]|\p{Cs}/u.test(name)) return 'control';
+  if (/^\s*$/u.test(name)) return 'whitespace';
+  if (name.includes('/')) return 'slash';
+  if (name === '.' || name === '..') return 'dot';
   return undefined;
 }
 
+/** infinoted's messages (INF_DIRECTORY_ERROR 3), and tandemd's own for '.' and '..'. */
 export function describeNameProblem(name: string, problem: NameProblem): string {
   switch (problem) {
-    case 'empty': return 'Name "" is an invalid name: the name is empty';
+    case 'control': return `Name "${name}" is an invalid name: contains non-printable characters`;
+    case 'whitespace': return `Name "${name}" is an invalid name: contains only space characters`;
     case 'slash': return `Name "${name}" is an invalid name: contains "/"`;
     case 'dot': return `Name "${name}" is an invalid name: "." and ".." are reserved`;
-    case 'whitespace': return `Name "${name}" is an invalid name: contains only white space`;
-    case 'control': return `Name "${name}" is an invalid name: contains non-printable characters`;
   }
 }
 

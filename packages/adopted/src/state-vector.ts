@@ -86,6 +86,27 @@ export class StateVector {
     return StateVector.from(ids.map((u, k) => [u, counts[k]!] as const));
   }
 
+  /**
+   * Parses as inf_adopted_state_vector_from_string does, for input that is not in the canonical
+   * form: each number is read by strtoul (base 10: white space and a sign before it; no digits
+   * read as 0; "-1" wraps) and kept in a guint, ';' after the last component is allowed. Throws
+   * libinfinity's messages. parse() is the strict reader for canonical text.
+   */
+  static parseLikeLibinfinity(text: string): StateVector {
+    const map = new Map<number, number>();
+    let i = 0;
+    while (i < text.length) {
+      const id = strtoulGuint(text, i);
+      if (text[id.end] !== ':') throw new StateVectorError('Expected ":" after ID');
+      if (map.has(id.value)) throw new StateVectorError(`ID '${id.value}' already occurred before`);
+      const n = strtoulGuint(text, id.end + 1);
+      if (n.end < text.length && text[n.end] !== ';') throw new StateVectorError(`Expected ';' or end of string after component of ID '${id.value}'`);
+      map.set(id.value, n.value);
+      i = n.end < text.length ? n.end + 1 : n.end;
+    }
+    return StateVector.from(map);
+  }
+
   get(user: UserId): number {
     const ids = this.ids;
     // Vectors are short (one component per user): a linear scan beats binary search there.
@@ -440,4 +461,24 @@ function digits(text: string, from: number, to: number): number {
     n = n * 10 + c;
   }
   return n;
+}
+
+const C_SPACE = ' \t\n\v\f\r';
+
+/**
+ * strtoul(text + from, &end, 10) as glibc reads it, the result cast to a 32-bit guint: white
+ * space and one sign may precede the digits; without digits the value is 0 and `end` is `from`.
+ */
+function strtoulGuint(text: string, from: number): { value: number; end: number } {
+  let i = from;
+  while (i < text.length && C_SPACE.includes(text[i]!)) i++;
+  let negative = false;
+  if (text[i] === '+' || text[i] === '-') negative = text[i++] === '-';
+  const start = i;
+  while (i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+  if (i === start) return { value: 0, end: from };
+  let v = BigInt(text.slice(start, i));
+  if (v > 0xffffffffffffffffn) v = 0xffffffffffffffffn; // ERANGE: ULONG_MAX, whatever the sign
+  else if (negative) v = (1n << 64n) - v;
+  return { value: Number(v & 0xffffffffn), end: i };
 }

@@ -8,7 +8,7 @@ import { StateVector, StateVectorError } from '@tandem/adopted';
 import { ErrorCodes, InfError } from '../errors.js';
 import { appendText, readText } from '../xml/text.js';
 import {
-  formatDouble, optionalAttr, optionalUintAttr, parseDouble, parseInt32, parseUint, requireAttr, uintAttr,
+  formatDouble, optionalAttr, strtoulPrefix, optionalUintAttr, parseDouble, parseInt32, parseUint, requireAttr, uintAttr,
 } from './values.js';
 
 export type UserStatus = 'active' | 'inactive' | 'unavailable';
@@ -63,12 +63,17 @@ export interface WireUser {
 const ADOPTED = ErrorCodes.INF_ADOPTED_SESSION_ERROR;
 const REQ = ErrorCodes.INF_REQUEST_ERROR;
 
+/** A vector attribute as libinfinity reads it (the canonical form fast, anything else as from_string does). */
 function vectorOf(name: string, text: string): StateVector {
   try {
     return StateVector.parse(text);
-  } catch (e) {
-    const msg = e instanceof StateVectorError ? e.message : String(e);
-    throw new InfError('INF_ADOPTED_STATE_VECTOR_ERROR', ErrorCodes.INF_ADOPTED_STATE_VECTOR_ERROR.BAD_FORMAT, `${name}: ${msg}`);
+  } catch {
+    try {
+      return StateVector.parseLikeLibinfinity(text);
+    } catch (e) {
+      const msg = e instanceof StateVectorError ? e.message : String(e);
+      throw new InfError('INF_ADOPTED_STATE_VECTOR_ERROR', ErrorCodes.INF_ADOPTED_STATE_VECTOR_ERROR.BAD_FORMAT, `${name}: ${msg}`);
+    }
   }
 }
 
@@ -394,7 +399,8 @@ export function decodeSyncBegin(el: Element): { numMessages: number } {
     throw new InfError('INF_SESSION_SYNC_ERROR', ErrorCodes.INF_SESSION_SYNC_ERROR.NUM_MESSAGES_MISSING,
       'begin-of-sync message does not contain the number of messages to expect');
   }
-  return { numMessages: parseUint('num-messages', raw) };
+  // inf_session reads it with a bare strtoul (base 0): no errors, what does not parse counts 0.
+  return { numMessages: strtoulPrefix(raw) };
 }
 
 /** Largest UTF-8 size of one <sync-segment> (inf_text_session_to_xml_sync writes 1024-byte chunks). */

@@ -61,6 +61,20 @@ function cInteger(value: string): { negative: boolean; magnitude: bigint } | und
   return { negative, magnitude };
 }
 
+/**
+ * strtoul(value, NULL, 0) where libinfinity ignores where it stopped: the number at the start
+ * of `value` ("3x" is 3), 0 when there is none; past 2^64-1 it saturates, a '-' wraps.
+ */
+export function strtoulPrefix(value: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(value);
+  if (!m) return 0;
+  const digits = m[2]!;
+  let n = /^0[xX]/.test(digits) ? BigInt(digits) : digits.length > 1 && digits[0] === '0' ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
+  if (n > ULONG_MAX) n = ULONG_MAX;
+  else if (m[1] === '-' && n !== 0n) n = (1n << 64n) - n;
+  return Number(n);
+}
+
 /** A plain decimal without a leading zero: what every libinfinity peer writes. */
 const PLAIN = /^(?:0|[1-9]\d{0,8})$/;
 

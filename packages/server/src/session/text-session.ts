@@ -285,8 +285,9 @@ export class TextSession {
         this.engine.addUser({ id: user.id, ...props });
         this.users.set(user.id, user);
       }
-      // No hue, or one that does not parse: a random one; out of range: 0 (GLib refuses to set it, the user keeps its default).
-      user.hue = req.hue === undefined ? Math.random() : req.hue >= 0 && req.hue <= 1 ? req.hue : 0;
+      // No hue, or one that does not parse: a random one. Out of range: GLib refuses to set it, so
+      // a new user keeps the default 0 and a rejoining one its hue.
+      user.hue = req.hue === undefined ? Math.random() : req.hue >= 0 && req.hue <= 1 ? req.hue : existing ? user.hue : 0;
       user.member = m;
       this.ctx.journal?.user({ id: user.id, name: user.name, hue: user.hue });
       this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', this.wireUser(user), seq), undefined, m);

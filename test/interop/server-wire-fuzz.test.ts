@@ -1,0 +1,257 @@
+// tandemd against infinoted on seeded random scripts: two raw clients send well-formed and
+// malformed directory, session and chat messages (numbers in every spelling strtoul accepts or
+// refuses, missing and unknown attributes, wrong ids, joins, requests, syncs) to a fresh
+// infinoted and a fresh tandemd; after every message each client sends a barrier (an
+// explore-node of a node that cannot exist) and everything that arrived before its answer is
+// compared, byte for byte, between the two servers.
+//
+// Left out, because tandemd differs on purpose (docs/features.md, docs/server.md): save-session
+// (infinoted dereferences NULL for an id that names no note, and answers "session-saved", which
+// libinfinity clients refuse), num on requests other than undo and redo, vectors and join times
+// ahead of what the server has seen (infinoted queues the request forever or lets the user join
+// at a state the session never reached), carets past the end in a join, sync-in of chat
+// documents, and subscribe-ack/nack without or with an unparsable id from a connection that
+// did not ask for the chat (infinoted then takes another connection's chat request). Once a
+// request was refused, the vectors in synchronisations are not compared: infinoted counts the
+// refused request in its user's vector, tandemd does not. If infinoted crashes on a script anyway, the steps before the
+// crash are compared and the crash is reported.
+import { expect } from 'chai';
+import { connect, type Socket } from 'node:net';
+import { mulberry32, requireRealLibinfinity, startInfinoted, testSeed, type ServerUnderTest } from './harness/index.js';
+import { startTandemd } from './server-harness.js';
+
+const HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
+const g = (name: string, body: string): string => `<group publisher="you" name="${name}">${body}</group>`;
+const dir = (body: string): string => g('InfDirectory', body);
+
+const WEIRD = ['', '-1', '0', '1', '2', '4294967295', '4294967296', '99999999999999999999', '1.5', 'abc', '1:2;3:4', ':',
+  ' 1', '+1', '-0', '010', '0x1f', '0x', '\u{1F600}'];
+const TEXTS = ['a', 'hello', '\u{1F600}\u{1F44D}\u{1F3FD}', 'e\u0301', '\t\n', 'x'.repeat(50), '&amp;', '&lt;x&gt;'];
+const NAMES = ['a', 'b', 'c', 'd'];
+
+type Step = [client: number, message: string];
+
+function script(rnd: () => number, clients: number, steps: number): Step[] {
+  const R = (n: number): number => Math.floor(rnd() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[R(xs.length)]!;
+  const val = (good: string): string => (R(100) < 8 ? pick(WEIRD) : good);
+  const node = (): string => val(String(R(5)));
+  const session = (): string => `InfSession_${R(5) === 0 ? pick(['0', '9', 'x', '']) : 1 + R(3)}`;
+  const user = (): string => val(String(1 + R(3)));
+  const badTime = (): string => (R(10) === 0 ? pick(['x', ':', '1:-1', '1:1;1:2', 'a:b', '1:']) : '');
+  let n = 1;
+  const seq = (): string => val(String(n++));
+  const join = (group: string): string =>
+    g(group, `<user-join seq="${seq()}" name="${val(pick(['u1', 'u2', 'u3']))}" status="${val(pick(['active', 'inactive', 'bogus']))}" time="${badTime()}" caret="${pick(['0', '0', 'x', '-1'])}" selection="${pick(['0', '2', 'x', '-3'])}" hue="${pick(['0.5', '0.25', 'x', '2', '-1'])}"/>`);
+  const request = (): string => {
+    const body = pick([
+      () => `<insert-caret pos="${val(String(R(12)))}">${pick(TEXTS)}</insert-caret>`,
+      () => `<insert pos="${val(String(R(12)))}">${pick(TEXTS)}</insert>`,
+      () => `<delete-caret pos="${val(String(R(12)))}" len="${val(String(1 + R(4)))}"/>`,
+      () => `<delete pos="${val(String(R(12)))}">${pick(['<segment author="1">ab</segment>', 'ab', ''])}</delete>`,
+      () => '<undo/>', () => '<redo/>', () => '<undo-caret/>', () => '<redo-caret/>', () => '<no-op/>',
+      () => `<move caret="${val(String(R(12)))}" selection="${val(String(R(4)))}"/>`,
+      () => '<frobnicate/>',
+    ])();
+    const num = /undo|redo/.test(body) && R(6) === 0 ? ` num="${val(String(1 + R(3)))}"` : '';
+    return g(session(), `<request user="${user()}" time="${badTime()}"${num}>${body}</request>`);
+  };
+  const single = (): string => pick([
+    () => dir(`<explore-node seq="${seq()}" id="${node()}"/>`),
+    () => dir(`<add-node seq="${seq()}" parent="${val(pick(['0', '0', '1', '2']))}" type="${val(pick(['InfText', 'InfText', 'InfSubdirectory', 'InfChat', 'Foo']))}" name="${val(pick(NAMES))}">${pick(['', '<subscribe/>', '<subscribe/>'])}</add-node>`),
+    () => dir(`<add-node seq="${seq()}" parent="0" type="InfText" name="${pick([' ', '', 'a/b', 'x\u0007'])}"/>`),
+    () => dir(`<remove-node seq="${seq()}" id="${node()}"/>`),
+    () => dir(`<subscribe-session seq="${seq()}" id="${node()}"/>`),
+    () => dir(`<subscribe-ack id="${R(5)}"/>`),
+    () => dir(`<subscribe-nack id="${R(5)}"/>`),
+    () => dir(pick(['<subscribe-ack/>', '<subscribe-nack/>'])),
+    () => dir(`<subscribe-chat seq="${seq()}"/>`),
+    () => dir(`<query-acl seq="${seq()}" id="${node()}"/>`),
+    () => dir(`<query-acl-account-list seq="${seq()}"/>`),
+    () => dir(`<lookup-acl-accounts seq="${seq()}"><id>default</id><name>x</name></lookup-acl-accounts>`),
+    () => dir(`<frobnicate seq="${seq()}"/>`),
+    () => g(session(), '<sync-ack/>'),
+    () => join(session()),
+    () => g(session(), `<user-leave id="${user()}" seq="${seq()}"/>`),
+    () => g(session(), `<user-status-change id="${user()}" status="${val(pick(['active', 'inactive', 'unavailable', 'bogus']))}"/>`),
+    () => g(session(), `<user-color-change id="${user()}" hue="${val(pick(['0.3', '0.75']))}"/>`),
+    () => g(session(), '<session-unsubscribe/>'),
+    () => g('InfChat', `<message user="${user()}" type="${val(pick(['normal', 'emote', 'userjoin']))}">${pick(TEXTS)}</message>`),
+    () => g('InfChat', `<user-join seq="${seq()}" name="${val(pick(['c1', 'c2']))}" status="active"/>`),
+    request, request, request, request, request,
+  ])();
+  // Sequences that get a client into a session, so that the session's own checks are reached.
+  const macro = (): string => {
+    const id = 1 + R(3);
+    return pick([
+      () => dir(`<subscribe-session seq="${seq()}" id="${id}"/>`) + dir(`<subscribe-ack id="${id}"/>`) + g(`InfSession_${id}`, '<sync-ack/>') + join(`InfSession_${id}`),
+      () => dir(`<add-node seq="${seq()}" parent="0" type="InfText" name="${pick(NAMES)}"><subscribe/></add-node>`) + dir(`<subscribe-ack id="${id}"/>`) + join(`InfSession_${id}`),
+      () => dir(`<add-node seq="${seq()}" parent="0" type="InfText" name="${pick(NAMES)}"><sync-in/></add-node>`)
+        + g(`InfSession_SyncIn_${id}`, `<sync-begin num-messages="${pick(['2', '3', '1', 'x'])}"/>`)
+        + g(`InfSession_SyncIn_${id}`, pick(['<sync-user id="1" name="s" status="unavailable" time="" caret="0" hue="0.1"/>', '<sync-segment author="0">abc</sync-segment>', '<sync-segment author="1">x</sync-segment>']))
+        + g(`InfSession_SyncIn_${id}`, pick(['<sync-segment author="0">h\u{1F600}i</sync-segment>', '<sync-request user="1" time=""><insert-caret pos="0">x</insert-caret></sync-request>', '<sync-end/>']))
+        + g(`InfSession_SyncIn_${id}`, '<sync-end/>'),
+      () => dir(`<subscribe-chat seq="${seq()}"/>`) + dir('<subscribe-ack/>') + g('InfChat', '<sync-ack/>') + g('InfChat', `<user-join seq="${seq()}" name="${pick(['c1', 'c2'])}" status="active"/>`),
+    ])();
+  };
+  // Chat subscriptions only from client 0: infinoted answers an id-less subscribe-ack or -nack
+  // with any connection's pending chat request (left out, see above).
+  return Array.from({ length: steps }, (): Step => {
+    const message = R(5) === 0 ? macro() : single();
+    return [/<subscribe-(chat|ack\/|nack\/)/.test(message) ? 0 : R(clients), message];
+  });
+}
+
+/** A raw client whose input is read up to a given text. */
+class Client {
+  private buf = '';
+  closed = false;
+  private readonly socket: Socket;
+
+  constructor(port: number) {
+    this.socket = connect({ host: '127.0.0.1', port });
+    this.socket.setEncoding('utf8');
+    this.socket.on('data', (d: string) => void (this.buf += d));
+    this.socket.on('close', () => void (this.closed = true));
+    this.socket.on('error', () => undefined);
+  }
+
+  send(x: string): void {
+    if (!this.closed) this.socket.write(x);
+  }
+
+  /** Everything up to and including `text`, or all there is once the connection closed or 5 s passed. */
+  async until(text: string): Promise<{ got: string; found: boolean }> {
+    const deadline = Date.now() + 5000;
+    while (!this.buf.includes(text)) {
+      if (this.closed || Date.now() > deadline) {
+        const got = this.buf;
+        this.buf = '';
+        return { got, found: false };
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const end = this.buf.indexOf(text) + text.length;
+    const got = this.buf.slice(0, end);
+    this.buf = this.buf.slice(end);
+    return { got, found: true };
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+const normalise = (x: string): string => x
+  .replace(/ from="[^"]*"/g, ' from="HOST"')
+  // Chat message times are the wall clock, random hues random.
+  .replace(/ time="\d{9,}"/g, ' time="T"')
+  .replace(/ hue="0\.\d{10,}"/g, ' hue="RANDOM"');
+
+const listening = (port: number): Promise<boolean> => new Promise((resolve) => {
+  const s = connect({ host: '127.0.0.1', port });
+  s.once('connect', () => {
+    s.destroy();
+    resolve(true);
+  });
+  s.once('error', () => resolve(false));
+});
+
+interface Transcript {
+  /** Per step, what each client received before its barrier's answer. */
+  steps: string[][];
+  /** The step infinoted died at, if it did. */
+  crashedAt?: number;
+}
+
+async function run(server: ServerUnderTest, steps: readonly Step[], clients: number): Promise<Transcript> {
+  const cs: Client[] = [];
+  for (let i = 0; i < clients; i++) {
+    const c = new Client(server.port);
+    cs.push(c);
+    c.send(HEADER);
+    await c.until('</stream:features>');
+    c.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
+    await c.until('<challenge');
+    c.send(`<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">${Buffer.from(`client${i}`).toString('base64')}</response>`);
+    await c.until('<success');
+    c.send(HEADER);
+    await c.until('</welcome></group>');
+    // infinoted asserts that a parent was explored before a node is added to it.
+    c.send(dir('<explore-node seq="0" id="0"/>'));
+    await c.until('<explore-end');
+  }
+  const out: Transcript = { steps: [] };
+  let barrier = 100000;
+  try {
+    for (const [who, message] of steps) {
+      cs[who]!.send(message);
+      const got: string[] = [];
+      for (let j = 0; j < clients; j++) {
+        const c = cs[(who + j) % clients]!;
+        let text = '[closed]';
+        if (!c.closed) {
+          const b = barrier++;
+          c.send(dir(`<explore-node seq="${b}" id="77777"/>`));
+          const r = await c.until(`/${b}">Node does not exist</request-failed></group>`);
+          text = r.found ? r.got.slice(0, r.got.lastIndexOf('<group')) : `${r.got}[no answer${c.closed ? ', closed' : ''}]`;
+        }
+        got.push(`client ${(who + j) % clients}: ${normalise(text)}`);
+      }
+      out.steps.push(got);
+      if (cs.some((c) => c.closed)) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (!(await listening(server.port))) {
+          out.crashedAt = out.steps.length - 1;
+          break;
+        }
+      }
+    }
+  } finally {
+    for (const c of cs) c.destroy();
+  }
+  return out;
+}
+
+describe('tandemd against infinoted on seeded random scripts (differential wire fuzzing)', function () {
+  this.timeout(300_000);
+
+  before(() => requireRealLibinfinity());
+
+  it('answers every message of every script as infinoted does', async () => {
+    const seed = testSeed();
+    const rnd = mulberry32(seed);
+    const scripts = Number(process.env.TANDEM_FUZZ_SCRIPTS ?? 12);
+    const length = 30;
+    let compared = 0;
+    const crashes: string[] = [];
+    for (let k = 0; k < scripts; k++) {
+      const steps = script(rnd, 2, length);
+      const reference = await startInfinoted({ securityPolicy: 'no-tls', plugins: ['note-chat'] });
+      const ours = await startTandemd({ securityPolicy: 'no-tls', plugins: ['note-text', 'note-chat'] });
+      let theirs: Transcript;
+      let mine: Transcript;
+      try {
+        theirs = await run(reference, steps, 2);
+        mine = await run(ours, steps, 2);
+      } finally {
+        await reference.stop();
+        await ours.stop();
+      }
+      const upTo = theirs.crashedAt ?? theirs.steps.length;
+      if (theirs.crashedAt !== undefined) crashes.push(`script ${k} step ${theirs.crashedAt}: ${steps[theirs.crashedAt]![1]}`);
+      // tandemd does not count a refused request in its user's vector (docs/server.md); once a
+      // request was refused, the vectors synchronisations report may differ.
+      let refused = false;
+      const vectorsAside = (xs: string[]): string[] => (refused ? xs.map((x) => x.replace(/(<sync-user [^>]*?)time="[^"]*"/g, '$1time="V"')) : xs);
+      for (let i = 0; i < upTo; i++) {
+        const context = steps.slice(Math.max(0, i - 3), i + 1).map(([w, m]) => `  client ${w} sent ${m}`).join('\n');
+        expect(vectorsAside(mine.steps[i]!), `seed ${seed}, script ${k}, step ${i}; the last messages:\n${context}\n`).to.deep.equal(vectorsAside(theirs.steps[i]!));
+        if (theirs.steps[i]!.some((x) => x.includes('<invalid-request'))) refused = true;
+        compared++;
+      }
+    }
+    console.log(`      ${compared} steps of ${scripts} scripts answered alike${crashes.length > 0 ? `; infinoted crashed at ${crashes.join('; ')}` : ''}`);
+    expect(compared).to.be.greaterThan(scripts * length / 2);
+  });
+});

@@ -71,6 +71,7 @@ function script(rnd: () => number, clients: number, steps: number): Step[] {
     () => dir(`<query-acl seq="${seq()}" id="${node()}"/>`),
     () => dir(`<query-acl-account-list seq="${seq()}"/>`),
     () => dir(`<lookup-acl-accounts seq="${seq()}"><id>default</id><name>x</name></lookup-acl-accounts>`),
+    () => dir(`<set-acl seq="${seq()}" id="${node()}">${pick(['', '<acl/>', `<acl><sheet account="${pick(['default', 'nobody'])}" ${pick(['can-explore-node', 'can-join-user', 'can-remove-node'])}="${pick(['yes', 'no', 'maybe'])}"/></acl>`])}</set-acl>`),
     () => dir(`<frobnicate seq="${seq()}"/>`),
     () => g(session(), '<sync-ack/>'),
     () => join(session()),
@@ -94,6 +95,13 @@ function script(rnd: () => number, clients: number, steps: number): Step[] {
         + g(`InfSession_SyncIn_${id}`, pick(['<sync-segment author="0">h\u{1F600}i</sync-segment>', '<sync-request user="1" time=""><insert-caret pos="0">x</insert-caret></sync-request>', '<sync-end/>']))
         + g(`InfSession_SyncIn_${id}`, '<sync-end/>'),
       () => dir(`<subscribe-chat seq="${seq()}"/>`) + dir('<subscribe-ack/>') + g('InfChat', '<sync-ack/>') + g('InfChat', `<user-join seq="${seq()}" name="${pick(['c1', 'c2'])}" status="active"/>`),
+      // A chat document: created and joined, or subscribed to and joined, then a message.
+      () => dir(`<add-node seq="${seq()}" parent="0" type="InfChat" name="${pick(NAMES)}"><subscribe/></add-node>`) + dir(`<subscribe-ack id="${id}"/>`)
+        + g(`InfSession_${id}`, `<user-join seq="${seq()}" name="${pick(['c1', 'c2'])}" status="${pick(['active', 'inactive'])}"/>`)
+        + g(`InfSession_${id}`, `<message user="${pick(['1', '2'])}"${pick(['', ' type="emote"', ' type="userpart"'])}>${pick(TEXTS)}</message>`),
+      () => dir(`<subscribe-session seq="${seq()}" id="${id}"/>`) + dir(`<subscribe-ack id="${id}"/>`) + g(`InfSession_${id}`, '<sync-ack/>')
+        + g(`InfSession_${id}`, `<user-join seq="${seq()}" name="${pick(['c1', 'c2'])}" status="active"/>`)
+        + g(`InfSession_${id}`, `<message user="${pick(['1', '2'])}">${pick(TEXTS)}</message>`),
     ])();
   };
   // Chat subscriptions only from client 0: infinoted answers an id-less subscribe-ack or -nack

@@ -71,4 +71,25 @@ describe('StateVector', () => {
     }
     expect(StateVector.parse('1:4;2:1').minAll([StateVector.parse('1:9;2:3')]).toString()).to.equal('1:4;2:1');
   });
+
+  it('reads text that is not canonical as inf_adopted_state_vector_from_string does', () => {
+    // Each case as the real libinfinity 0.7.2 read it (through its gi bindings, 2026-12-03).
+    const cases: [string, string][] = [
+      [':', ''], ['1:', ''], [' 1:2', '1:2'], ['+1:2', '1:2'], ['1: 2', '1:2'], ['1:2;', '1:2'], ['0:1', '0:1'],
+      ['1:-1', '1:4294967295'], ['2:3;1:1', '1:1;2:3'], ['1:0', ''], ['4294967296:1', '0:1'], ['1:4294967296', ''],
+      ['1:x', "Expected ';' or end of string after component of ID '1'"], ['a:b', 'Expected ":" after ID'],
+      ['1:2;;', 'Expected ":" after ID'], [';', 'Expected ":" after ID'], ['1:1;1:2', "ID '1' already occurred before"],
+      ['1:2 ', "Expected ';' or end of string after component of ID '1'"], ['1:2;3', 'Expected ":" after ID'],
+    ];
+    for (const [text, want] of cases) {
+      let got: string;
+      try {
+        got = StateVector.parseLikeLibinfinity(text).toString();
+      } catch (err) {
+        expect(err, text).to.be.instanceOf(StateVectorError);
+        got = (err as Error).message;
+      }
+      expect(got, JSON.stringify(text)).to.equal(want);
+    }
+  });
 });

@@ -67,7 +67,6 @@ export interface DirectoryOptions {
 
 class Reply extends InfError {}
 
-
 /** saveAll could not write some documents; every other one was written. */
 export class SaveAllError extends Error {
   constructor(readonly failures: readonly { path: string; error: Error }[]) {
@@ -255,7 +254,6 @@ export class Directory {
     }
     const r: DirectoryCall = {
       el,
-      seq,
       makeSeq: () => {
         if (seqError) throw seqError;
         return seq;

@@ -1,0 +1,132 @@
+// Malformed and unusual requests answered as infinoted 0.7.2 answers them. Every expected
+// answer here is what the real infinoted sent for the same bytes (the differential wire fuzzer,
+// test/interop/server-wire-fuzz.test.ts, and probes run on loopback on 2026-12-03).
+import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TandemServer, createServer } from '../src/server.js';
+import { FilesystemStorage } from '../src/storage/filesystem.js';
+import { dir, group, login, pair, type PairClient } from './wire.js';
+
+describe('malformed requests, answered as infinoted answers them', () => {
+  let root: string;
+  let server: TandemServer;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tandem-malformed-'));
+    server = await createServer({ storage: new FilesystemStorage(root), securityPolicy: 'no-tls', hostName: 'vm' });
+  });
+  afterEach(async () => {
+    await server.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function client(): Promise<PairClient> {
+    const c = pair(server);
+    await login(c);
+    c.send(dir('<explore-node seq="0" id="0"/>'));
+    await c.next(/<explore-end seq="\d+\/0"\/><\/group>/);
+    return c;
+  }
+  const failed = (code: number, domain: string, text: string, seq?: string): string =>
+    `<group name="InfDirectory"><request-failed code="${code}" domain="${domain}"${seq ? ` seq="${seq}"` : ''}>${text}</request-failed></group>`;
+
+  it('reads numbers as strtoul does: white space, signs, octal and hexadecimal; -1 overflows', async () => {
+    const c = await client();
+    c.send(dir('<add-node seq="+1" parent=" 0" type="InfSubdirectory" name="d"/>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="1" parent="0" name="d" type="InfSubdirectory" seq="1/1"/></group>');
+    c.send(dir('<explore-node seq="010" id="0x1"/>'));
+    expect(await c.next('<explore-end seq="1/8"/></group>')).to.include('<explore-begin total="0" seq="1/8"/>');
+    c.send(dir('<remove-node seq="2" id="-1"/>'));
+    expect(await c.next('</group>')).to.equal(failed(5, 'INF_REQUEST_ERROR', "Attribute 'id' causes overflow (-1)", '1/2'));
+  });
+
+  it('reads the seq where libinfinity does: an invalid seq loses to the checks before it', async () => {
+    const c = await client();
+    // explore-node: the node, its type, the permission and "already explored" come first.
+    c.send(dir('<explore-node seq="x" id="0"/>'));
+    expect(await c.next('</group>')).to.equal(failed(12, 'INF_DIRECTORY_ERROR', 'Subdirectory has already been explored'));
+    c.send(dir('<subscribe-session seq="1:-1" id="2"/>'));
+    expect(await c.next('</group>')).to.equal(failed(4, 'INF_DIRECTORY_ERROR', 'Node does not exist'));
+    // remove-node: node, root, permission, then the seq.
+    c.send(dir('<remove-node seq="\u{1F600}" id="\u{1F600}"/>'));
+    expect(await c.next('</group>')).to.equal(failed(5, 'INF_REQUEST_ERROR', "Attribute 'id' does not contain a valid number"));
+    // Once the checks pass, the seq's own error.
+    c.send(dir('<add-node seq="1.5" parent="0" type="InfText" name="a"/>'));
+    expect(await c.next('</group>')).to.equal(failed(5, 'INF_REQUEST_ERROR', "Attribute 'seq' does not contain a valid number"));
+    // An error after the seq was read carries it.
+    c.send(dir('<add-node seq="3" parent="0" type="Foo" name="a"/>'));
+    expect(await c.next('</group>')).to.equal(failed(16, 'INF_DIRECTORY_ERROR', 'Note type is not supported', '1/3'));
+    c.send(dir('<explore-node seq="4" id="1"/>'));
+    expect(await c.next('</group>')).to.equal(failed(4, 'INF_DIRECTORY_ERROR', 'Node does not exist', '1/4'));
+  });
+
+  it('checks names in infinoted\'s order and words, and announces a new node with its seq to every explorer', async () => {
+    const a = await client();
+    const b = await client();
+    a.send(dir('<add-node seq="1" parent="0" type="InfText" name=""/>'));
+    expect(await a.next('</group>')).to.equal(failed(3, 'INF_DIRECTORY_ERROR', 'Name "" is an invalid name: contains only space characters', '1/1'));
+    a.send(dir('<add-node seq="2" parent="0" type="InfText" name="a/\u0085"/>'));
+    expect(await a.next('</group>')).to.equal(failed(3, 'INF_DIRECTORY_ERROR', 'Name "a/\u0085" is an invalid name: contains non-printable characters', '1/2'));
+    a.send(dir('<add-node seq="3" parent="0" type="InfText" name="doc"/>'));
+    const announced = '<group name="InfDirectory"><add-node id="1" parent="0" name="doc" type="InfText" seq="1/3"/></group>';
+    expect(await a.next('</group>')).to.equal(announced);
+    expect(await b.next('</group>')).to.equal(announced);
+    a.send(dir('<explore-node seq="4" id="1"/>'));
+    expect(await a.next('</group>')).to.equal(failed(7, 'INF_DIRECTORY_ERROR', 'Node with ID "1" is not a subdirectory node', '1/4'));
+  });
+
+  it('answers a second subscribe-chat and subscribe-session of a subscribed connection; the extra ack changes nothing', async () => {
+    const c = await client();
+    c.send(dir('<subscribe-chat seq="1"/>'));
+    await c.next('</group>');
+    c.send(dir('<subscribe-ack/>'));
+    await c.next('<sync-end/></group>');
+    c.send(group('InfChat', '<sync-ack/>'));
+    c.send(dir('<subscribe-chat seq="2"/>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><subscribe-chat group="InfChat" method="central" seq="1/2"/></group>');
+    c.send(dir('<subscribe-ack/>'));
+    c.send(dir('<add-node seq="3" parent="0" type="InfText" name="doc"><subscribe/></add-node>'));
+    // Nothing came for the ack: the next answer is the add-node's.
+    expect(await c.next('</group>')).to.include('<add-node id="1" parent="0" name="doc" type="InfText" seq="1/3">');
+    c.send(dir('<subscribe-ack id="1"/>'));
+    c.send(dir('<subscribe-session seq="4" id="1"/>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><subscribe-session group="InfSession_1" method="central" id="1" seq="1/4"/></group>');
+    c.send(dir('<subscribe-ack id="1"/>'));
+    c.send(dir('<subscribe-ack/>'));
+    expect(await c.next('</group>')).to.equal(failed(5, 'INF_DIRECTORY_ERROR', 'No subscription request for the server chat'));
+  });
+
+  it('reads a user-join as infinoted: seq first, unknown status is unavailable, unreadable values are absent', async () => {
+    const c = await client();
+    c.send(dir('<add-node seq="1" parent="0" type="InfText" name="doc"><subscribe/></add-node>'));
+    await c.next('</group>');
+    c.send(dir('<subscribe-ack id="1"/>'));
+    const join = async (attrs: string): Promise<string> => {
+      c.send(group('InfSession_1', `<user-join ${attrs}/>`));
+      return c.next('</group>');
+    };
+    const refused = (code: number, domain: string, text: string, seq?: string): string =>
+      `<group name="InfSession_1"><request-failed code="${code}" domain="${domain}"${seq ? ` seq="${seq}"` : ''}>${text}</request-failed></group>`;
+    expect(await join('seq="x" name="u1" status="active" time="" caret="0" hue="0.5"')).to.equal(refused(5, 'INF_REQUEST_ERROR', "Attribute 'seq' does not contain a valid number"));
+    expect(await join('seq="5" name="u1" status="bogus" time="" caret="0" hue="0.5"')).to.equal(refused(4, 'INF_REQUEST_ERROR', '"status" attribute is "unavailable" in user join request', '1/5'));
+    expect(await join('seq="7" name="u1" status="active" time="" caret="abc" hue="0.5"')).to.equal(refused(3, 'INF_REQUEST_ERROR', '"caret" attribute in user message is missing', '1/7'));
+    expect(await join('seq="8" name="u1" status="active" time="x" caret="0" hue="0.5"')).to.equal(refused(3, 'INF_ADOPTED_SESSION_ERROR', '"time" attribute in user message is missing', '1/8'));
+    // ":" is the empty vector to libinfinity; an unreadable selection is 0; an out-of-range hue 0.
+    expect(await join('seq="9" name="u1" status="active" time=":" caret="0" selection="x" hue="2"')).to.equal('<group name="InfSession_1"><user-join id="1" name="u1" status="active" time="" caret="0" selection="0" hue="0" seq="1/9"/></group>');
+    expect(await join('seq="10" name="u1" status="inactive" time="" caret="0" hue="0.5"')).to.equal(refused(0, 'INF_USER_ERROR', 'Name "u1" already in use', '1/10'));
+  });
+
+  it('reports an undo with nothing to undo without the "Failed to apply" prefix', async () => {
+    const c = await client();
+    c.send(dir('<add-node seq="1" parent="0" type="InfText" name="doc"><subscribe/></add-node>'));
+    await c.next('</group>');
+    c.send(dir('<subscribe-ack id="1"/>'));
+    c.send(group('InfSession_1', '<user-join seq="2" name="u1" status="active" time="" caret="0" hue="0.5"/>'));
+    await c.next('</group>');
+    c.send(group('InfSession_1', '<request user="1" time=""><redo/></request>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><invalid-request request="" state="" user="1"><reason>The request "" from user "u1" is a REDO request but there is no request to be redone.</reason></invalid-request></group>');
+    c.send(group('InfSession_1', '<request user="1" time=""><insert pos="7">x</insert></request>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><invalid-request request="" state="" user="1"><reason>Failed to apply request "" from user "u1" at state "": Attempt to insert text after the end of the document</reason></invalid-request></group>');
+  });
+});

@@ -82,6 +82,11 @@ function script(rnd: () => number, clients: number, steps: number): Step[] {
     () => g('InfChat', `<message user="${user()}" type="${val(pick(['normal', 'emote', 'userjoin']))}">${pick(TEXTS)}</message>`),
     () => g('InfChat', `<user-join seq="${seq()}" name="${val(pick(['c1', 'c2']))}" status="active"/>`),
     request, request, request, request, request,
+    // Stanzas of other shapes: several children in one group, no publisher, text, other elements.
+    () => `<group publisher="you" name="InfDirectory"><explore-node seq="${seq()}" id="${node()}"/><query-acl seq="${seq()}" id="0"/></group>`,
+    () => `<group name="InfDirectory"><explore-node seq="${seq()}" id="${node()}"/></group>`,
+    () => `<group publisher="you" name="InfDirectory">text<explore-node seq="${seq()}" id="${node()}"/></group>`,
+    () => pick(['<iq type="get" id="1"/>', '<message to="x">hi</message>', '<group publisher="you"/>', '<group publisher="you" name="InfDirectory"/>']),
   ])();
   // Sequences that get a client into a session, so that the session's own checks are reached.
   const macro = (): string => {

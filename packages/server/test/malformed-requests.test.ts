@@ -129,4 +129,35 @@ describe('malformed requests, answered as infinoted answers them', () => {
     c.send(group('InfSession_1', '<request user="1" time=""><insert pos="7">x</insert></request>'));
     expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><invalid-request request="" state="" user="1"><reason>Failed to apply request "" from user "u1" at state "": Attempt to insert text after the end of the document</reason></invalid-request></group>');
   });
+
+  it('hands text in a group to the directory as a message "text", and drops groups not published by the server', async () => {
+    const c = await client();
+    c.send('<group publisher="you" name="InfDirectory">\n  <explore-node seq="1" id="7"/></group>');
+    expect(await c.next('</group>')).to.equal(failed(24, 'INF_DIRECTORY_ERROR', 'Received unexpected network message "text"'));
+    expect(await c.next('</group>')).to.equal(failed(4, 'INF_DIRECTORY_ERROR', 'Node does not exist', '1/1'));
+    for (const publisher of ['', ' publisher="me"', ' publisher=""', ' publisher="server"']) c.send(`<group${publisher} name="InfDirectory"><explore-node seq="2" id="7"/></group>`);
+    c.send(dir('<explore-node seq="3" id="7"/>'));
+    expect(await c.next('</group>')).to.equal(failed(4, 'INF_DIRECTORY_ERROR', 'Node does not exist', '1/3'));
+  });
+
+  it('answers the ack of a subscription whose document was removed meanwhile with the document and session-close', async () => {
+    const c = await client();
+    c.send(dir('<add-node seq="1" parent="0" type="InfText" name="doc"><subscribe/></add-node>'));
+    await c.next('</group>');
+    c.send(dir('<subscribe-ack id="1"/>'));
+    c.send(group('InfSession_1', '<user-join seq="2" name="u1" status="active" time="" caret="0" hue="0.5"/>'));
+    await c.next('</group>');
+    c.send(group('InfSession_1', '<request user="1" time=""><insert-caret pos="0">hey</insert-caret></request>'));
+    c.send(group('InfSession_1', '<session-unsubscribe/>'));
+    c.send(dir('<subscribe-session seq="3" id="1"/>'));
+    await c.next('</group>');
+    c.send(dir('<remove-node seq="4" id="1"/>'));
+    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><remove-node id="1" seq="1/4"/></group>');
+    c.send(dir('<subscribe-ack id="1"/>'));
+    expect(await c.next('<session-close/></group>')).to.equal('<group name="InfSession_1"><sync-begin num-messages="3"/></group>'
+      + '<group name="InfSession_1"><sync-user id="1" name="u1" status="unavailable" time="1:1" caret="3" selection="0" hue="0.5"/></group>'
+      + '<group name="InfSession_1"><sync-request user="1" time=""><insert-caret pos="0">hey</insert-caret></sync-request></group>'
+      + '<group name="InfSession_1"><sync-segment author="1">hey</sync-segment></group><group name="InfSession_1"><sync-end/></group>'
+      + '<group name="InfSession_1"><session-close/></group>');
+  });
 });

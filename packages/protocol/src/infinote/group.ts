@@ -16,7 +16,9 @@ export interface GroupEnvelope {
 
 /**
  * Any top-level element with a `name` attribute is a group container; libinfinity does not
- * check the element name (inf-communication-registry.c). Text between messages is ignored.
+ * check the element name (inf-communication-registry.c). It hands every child node to the
+ * group, text too, which libxml names "text": a run of text (white space included) becomes a
+ * message `<text/>`, which the directory answers as an unexpected message, as infinoted does.
  */
 export function decodeGroup(el: Element): GroupEnvelope {
   const name = el.attrs.name;
@@ -24,7 +26,7 @@ export function decodeGroup(el: Element): GroupEnvelope {
     throw new InfError('INF_REQUEST_ERROR', ErrorCodes.INF_REQUEST_ERROR.NO_SUCH_ATTRIBUTE,
       `Request '${el.name}' does not contain required attribute 'name'`);
   }
-  const messages = el.children.filter((c): c is Element => typeof c !== 'string');
+  const messages = el.children.map((c) => (typeof c === 'string' ? new Element('text') : c));
   for (const m of messages) m.parent = null;
   const publisher = el.attrs.publisher;
   return typeof publisher === 'string' ? { name, publisher, messages } : { name, messages };

@@ -242,13 +242,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private dispatch(el: Element): void {
     let name: string;
     let messages: Element[];
+    let publisher: string | undefined;
     try {
       // Any top-level element with a name attribute is a group container; others are dropped
       // (inf-communication-registry.c).
-      ({ name, messages } = decodeGroup(el));
+      ({ name, messages, publisher } = decodeGroup(el));
     } catch {
       return;
     }
+    // Every group lives on the server, which a client calls "you"; without a publisher, or with
+    // "me", a group of the client's own is meant, which the server does not have: dropped, as
+    // infinoted's registry finds no such group.
+    if (publisher !== 'you') return;
     if (this.traced) this.emit('traffic', 'received', serialize(el));
     try {
       this.emit('group', name, messages);

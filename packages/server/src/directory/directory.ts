@@ -31,7 +31,7 @@ export const DIRECTORY_GROUP = 'InfDirectory';
 
 /** A pending subscription, waiting for subscribe-ack / subscribe-nack (keyed by node id). */
 type Pending =
-  | { kind: 'subscribe'; node: DirNode }
+  | { kind: 'subscribe'; node: DirNode; removed?: Element[] }
   | { kind: 'add-node'; parent: DirNode; id: number; name: string; type: string; seq?: string; acl: AclSheet[] }
   | { kind: 'sync-in'; parent: DirNode; id: number; name: string; type: string; subscribe: boolean; group: string; receiver?: SyncInReceiver; acl: AclSheet[] };
 
@@ -530,6 +530,14 @@ export class Directory {
     const path = this.tree.path(node);
     // Subscribers of every session in the subtree are told first (cap 01: session-close, then remove-node).
     for (const n of this.tree.subtree(node)) {
+      // A subscription still waiting for its ack holds the document, as infinoted's holds its
+      // session: the ack then gets the document as it was, and session-close.
+      const waiting = n.type === 'InfText' ? [...this.clients.values()].flatMap((c) => [...c.pending.values()])
+        .filter((p): p is Extract<Pending, { kind: 'subscribe' }> => p.kind === 'subscribe' && p.node === n) : [];
+      if (waiting.length > 0) {
+        const messages = (await this.loadSession(n)).syncMessages();
+        for (const p of waiting) p.removed = messages;
+      }
       this.chatDocs.get(n.id)?.close();
       this.chatDocs.delete(n.id);
       const s = this.sessions.get(n.id);
@@ -597,7 +605,11 @@ export class Directory {
     const p = this.takePending(c, id);
     switch (p.kind) {
       case 'subscribe': {
-        if (this.tree.get(p.node.id) !== p.node) return; // removed meanwhile
+        if (this.tree.get(p.node.id) !== p.node) {
+          // Removed meanwhile: the document as it was, then its end (infinoted's closed session).
+          if (p.removed && this.clients.has(m)) m.sendGroup(`InfSession_${p.node.id}`, ...p.removed, encodeSignal('session-close'));
+          return;
+        }
         if (p.node.type === CHAT_NOTE) {
           const chat = await this.loadChat(p.node);
           if (this.tree.get(p.node.id) === p.node && this.clients.has(m) && !chat.isSubscribed(m)) chat.subscribe(m, true);

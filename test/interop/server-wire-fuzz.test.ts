@@ -1,4 +1,4 @@
-// tandemd against infinoted on seeded random scripts: two raw clients send well-formed and
+// tandemd against infinoted on seeded random scripts: two or three raw clients send well-formed and
 // malformed directory, session and chat messages (numbers in every spelling strtoul accepts or
 // refuses, missing and unknown attributes, wrong ids, joins, requests, syncs) to a fresh
 // infinoted and a fresh tandemd; after every message each client sends a barrier (an
@@ -28,7 +28,9 @@ const dir = (body: string): string => g('InfDirectory', body);
 
 const WEIRD = ['', '-1', '0', '1', '2', '4294967295', '4294967296', '99999999999999999999', '1.5', 'abc', '1:2;3:4', ':',
   ' 1', '+1', '-0', '010', '0x1f', '0x', '\u{1F600}'];
-const TEXTS = ['a', 'hello', '\u{1F600}\u{1F44D}\u{1F3FD}', 'e\u0301', '\t\n', 'x'.repeat(50), '&amp;', '&lt;x&gt;'];
+const TEXTS = ['a', 'hello', '\u{1F600}\u{1F44D}\u{1F3FD}', 'e\u0301', '\t\n', 'x'.repeat(50), '&amp;', '&lt;x&gt;', '',
+  // Control characters travel as <uchar codepoint="N"/> (protocol.md); some codepoints are not allowed.
+  'a<uchar codepoint="7"/>b', '<uchar codepoint="27"/>', '<uchar codepoint="0"/>', '<uchar codepoint="x"/>', '<uchar/>', 'a<b/>c'];
 const NAMES = ['a', 'b', 'c', 'd'];
 
 type Step = [client: number, message: string];
@@ -241,14 +243,15 @@ describe('tandemd against infinoted on seeded random scripts (differential wire 
     let compared = 0;
     const crashes: string[] = [];
     for (let k = 0; k < scripts; k++) {
-      const steps = script(rnd, 2, length);
+      const clients = k % 3 === 2 ? 3 : 2;
+      const steps = script(rnd, clients, length);
       const reference = await startInfinoted({ securityPolicy: 'no-tls', plugins: ['note-chat'] });
       const ours = await startTandemd({ securityPolicy: 'no-tls', plugins: ['note-text', 'note-chat'] });
       let theirs: Transcript;
       let mine: Transcript;
       try {
-        theirs = await run(reference, steps, 2);
-        mine = await run(ours, steps, 2);
+        theirs = await run(reference, steps, clients);
+        mine = await run(ours, steps, clients);
       } finally {
         await reference.stop();
         await ours.stop();

@@ -208,6 +208,9 @@ export class ServerStream {
   }
 
   private onElement(out: ServerAction[], el: Element): void {
+    // A client's stream error before the stream is open changes nothing (infinoted only reports
+    // it to itself, whatever state the stream is in).
+    if (el.name === 'stream:error' && (this.state === 'negotiating' || this.state === 'sasl')) return;
     switch (this.state) {
       case 'open':
         if (el.name === 'stream:error') {
@@ -253,22 +256,25 @@ export class ServerStream {
   }
 
   private onSasl(out: ServerAction[], el: Element): void {
-    if (el.name === 'auth') return; // ignored while an exchange runs (capture 04a)
     if (el.name === 'abort') {
       this.send(out, serialize(saslFailure('aborted')));
       this.state = 'negotiating';
       return;
     }
-    if (el.name !== 'response') {
-      this.error(out, 'not-authorized');
-      return;
-    }
+    // Anything else but a response is ignored while an exchange runs, another <auth> too
+    // (capture 04a; inf_xmpp_connection_process_authentication, server side).
+    if (el.name !== 'response') return;
     let text = '';
     for (const c of el.children) if (typeof c === 'string') text += c;
     const bytes = base64Decode(text.trim());
     if (!bytes) {
       this.send(out, serialize(saslFailure('incorrect-encoding')));
       this.state = 'negotiating';
+      return;
+    }
+    // GSASL's PLAIN asks again for an empty token (infinoted: another empty challenge).
+    if (bytes.length === 0 && this.mechanism === 'PLAIN') {
+      this.send(out, serialize(sasl('challenge')));
       return;
     }
     const credentials = this.credentials(bytes);

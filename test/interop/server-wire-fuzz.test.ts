@@ -3,7 +3,9 @@
 // refuses, missing and unknown attributes, wrong ids, joins, requests, syncs) to a fresh
 // infinoted and a fresh tandemd; after every message each client sends a barrier (an
 // explore-node of a node that cannot exist) and everything that arrived before its answer is
-// compared, byte for byte, between the two servers.
+// compared, byte for byte, between the two servers. A second part does the same for the stream
+// itself (headers, SASL in every shape, stanzas around the login), with and without a password,
+// reading each answer until the server has been quiet for 90 ms.
 //
 // Left out, because tandemd differs on purpose (docs/features.md, docs/server.md): save-session
 // (infinoted dereferences NULL for an id that names no note, and answers "session-saved", which
@@ -230,6 +232,73 @@ async function run(server: ServerUnderTest, steps: readonly Step[], clients: num
   return out;
 }
 
+/** A script of stream-level messages: headers, SASL in every shape, stanzas around the login. */
+function streamScript(rnd: () => number, password: string | undefined): string[] {
+  const R = (n: number): number => Math.floor(rnd() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[R(xs.length)]!;
+  const b64 = (x: string): string => Buffer.from(x).toString('base64');
+  const pw = password ?? 'x';
+  const header = (): string => pick([
+    HEADER, HEADER,
+    '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams">',
+    '<stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">',
+    '<stream:stream version="2.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">',
+    '<stream:stream version="1.0" xmlns="jabber:server" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">',
+    '<stream version="1.0" xmlns="jabber:client" to="localhost">',
+    `<?xml version="1.0"?>${HEADER}`,
+  ]);
+  const sasl = 'urn:ietf:params:xml:ns:xmpp-sasl';
+  const message = (): string => pick([
+    header,
+    () => `<auth xmlns="${sasl}" mechanism="${pick(['PLAIN', 'PLAIN', 'ANONYMOUS', 'ANONYMOUS', 'DIGEST-MD5', '', 'plain'])}"${pick(['/>', `>${b64(`\0alice\0${pw}`)}</auth>`, '>!!</auth>'])}`,
+    () => '<auth mechanism="PLAIN"/>',
+    () => `<response xmlns="${sasl}">${pick([b64(`\0alice\0${pw}`), b64(`\0alice\0${pw}`), b64('\0alice\0wrong'), b64(`alice\0${pw}`), b64(`\0\0${pw}`), b64('x'), '!!', '', '=', 'AAAA', b64(`authz\0alice\0${pw}`)])}</response>`,
+    () => `<response xmlns="${sasl}"/>`,
+    () => `<abort xmlns="${sasl}"/>`,
+    () => `<success xmlns="${sasl}"/>`,
+    () => '<starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>',
+    () => dir('<explore-node seq="1" id="0"/>'),
+    () => '<iq type="get"/>',
+    () => '<stream:error><conflict xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error>',
+    () => ' ',
+    () => '</stream:stream>',
+  ])();
+  return [R(6) === 0 ? header() : HEADER, ...Array.from({ length: 2 + R(8) }, message)];
+}
+
+/** What the server sent after each message, read until it has been quiet for a moment. */
+async function streamRun(port: number, script: readonly string[]): Promise<string[]> {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.setEncoding('utf8');
+  let buf = '';
+  let closed = false;
+  socket.on('data', (d: string) => void (buf += d));
+  socket.on('close', () => void (closed = true));
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const out: string[] = [];
+  try {
+    for (const m of script) {
+      if (closed) {
+        out.push('[closed]');
+        continue;
+      }
+      socket.write(m);
+      let seen = buf.length;
+      for (let quiet = 0, t = 0; quiet < 3 && t < 100; t++) {
+        await new Promise((r) => setTimeout(r, 30));
+        if (buf.length === seen) quiet++;
+        else [quiet, seen] = [0, buf.length];
+      }
+      out.push(normalise(buf) + (closed ? '[closed]' : ''));
+      buf = '';
+    }
+  } finally {
+    socket.destroy();
+  }
+  return out;
+}
+
 describe('tandemd against infinoted on seeded random scripts (differential wire fuzzing)', function () {
   this.timeout(300_000);
 
@@ -280,5 +349,31 @@ describe('tandemd against infinoted on seeded random scripts (differential wire 
     }
     console.log(`      ${compared} steps of ${scripts} scripts answered alike${crashes.length > 0 ? `; infinoted crashed at ${crashes.join('; ')}` : ''}`);
     expect(compared).to.be.greaterThan(scripts * length / 2);
+  });
+
+  it('answers every stream header, SASL message and early stanza as infinoted does, with and without a password', async () => {
+    const seed = testSeed();
+    const rnd = mulberry32(seed);
+    const scripts = Number(process.env.TANDEM_FUZZ_SCRIPTS ?? 12);
+    let compared = 0;
+    for (const password of [undefined, 'pw']) {
+      const options = { securityPolicy: 'no-tls' as const, ...(password !== undefined ? { password } : {}) };
+      const reference = await startInfinoted(options);
+      // infinoted answers a wrong password at once.
+      const ours = await startTandemd({ ...options, extraArgs: ['--auth-failure-delay=0'] });
+      try {
+        for (let k = 0; k < scripts; k++) {
+          const steps = streamScript(rnd, password);
+          const theirs = await streamRun(reference.port, steps);
+          const mine = await streamRun(ours.port, steps);
+          expect(mine, `seed ${seed}, ${password ? 'PLAIN' : 'ANONYMOUS'} script ${k}:\n${steps.join('\n')}\n`).to.deep.equal(theirs);
+          compared += steps.length;
+        }
+      } finally {
+        await reference.stop();
+        await ours.stop();
+      }
+    }
+    console.log(`      ${compared} stream-level messages answered alike`);
   });
 });

@@ -126,6 +126,26 @@ const TRANSCRIPTS: Record<string, { server: ServerStreamOptions; steps: Step[]; 
       ['S', NOT_AUTHORIZED],
     ],
   },
+  'other elements ignored while SASL runs, empty PLAIN token asked again, stream errors before login ignored (fuzzer, 2026-12-03)': {
+    server: { host: 'vm', policy: 'no-tls', mechanisms: ['PLAIN'] },
+    steps: [
+      ['C', C_HEADER],
+      ['S', S_HEADER + `<stream:features>${MECH_PLAIN}</stream:features>`],
+      ['C', '<stream:error><conflict xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error>'],
+      ['C', AUTH_PLAIN],
+      ['S', CHALLENGE],
+      ['C', '<iq type="get"/><success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/><starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>'],
+      ['C', '<stream:error><conflict xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error>'],
+      ['C', '<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/>'],
+      ['S', CHALLENGE],
+      ['C', '<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl"></response>'],
+      ['S', CHALLENGE],
+      ['C', '<response xmlns="urn:ietf:params:xml:ns:xmpp-sasl">AGV2ZQBzZWNyZXQ=</response>'],
+      ['S', SUCCESS],
+      // A stanza where the new header belongs: infinoted drops the connection without a word.
+      ['C', EXPLORE],
+    ],
+  },
   'malformed XML (04a)': {
     server: { host: 'vm', policy: 'no-tls', mechanisms: ['PLAIN'] },
     steps: [

@@ -149,8 +149,9 @@ export class ServerStream {
   }
 
   private error(out: ServerAction[], condition: StreamErrorCondition): void {
-    if (this.state === 'header' || this.state === 'tls') {
-      // No stream to report into yet: infinoted just drops the connection.
+    if (this.state === 'header' || this.state === 'tls' || this.state === 'restart') {
+      // No stream to report into yet (or, after SASL success, not yet again): infinoted just
+      // drops the connection.
       this.state = 'closed';
       out.push({ type: 'close', reason: 'not-a-stream', condition });
       return;

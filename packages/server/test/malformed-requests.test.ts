@@ -28,6 +28,14 @@ describe('malformed requests, answered as infinoted answers them', () => {
     await c.next(/<explore-end seq="\d+\/0"\/><\/group>/);
     return c;
   }
+  /** A new document "doc" (node 1) the client is subscribed to, and its user "u1" (id 1) joined. */
+  async function joined(c: PairClient): Promise<void> {
+    c.send(dir('<add-node seq="1" parent="0" type="InfText" name="doc"><subscribe/></add-node>'));
+    await c.next('</group>');
+    c.send(dir('<subscribe-ack id="1"/>'));
+    c.send(group('InfSession_1', '<user-join seq="2" name="u1" status="active" time="" caret="0" hue="0.5"/>'));
+    await c.next('</group>');
+  }
   const failed = (code: number, domain: string, text: string, seq?: string): string =>
     `<group name="InfDirectory"><request-failed code="${code}" domain="${domain}"${seq ? ` seq="${seq}"` : ''}>${text}</request-failed></group>`;
 
@@ -119,11 +127,7 @@ describe('malformed requests, answered as infinoted answers them', () => {
 
   it('reports an undo with nothing to undo without the "Failed to apply" prefix', async () => {
     const c = await client();
-    c.send(dir('<add-node seq="1" parent="0" type="InfText" name="doc"><subscribe/></add-node>'));
-    await c.next('</group>');
-    c.send(dir('<subscribe-ack id="1"/>'));
-    c.send(group('InfSession_1', '<user-join seq="2" name="u1" status="active" time="" caret="0" hue="0.5"/>'));
-    await c.next('</group>');
+    await joined(c);
     c.send(group('InfSession_1', '<request user="1" time=""><redo/></request>'));
     expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><invalid-request request="" state="" user="1"><reason>The request "" from user "u1" is a REDO request but there is no request to be redone.</reason></invalid-request></group>');
     c.send(group('InfSession_1', '<request user="1" time=""><insert pos="7">x</insert></request>'));
@@ -142,11 +146,7 @@ describe('malformed requests, answered as infinoted answers them', () => {
 
   it('answers the ack of a subscription whose document was removed meanwhile with the document and session-close', async () => {
     const c = await client();
-    c.send(dir('<add-node seq="1" parent="0" type="InfText" name="doc"><subscribe/></add-node>'));
-    await c.next('</group>');
-    c.send(dir('<subscribe-ack id="1"/>'));
-    c.send(group('InfSession_1', '<user-join seq="2" name="u1" status="active" time="" caret="0" hue="0.5"/>'));
-    await c.next('</group>');
+    await joined(c);
     c.send(group('InfSession_1', '<request user="1" time=""><insert-caret pos="0">hey</insert-caret></request>'));
     c.send(group('InfSession_1', '<session-unsubscribe/>'));
     c.send(dir('<subscribe-session seq="3" id="1"/>'));

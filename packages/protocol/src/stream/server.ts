@@ -294,9 +294,10 @@ export class ServerStream {
     if (this.mechanism === 'ANONYMOUS') {
       return text === '' ? undefined : { mechanism: 'ANONYMOUS', trace: text };
     }
-    // RFC 4616: [authzid] NUL authcid NUL passwd
+    // RFC 4616: [authzid] NUL authcid NUL passwd. GSASL (infinoted) takes an empty authcid too:
+    // with the right password such a login succeeds there.
     const parts = text.split('\0');
-    if (parts.length !== 3 || parts[1] === '') return undefined;
+    if (parts.length !== 3) return undefined;
     return { mechanism: 'PLAIN', authzid: parts[0]!, authcid: parts[1]!, password: parts[2]! };
   }
 }

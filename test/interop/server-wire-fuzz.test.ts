@@ -13,7 +13,9 @@
 // ahead of what the server has seen (infinoted queues the request forever or lets the user join
 // at a state the session never reached), carets past the end in a join, sync-in of chat
 // documents, and subscribe-ack/nack without or with an unparsable id from a connection that
-// did not ask for the chat (infinoted then takes another connection's chat request). The vector
+// did not ask for the chat (infinoted then takes another connection's chat request), add-node
+// into a directory the requester has not explored (infinoted answers only the parent's
+// explorers), and undo/redo counts above the user's log (a limit of tandemd's). The vector
 // and status of a user with a refused request are not compared in later synchronisations:
 // infinoted counts the refused request in the user's vector and lets it make an inactive user
 // active; tandemd, which does not relay it, does neither. If infinoted crashes on a script anyway, the steps before the
@@ -59,12 +61,19 @@ function script(rnd: () => number, clients: number, steps: number): Step[] {
       () => `<move caret="${val(String(R(12)))}" selection="${val(String(R(4)))}"/>`,
       () => '<frobnicate/>',
     ])();
-    const num = /undo|redo/.test(body) && R(6) === 0 ? ` num="${val(String(1 + R(3)))}"` : '';
+    // A count above the user's log is refused by tandemd before anything runs (a limit), so only 1 or nonsense.
+    const num = /undo|redo/.test(body) && R(6) === 0 ? ` num="${pick(['1', 'abc', '', '-1', '1.5'])}"` : '';
     return g(session(), `<request user="${user()}" time="${badTime()}"${num}>${body}</request>`);
   };
   const single = (): string => pick([
     () => dir(`<explore-node seq="${seq()}" id="${node()}"/>`),
-    () => dir(`<add-node seq="${seq()}" parent="${val(pick(['0', '0', '1', '2']))}" type="${val(pick(['InfText', 'InfText', 'InfSubdirectory', 'InfChat', 'Foo']))}" name="${val(pick(NAMES))}">${pick(['', '<subscribe/>', '<subscribe/>'])}</add-node>`),
+    // A parent other than the root is explored first: infinoted answers an add-node only to the
+    // explorers of its parent, so a requester that has not explored it gets nothing (tandemd answers).
+    () => {
+      const parent = val(pick(['0', '0', '1', '2']));
+      const explore = parent === '0' ? '' : dir(`<explore-node seq="${seq()}" id="${parent}"/>`);
+      return explore + dir(`<add-node seq="${seq()}" parent="${parent}" type="${val(pick(['InfText', 'InfText', 'InfSubdirectory', 'InfChat', 'Foo']))}" name="${val(pick(NAMES))}">${pick(['', '<subscribe/>', '<subscribe/>'])}</add-node>`);
+    },
     () => dir(`<add-node seq="${seq()}" parent="0" type="InfText" name="${pick([' ', '', 'a/b', 'x\u0007'])}"/>`),
     () => dir(`<remove-node seq="${seq()}" id="${node()}"/>`),
     () => dir(`<subscribe-session seq="${seq()}" id="${node()}"/>`),

@@ -29,12 +29,20 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  // A stop signal that arrives while the daemon starts (it logs "Server running" before it has
+  // finished) waits for the start instead of killing the process unsaved.
+  let early: string | undefined;
+  const onEarly = (sig: string) => (): void => void (early ??= sig);
+  const earlyHandlers = (['SIGINT', 'SIGTERM', 'SIGQUIT'] as const).map((sig) => [sig, onEarly(sig)] as const);
+  for (const [sig, h] of earlyHandlers) process.on(sig, h);
   let daemon;
   try {
     daemon = await startDaemon(options);
   } catch (err) {
     console.error(`tandemd: ${(err as Error).message}`);
     return 1;
+  } finally {
+    for (const [sig, h] of earlyHandlers) process.off(sig, h);
   }
   // Every loaded session is written before exit (infinoted saves on SIGINT/SIGTERM/SIGQUIT); if
   // one could not be, the exit status says so (1), so that a service manager or script notices.
@@ -50,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       });
     };
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.on(sig, () => stop(sig));
+    if (early !== undefined) stop(early);
     // SIGHUP re-reads the configuration file and the same command line, as infinoted does.
     process.on('SIGHUP', () => {
       let next;

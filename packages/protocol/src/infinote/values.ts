@@ -33,32 +33,32 @@ function underflow(name: string, value: string): InfError {
   return new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, `Attribute '${name}' causes underflow (${value})`);
 }
 
-const C_SPACE = new Set([' ', '\t', '\n', '\v', '\f', '\r']);
 const ULONG_MAX = (1n << 64n) - 1n;
 
 /**
- * A number as C's strtoul/strtol with base 0 read it (glibc, 64-bit long), the whole value
- * consumed: leading white space, a sign, `0x` for hexadecimal and a leading `0` for octal.
- * Undefined when no digits are read or something follows them. The magnitude is exact (no
+ * The number at the start of `value` as C's strtoul/strtol with base 0 read it (glibc, 64-bit
+ * long): leading white space, a sign, `0x` for hexadecimal and a leading `0` for octal; `end`
+ * is where reading stopped. Undefined when no digits are read. The magnitude is exact (no
  * limit), the caller decides about overflow.
  */
+function scanCInteger(value: string): { negative: boolean; magnitude: bigint; end: number } | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(value);
+  if (!m) return undefined;
+  const digits = m[2]!;
+  const magnitude = /^0[xX]/.test(digits) ? BigInt(digits) : digits.length > 1 ? BigInt(digits[0] === '0' ? `0o${digits.slice(1)}` : digits) : BigInt(digits);
+  return { negative: m[1] === '-', magnitude, end: m[0].length };
+}
+
+/** The whole value read as one number (inf_xml_util's check that nothing follows), or undefined. */
 function cInteger(value: string): { negative: boolean; magnitude: bigint } | undefined {
-  let i = 0;
-  while (i < value.length && C_SPACE.has(value[i]!)) i++;
-  let negative = false;
-  if (value[i] === '+' || value[i] === '-') negative = value[i++] === '-';
-  let base = 10;
-  if (value[i] === '0') {
-    if ((value[i + 1] === 'x' || value[i + 1] === 'X') && /[0-9a-fA-F]/.test(value[i + 2] ?? '')) {
-      base = 16;
-      i += 2;
-    } else base = 8;
-  }
-  const digits = base === 16 ? /^[0-9a-fA-F]+$/ : base === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
-  const rest = value.slice(i);
-  if (!digits.test(rest)) return undefined;
-  const magnitude = base === 10 ? BigInt(rest) : BigInt(`${base === 16 ? '0x' : '0o'}${rest}`);
-  return { negative, magnitude };
+  const c = scanCInteger(value);
+  return c && c.end === value.length ? c : undefined;
+}
+
+/** strtoul's result: saturated at ULONG_MAX (ERANGE), a '-' wrapping modulo 2^64. */
+function asUlong(c: { negative: boolean; magnitude: bigint }): bigint {
+  if (c.magnitude > ULONG_MAX) return ULONG_MAX;
+  return c.negative && c.magnitude !== 0n ? (1n << 64n) - c.magnitude : c.magnitude;
 }
 
 /**
@@ -66,13 +66,8 @@ function cInteger(value: string): { negative: boolean; magnitude: bigint } | und
  * of `value` ("3x" is 3), 0 when there is none; past 2^64-1 it saturates, a '-' wraps.
  */
 export function strtoulPrefix(value: string): number {
-  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(value);
-  if (!m) return 0;
-  const digits = m[2]!;
-  let n = /^0[xX]/.test(digits) ? BigInt(digits) : digits.length > 1 && digits[0] === '0' ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
-  if (n > ULONG_MAX) n = ULONG_MAX;
-  else if (m[1] === '-' && n !== 0n) n = (1n << 64n) - n;
-  return Number(n);
+  const c = scanCInteger(value);
+  return c ? Number(asUlong(c)) : 0;
 }
 
 /** A plain decimal without a leading zero: what every libinfinity peer writes. */
@@ -87,7 +82,7 @@ export function parseUint(name: string, value: string): number {
   const c = cInteger(value);
   if (!c) throw invalidNumber(name);
   if (c.magnitude > ULONG_MAX) throw overflow(name, value);
-  const n = c.negative && c.magnitude !== 0n ? (1n << 64n) - c.magnitude : c.magnitude;
+  const n = asUlong(c);
   if (n > 0xffffffffn) throw overflow(name, value);
   return Number(n);
 }

@@ -80,9 +80,14 @@ function sectionB(rows) {
 function sectionC(rows) {
   const out = [];
   for (const [doc, { tandemd: t, infinoted: i }] of pairs(rows, (r) => r.document)) {
-    out.push([doc, fmt(t?.subscribeMs, 1), fmt(i?.subscribeMs, 1), ratio(t?.subscribeMs, i?.subscribeMs), fmt(t?.serverMs, 1), fmt(i?.serverMs, 1), ratio(t?.serverMs, i?.serverMs), `${fmt(t?.syncMiB, 2)} / ${fmt(i?.syncMiB, 2)}`, `${t?.times?.join(', ') ?? '–'} / ${i?.times?.join(', ') ?? '–'}`, `${fmt(t?.firstMs, 1)} / ${fmt(i?.firstMs, 1)}`, `${fmt(t?.buildSeconds, 1)} / ${fmt(i?.buildSeconds, 1)}`]);
+    out.push([doc, fmt(t?.gobbyMs, 1), fmt(i?.gobbyMs, 1), ratio(t?.gobbyMs, i?.gobbyMs),
+      fmt(t?.subscribeMs, 1), fmt(i?.subscribeMs, 1), ratio(t?.subscribeMs, i?.subscribeMs), fmt(t?.serverMs, 1), fmt(i?.serverMs, 1), ratio(t?.serverMs, i?.serverMs),
+      `${fmt(t?.syncMiB, 2)} / ${fmt(i?.syncMiB, 2)}`, `${t?.gobbyTimes?.join(', ') ?? '–'} / ${i?.gobbyTimes?.join(', ') ?? '–'}`, `${t?.times?.join(', ') ?? '–'} / ${i?.times?.join(', ') ?? '–'}`,
+      `${fmt(t?.firstMs, 1)} / ${fmt(i?.firstMs, 1)}`, `${fmt(t?.buildSeconds, 1)} / ${fmt(i?.buildSeconds, 1)}`]);
   }
-  return table(['document', 'client ready: tandemd ms', 'infinoted ms', 'tandemd ÷ infinoted', 'server side: tandemd ms', 'infinoted ms', 'tandemd ÷ infinoted', 'sync MiB (tandemd / infinoted)', 'client each run (tandemd / infinoted)', 'client cold first open ms (tandemd / infinoted)', 'built in s (tandemd / infinoted)'], out);
+  return table(['document', 'libinfinity client ready: tandemd ms', 'infinoted ms', 'tandemd ÷ infinoted', '@tandem/client ready: tandemd ms', 'infinoted ms', 'tandemd ÷ infinoted',
+    'server side: tandemd ms', 'infinoted ms', 'tandemd ÷ infinoted', 'sync MiB (tandemd / infinoted)', 'libinfinity client each run (tandemd / infinoted)', '@tandem/client each run (tandemd / infinoted)',
+    '@tandem/client cold first open ms (tandemd / infinoted)', 'built in s (tandemd / infinoted)'], out);
 }
 
 function sectionD(rows) {
@@ -134,7 +139,10 @@ export function renderServerSection(results, { before, notes } = {}) {
     `* Command: \`${results.command}\` (${results.date.slice(0, 16)} UTC, ${results.totalSeconds ?? '?'} s, seed ${results.settings.seed}).`,
     '',
   ];
-  if (notes) parts.push(notes.trim(), '');
+  // notes.md: what to read before the tables, then (after a line `<!-- history -->`) the dated
+  // notebook of runs, fixes and experiments, which goes after them.
+  const [lead, history] = (notes ?? '').split(/^<!-- history -->\s*$/m);
+  if (lead?.trim()) parts.push(lead.trim(), '');
   for (const [name, why] of Object.entries(results.failures ?? {})) parts.push(`* **Scenario (${name}) did not complete:** ${why}.`, '');
   if (s.a?.length) {
     parts.push(`### (a) K clients typing 5 edits/s each on one document`, '',
@@ -151,11 +159,12 @@ export function renderServerSection(results, { before, notes } = {}) {
     parts.push(`### (h) Head to head at K = ${K}`, '', `(a)\'s row at K = ${K} (the issue\'s goal: at least 2× infinoted\'s edits per server CPU second with p99 no worse), run for tandemd and infinoted in turn, ${results.settings.pairs} times, each on a freshly started server: the machine\'s state moves by tens of percent within minutes, so the ratio within a pair, and the median of the ratios, say more than any single row.`, '', sectionH(s.h), '');
   }
   if (s.b?.length) parts.push('### (b) Maximum throughput, 20 clients', '', `20 light typists each send ${results.settings.batchB} edit(s), wait for a directory round trip (the server reads a connection in order, so the reply means it has processed them), and repeat; one full client watches. Latency: send to arrival at the other clients.`, '', sectionB(s.b), '');
-  if (s.c?.length) parts.push('### (c) Subscribe time', '', 'Subscription until `sync-end`, acknowledged. \"Client ready\": a `@tandem/client` subscriber until its document is open (it parses every message and rebuilds the request logs: the same work for both servers); one fresh connection opens the document 7 times, the figure is the median of the last 5 (the first two compile the client\'s synchronisation path, the same cost for both servers; the first, cold open, which also pays the server\'s first serialisation of that text, has a column of its own). \"Server side\": median of 5 fresh raw connections (bench/server/raw-subscribe.mjs) that parse nothing, each from its subscribe-session request until the last byte of `<sync-end/>` has arrived: what each server needs to build and send the synchronisation. The big documents are uploaded with `put` (inserts of at most 8192 UTF-16 units); the history is built by one light typist sending batches of 100 edits. The uploader of the history document leaves after the upload and the typist is always up to date, so both servers clean the request log as it grows (libinfinity\'s `max-total-log-size`, 2048): the subscriber receives the current text and about 2048 logged requests, which is what a subscriber to a long-edited document gets from either server.', '', sectionC(s.c), '');
+  if (s.c?.length) parts.push('### (c) Subscribe time', '', 'Subscription until `sync-end`, acknowledged. \"libinfinity client ready\": what a Gobby user waits for, the real libinfinity 0.7 client (Debian\'s, through python3-gi: bench/server/gobby-subscribe.mjs with the interop tests\' driver) timing, in its own main loop, its subscribe request until the synchronisation is complete; median of 5 opens, each by a fresh process and connection, after the directory was explored; for big documents most of that time is libinfinity parsing and storing what it receives, the same for both servers. \"@tandem/client ready\": a `@tandem/client` subscriber until its document is open (it parses every message and rebuilds the request logs: the same work for both servers); one fresh connection opens the document 7 times, collecting its garbage before each, the figure is the median of the last 5 (the first two compile the client\'s synchronisation path, the same cost for both servers; the first, cold open, which also pays the server\'s first serialisation of that text, has a column of its own). \"Server side\": median of 5 fresh raw connections (bench/server/raw-subscribe.mjs) that parse nothing, each from its subscribe-session request until the last byte of `<sync-end/>` has arrived: what each server needs to build and send the synchronisation. The big documents are uploaded with `put` (inserts of at most 8192 UTF-16 units); the history is built by one light typist sending batches of 100 edits. The uploader of the history document leaves after the upload and the typist is always up to date, so both servers clean the request log as it grows (libinfinity\'s `max-total-log-size`, 2048): the subscriber receives the current text and about 2048 logged requests, which is what a subscriber to a long-edited document gets from either server. Opens begin once the server has settled after building the document (at most one clock tick of CPU in a second: tandemd collects the upload\'s garbage and saves the document when its crash journal has grown long).', '', sectionC(s.c), '');
   if (s.d?.length) parts.push('### (d) 128 clients joining one document at once', '', '128 connected clients subscribe and join a 10,000-character document at the same moment; time until the last has joined. All synced: every text equals a fresh subscriber\'s and every client sees all 128 joiners (plus the uploader).', '', sectionD(s.d), '');
   if (s.e?.length) parts.push(`### (e) ${results.settings.idle} idle connections over 100 documents`, '', 'Each connection subscribes to and joins one of 100 documents of 1,000 characters. RSS before (documents created, no connection), 2 s after the first half of the connections joined, and 2 s after the last join. \"Second half\": what the second half added, per connection: the cost of one more connection, without what the first ones cost once (the garbage-collected heap of tandemd grows its young generation under the joins).', '', sectionE(s.e), '');
   const ba = beforeAfter(before, results);
   if (ba) parts.push('### Profile and fixes: before and after', '', ba, '');
+  if (history?.trim()) parts.push(history.trim(), '');
   return parts.join('\n');
 }
 

@@ -4,6 +4,7 @@
 import { fork } from 'node:child_process';
 import { Histogram, nowMs, sleep } from './stats.mjs';
 import { startServer } from './servers.mjs';
+import { gobbyOpens } from './gobby-subscribe.mjs';
 import { rawSubscribe } from './raw-subscribe.mjs';
 
 const WORKER = new URL('./worker.mjs', import.meta.url);
@@ -17,7 +18,8 @@ export function killWorkers() {
 
 /** A load process and a promise-returning `call(cmd, args)` for it. */
 async function startWorker(index, seed) {
-  const child = fork(WORKER, [], { env: { ...process.env, BENCH_WORKER: String(index), BENCH_SEED: String(seed) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // --expose-gc: (c)'s subscriber collects before each timed open (worker.mjs, observe).
+  const child = fork(WORKER, [], { execArgv: [...process.execArgv, '--expose-gc'], env: { ...process.env, BENCH_WORKER: String(index), BENCH_SEED: String(seed) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = new Map();
   let nextId = 0;
   let exitError;
@@ -254,6 +256,27 @@ async function rawTimes(port, name) {
   return { serverMs: round(median(runs.map((r) => r.ms)), 1), serverTimes: runs.map((r) => round(r.ms, 1)), syncMiB: round(runs[0].bytes / 2 ** 20, 2) };
 }
 
+/**
+ * A document was just built: the server may still be busy with it (tandemd collects the upload's
+ * garbage and saves the document its journal asked for; infinoted does it all before it reads on).
+ * Subscribers are timed against a server that has settled, as a document people open later is.
+ */
+const settled = (server, opts) => server.settle(opts.smoke ? 2000 : 20000);
+
+/**
+ * SUBSCRIBES opens by the real libinfinity client (Gobby's library), each a fresh process: median
+ * ms and the text's hash. Without python3-gi and the Infinity 0.7 typelibs the columns stay empty.
+ */
+async function gobbyTimes(port, path, opts, log) {
+  try {
+    const r = await gobbyOpens(port, path, opts.smoke ? 1 : SUBSCRIBES);
+    return { gobbyMs: round(median(r.times), 1), gobbyTimes: r.times.map((t) => round(t, 1)), gobbyText: `${r.length}:${r.sha256.slice(0, 16)}` };
+  } catch (err) {
+    log(`(c) libinfinity client: ${err.message.split('\n')[0]}`);
+    return {};
+  }
+}
+
 /** (c) Subscribe time (median of SUBSCRIBES fresh subscriptions) for big documents and a long history. */
 export async function scenarioC(opts, log, rows = []) {
   for (const kind of opts.servers) {
@@ -263,11 +286,13 @@ export async function scenarioC(opts, log, rows = []) {
         const t0 = nowMs();
         await w.call('put', { port: server.port, path, size });
         const buildSeconds = (nowMs() - t0) / 1000;
+        await settled(server, opts);
         const opens = await clientOpens(w, server.port, path);
         const raw = await rawTimes(server.port, path.slice(1));
-        const row = { server: kind, document: `${round(size / 2 ** 20, 1)} MiB text`, buildSeconds: round(buildSeconds), ...opens, ...raw, serverRssMiB: round(server.memory().rss, 1) };
+        const gobby = await gobbyTimes(server.port, path, opts, log);
+        const row = { server: kind, document: `${round(size / 2 ** 20, 1)} MiB text`, buildSeconds: round(buildSeconds), ...gobby, ...opens, ...raw, serverRssMiB: round(server.memory().rss, 1) };
         rows.push(row);
-        log(`(c) ${kind} ${row.document}: subscribe ${row.subscribeMs} ms (${row.times}; cold ${row.firstMs}), server side ${row.serverMs} ms (${row.serverTimes}), ${row.syncMiB} MiB`);
+        log(`(c) ${kind} ${row.document}: libinfinity client ${row.gobbyMs} ms (${row.gobbyTimes}; text ${row.gobbyText}), @tandem/client ${row.subscribeMs} ms (${row.times}; cold ${row.firstMs}), server side ${row.serverMs} ms (${row.serverTimes}), ${row.syncMiB} MiB`);
       }
     });
   }
@@ -284,11 +309,13 @@ export async function scenarioC(opts, log, rows = []) {
       const typed = await w.call('type', { startAt: nowMs(), durationMs: 3600000, mode: 'flood', batch: 100, maxEdits: opts.history / writers });
       await w.call('drain', { totalInserts: typed.inserts });
       const buildSeconds = (nowMs() - t0) / 1000;
+      await settled(server, opts);
       const opens = await clientOpens(w, server.port, '/h');
       const raw = await rawTimes(server.port, 'h');
-      const row = { server: kind, document: `${opts.history.toLocaleString('en')}-request history`, buildSeconds: round(buildSeconds), ...opens, ...raw, serverRssMiB: round(server.memory().rss, 1) };
+      const gobby = await gobbyTimes(server.port, '/h', opts, log);
+      const row = { server: kind, document: `${opts.history.toLocaleString('en')}-request history`, buildSeconds: round(buildSeconds), ...gobby, ...opens, ...raw, serverRssMiB: round(server.memory().rss, 1) };
       rows.push(row);
-      log(`(c) ${kind} ${row.document} (built in ${row.buildSeconds} s): subscribe ${row.subscribeMs} ms (${row.times}; cold ${row.firstMs}), server side ${row.serverMs} ms (${row.serverTimes}), ${row.syncMiB} MiB`);
+      log(`(c) ${kind} ${row.document} (built in ${row.buildSeconds} s): libinfinity client ${row.gobbyMs} ms (${row.gobbyTimes}; text ${row.gobbyText}), @tandem/client ${row.subscribeMs} ms (${row.times}; cold ${row.firstMs}), server side ${row.serverMs} ms (${row.serverTimes}), ${row.syncMiB} MiB`);
     });
   }
   return rows;

@@ -86,19 +86,24 @@ export async function startServer(kind, { profileDir, settleMs = 20000 } = {}) {
   }
   // Measure a settled server: a fresh Node process keeps compiling and collecting its start-up
   // for some seconds (tandemd idle: about 120 ms of CPU in its first 10 s, none after 15 s), which
-  // a long-running server has behind it. Waits until a second passes with at most one clock tick
-  // of CPU (infinoted at once), at most `settleMs`.
-  const settleEnd = Date.now() + settleMs;
-  let before = cpuSeconds(child.pid);
-  while (Date.now() < settleEnd && !exited) {
-    await sleep(1000);
-    const now = cpuSeconds(child.pid);
-    if (now - before <= 0.01) break;
-    before = now;
-  }
-  if (exited) throw new Error(exited);
+  // a long-running server has behind it.
+  const settle = async (ms) => {
+    // Waits until a second passes with at most one clock tick of CPU (infinoted at once), at most `ms`.
+    const end = Date.now() + ms;
+    let before = cpuSeconds(child.pid);
+    while (Date.now() < end && !exited) {
+      await sleep(1000);
+      const now = cpuSeconds(child.pid);
+      if (now - before <= 0.01) break;
+      before = now;
+    }
+    if (exited) throw new Error(exited);
+  };
+  await settle(settleMs);
   return {
     kind, port, root, pid: child.pid,
+    /** Waits (at most `ms`) until the server's deferred work (collection, saves) is done. */
+    settle,
     cpu: () => cpuSeconds(child.pid),
     memory: () => memoryMiB(child.pid),
     output: () => output,

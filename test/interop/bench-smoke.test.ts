@@ -18,6 +18,9 @@ interface Row {
   error?: string;
   subscribeMs?: number;
   serverMs?: number;
+  document?: string;
+  gobbyMs?: number;
+  gobbyText?: string;
   allSynced?: boolean;
   failed?: number;
   serverCpuSeconds?: number;
@@ -52,10 +55,19 @@ describe('bench/server smoke run (tandemd and infinoted side by side)', function
         if (name === 'c') {
           expect(r.subscribeMs, at).to.be.greaterThan(0);
           expect(r.serverMs, at).to.be.greaterThan(0);
+          // The real libinfinity client (Gobby's library) subscribed too.
+          expect(r.gobbyMs, at).to.be.greaterThan(0);
         }
         if (name === 'd') expect(r.allSynced, at).to.equal(true);
         if (name === 'e') expect(r.failed, at).to.equal(0);
       }
+    }
+    // Both servers gave the libinfinity client the same uploaded text (length and sha256).
+    const uploaded = (results.scenarios.c ?? []).filter((r) => r.document?.endsWith('MiB text'));
+    for (const doc of new Set(uploaded.map((r) => r.document))) {
+      const texts = uploaded.filter((r) => r.document === doc).map((r) => r.gobbyText);
+      expect(texts, `(c) ${doc}`).to.have.length(2);
+      expect(texts[0], `(c) ${doc}`).to.equal(texts[1]);
     }
     const report = (await import(pathToFileURL(join(repo, 'bench/server/report.mjs')).href)) as {
       renderServerSection(results: unknown): string;

@@ -19,9 +19,11 @@ GLib.MainLoop.
 """
 
 import ctypes
+import hashlib
 import json
 import os
 import sys
+import time
 import traceback
 
 import gi
@@ -678,11 +680,16 @@ class Driver(object):
         return {}
 
     def cmd_subscribe(self, p):
+        """Subscribes to `path` and waits for its synchronisation. With "summary": true the
+        answer has the text's length (code points) and sha256 instead of the text, and
+        "ms", the time from the subscribe request to the complete synchronisation (the
+        benchmark's Gobby client, bench/server)."""
         browser = self.need_browser()
         path = norm(p["path"])
         if path in self.docs:
             raise DriverError("already subscribed: %s" % path)
         it = yield from self.walk(path)
+        started = time.monotonic()
         if browser.is_subdirectory(it):
             raise DriverError("not a document: %s" % path)
         proxy = browser.get_session(it)
@@ -700,9 +707,13 @@ class Driver(object):
             yield signal_future(session, ["synchronization-complete"], ["synchronization-failed"], "synchronization")
         if session.get_status() != Infinity.SessionStatus.RUNNING:
             raise DriverError("session is not running after subscription")
+        ms = (time.monotonic() - started) * 1000
         d = Doc(path, proxy)
         self.attach(d)
         self.docs[path] = d
+        if p.get("summary"):
+            text = buffer_text(d.buffer)
+            return {"ms": ms, "length": len(text), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
         return {"text": buffer_text(d.buffer), "segments": buffer_segments(d.buffer)}
 
     def cmd_subscribe_cancel(self, p):

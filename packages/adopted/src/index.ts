@@ -27,6 +27,7 @@ export type {
   RequestBody,
   SessionOptions,
   SessionState,
+  SyncReceiver,
   UserInfo,
   UserInit,
   UserStatus,

@@ -80,6 +80,16 @@ export interface LocalResult {
 }
 
 /** A complete session state as exchanged by synchronisation (protocol section 4). */
+/** A synchronisation being received (AdoptedSession.receiveSync). */
+export interface SyncReceiver {
+  /** A synchronised user (sync-user); throws when its id came already. */
+  user(init: UserInit): void;
+  /** A logged request (sync-request), checked against the user's log so far. */
+  request(r: Request): void;
+  /** The text (sync-segments) and the end of the synchronisation: the site. */
+  finish(segments: readonly Segment[]): AdoptedSession;
+}
+
 export interface SessionState {
   readonly users: readonly UserInit[];
   /** Every user's request-log entries, in log order; vectors absolute; deletes with `removed`. */
@@ -168,34 +178,56 @@ export class AdoptedSession {
 
   /** Builds a site from a synchronisation; throws AdoptedError if the data is inconsistent. */
   static fromSync(state: SessionState, options: { maxTotalLogSize?: number } = {}): AdoptedSession {
-    const s = new AdoptedSession({ maxTotalLogSize: options.maxTotalLogSize, segments: state.segments });
-    // libinfinity builds the algorithm after the sync, iterating users by ascending id.
-    const users = [...state.users].sort((a, b) => a.id - b.id);
+    const sync = AdoptedSession.receiveSync(options);
+    for (const u of state.users) sync.user(u);
+    for (const r of state.requests) sync.request(r);
+    return sync.finish(state.segments);
+  }
+
+  /**
+   * A synchronisation received message by message: each user and request is checked as it
+   * arrives, as libinfinity checks each sync-user and sync-request (so a receiver can name the
+   * message that is wrong), and `finish` checks what only the whole can show and builds the site.
+   * Every method throws AdoptedError; after a throw the receiver is not to be used again.
+   */
+  static receiveSync(options: { maxTotalLogSize?: number } = {}): SyncReceiver {
+    const s = new AdoptedSession({ maxTotalLogSize: options.maxTotalLogSize });
     const pending = new Map<UserId, SiteUser>();
-    for (const init of users) {
-      if (pending.has(init.id)) throw invalid(`User ${init.id} synchronised twice`);
-      pending.set(init.id, s.makeUser(init));
-    }
-    for (const r of state.requests) {
-      const u = pending.get(r.user);
-      if (!u) throw new AdoptedError(AdoptedErrorDomain.SESSION, SessionErrorCode.NO_SUCH_USER, `No such user with user ID '${r.user}'`);
-      const req = s.toInternal(r, true);
-      for (const id of req.vector.users()) if (!pending.has(id)) throw invalid(`Request vector "${req.vector}" refers to unknown user ${id}`);
-      // inf_adopted_session_validate_request
-      const n = indexOf(req);
-      if (u.log.size > 0 && n !== u.log.end) throw invalid(`Request has index '${n}', but index '${u.log.end}' was expected`);
-      if (req.type === UNDO && !u.log.nextUndo()) throw invalid('Undo received, but no previous request found');
-      if (req.type === REDO && !u.log.nextRedo()) throw invalid('Redo received, but no previous request found');
-      if (!reqAffectsBuffer(req)) throw invalid('Only buffer-changing requests can be synchronised');
-      u.log.add(req);
-    }
-    for (const u of pending.values()) {
-      const own = u.vector.get(u.id);
-      if (u.log.size === 0) u.log.setBegin(own);
-      else if (u.log.end !== own) throw invalid(`User ${u.id} has vector "${u.vector}" but requests up to index ${u.log.end}`);
-      s.algo.addUser(u);
-    }
-    return s;
+    let finished = false;
+    return {
+      user(init: UserInit): void {
+        if (pending.has(init.id)) throw invalid(`User ${init.id} synchronised twice`);
+        pending.set(init.id, s.makeUser(init));
+      },
+      request(r: Request): void {
+        const u = pending.get(r.user);
+        if (!u) throw new AdoptedError(AdoptedErrorDomain.SESSION, SessionErrorCode.NO_SUCH_USER, `No such user with user ID '${r.user}'`);
+        const req = s.toInternal(r, true);
+        for (const id of req.vector.users()) if (!pending.has(id)) throw invalid(`Request vector "${req.vector}" refers to unknown user ${id}`);
+        // inf_adopted_session_validate_request
+        const n = indexOf(req);
+        if (u.log.size > 0 && n !== u.log.end) throw invalid(`Request has index '${n}', but index '${u.log.end}' was expected`);
+        if (req.type === UNDO && !u.log.nextUndo()) throw invalid('Undo received, but no previous request found');
+        if (req.type === REDO && !u.log.nextRedo()) throw invalid('Redo received, but no previous request found');
+        if (!reqAffectsBuffer(req)) throw invalid('Only buffer-changing requests can be synchronised');
+        u.log.add(req);
+      },
+      finish(segments: readonly Segment[]): AdoptedSession {
+        if (finished) throw new Error('the synchronisation was finished already');
+        finished = true;
+        // libinfinity builds the algorithm after the sync, iterating users by ascending id.
+        const users = [...pending.values()].sort((a, b) => a.id - b.id);
+        for (const u of users) {
+          const own = u.vector.get(u.id);
+          if (u.log.size === 0) u.log.setBegin(own);
+          else if (u.log.end !== own) throw invalid(`User ${u.id} has vector "${u.vector}" but requests up to index ${u.log.end}`);
+        }
+        const text = Chunk.fromSegments(segments);
+        if (text.length > 0) s.buf.insert(0, text);
+        for (const u of users) s.algo.addUser(u);
+        return s;
+      },
+    };
   }
 
   /** The state to synchronise to a new subscriber (users by id, each user's log in order, buffer). */

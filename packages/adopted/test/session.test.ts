@@ -93,6 +93,37 @@ describe('AdoptedSession', () => {
     expect(StateVector.parse('1:6;2:2').equals(copy.current)).to.equal(true);
   });
 
+  it('checks a synchronisation message by message, as libinfinity checks each sync-user and sync-request', () => {
+    const r = AdoptedSession.receiveSync();
+    r.user({ id: 1, vector: StateVector.parse('1:2') });
+    expect(() => r.user({ id: 1 })).to.throw('User 1 synchronised twice');
+    const code = (f: () => void): string => {
+      try {
+        f();
+      } catch (err) {
+        const e = err as { domain: string; code: number; message: string };
+        return `${e.domain} ${e.code}: ${e.message}`;
+      }
+      return 'accepted';
+    };
+    const insert = (user: number, vector: string) => ({ type: 'do' as const, op: { kind: 'insert' as const, pos: 0, text: 'x' }, user, vector: StateVector.parse(vector) });
+    expect(code(() => r.request(insert(2, '')))).to.equal(`${AdoptedErrorDomain.SESSION} ${SessionErrorCode.NO_SUCH_USER}: No such user with user ID '2'`);
+    // An undo as the first request of a log: nothing to undo, refused at this request.
+    expect(code(() => r.request({ type: 'undo', user: 1, vector: StateVector.parse('1:1') }))).to.equal(`${AdoptedErrorDomain.SESSION} ${SessionErrorCode.INVALID_REQUEST}: Undo received, but no previous request found`);
+    expect(code(() => r.request(insert(1, '')))).to.equal('accepted');
+    expect(code(() => r.request(insert(1, '1:2')))).to.equal(`${AdoptedErrorDomain.SESSION} ${SessionErrorCode.INVALID_REQUEST}: Request has index '2', but index '1' was expected`);
+    expect(code(() => r.request({ type: 'redo', user: 1, vector: StateVector.parse('1:1') }))).to.equal(`${AdoptedErrorDomain.SESSION} ${SessionErrorCode.INVALID_REQUEST}: Redo received, but no previous request found`);
+    expect(code(() => r.request({ type: 'undo', user: 1, vector: StateVector.parse('1:1') }))).to.equal('accepted');
+    const site = r.finish([{ author: 1, text: 'ab' }, { author: 0, text: 'c' }]);
+    expect(site.text).to.equal('abc');
+    expect(StateVector.parse('1:2').equals(site.current)).to.equal(true);
+    // What only the whole shows: a vector that does not reach the end of its user's log.
+    const behind = AdoptedSession.receiveSync();
+    behind.user({ id: 1, vector: StateVector.parse('1:2') });
+    behind.request(insert(1, ''));
+    expect(code(() => behind.finish([]))).to.equal(`${AdoptedErrorDomain.SESSION} ${SessionErrorCode.INVALID_REQUEST}: User 1 has vector "1:2" but requests up to index 1`);
+  });
+
   it('rejects exactly the request vectors that are not consistent cuts (seeded)', () => {
     // The check skips the comparison for requests executed before everything a vector lacks;
     // this compares its verdict with the definition on random histories and random vectors.

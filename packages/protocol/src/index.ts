@@ -14,14 +14,14 @@ export type { ErrorDomain, KnownErrorDomain } from './errors.js';
 export { formatDouble, parseUint, parseInt32, parseDouble, requireAttr, optionalAttr, uintAttr } from './infinote/values.js';
 export {
   decodeTimeDiff, encodeTimeDiff, parseStatus, decodeOperation, encodeOperation, affectsBuffer,
-  decodeRequest, decodeRequestAndTime, encodeRequest, decodeSyncRequest, encodeSyncRequest, encodeUser, decodeUser,
+  decodeRequest, decodeRequestAndTime, encodeRequest, decodeSyncRequest, encodeSyncRequest, encodeUser, decodeUser, decodeSyncUser,
   encodeUserJoinRequest, decodeUserJoinRequest, encodeUserStatusChange, decodeUserStatusChange,
   encodeUserColorChange, decodeUserColorChange, encodeInvalidRequest, decodeInvalidRequest,
   encodeSyncBegin, decodeSyncBegin, encodeSyncSegment, decodeSyncSegment, splitSegments,
   SYNC_SEGMENT_MAX_BYTES, encodeSignal,
 } from './infinote/session.js';
 export type {
-  UserStatus, Segment, WireOperation, WireRequest, WireSyncRequest, WireUser, UserJoinRequest,
+  UserStatus, Segment, WireOperation, WireRequest, WireSyncRequest, WireUser, UserJoinRequest, SyncUserTaken,
   InvalidRequest, SessionSignal,
 } from './infinote/session.js';
 export { syncRequestXml, syncSegmentXml, operationXml, textXml } from './infinote/sync-xml.js';

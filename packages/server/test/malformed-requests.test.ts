@@ -160,4 +160,132 @@ describe('malformed requests, answered as infinoted answers them', () => {
       + '<group name="InfSession_1"><sync-segment author="1">hey</sync-segment></group><group name="InfSession_1"><sync-end/></group>'
       + '<group name="InfSession_1"><session-close/></group>');
   });
+
+  it('keeps a removed document\'s session for its subscribers until the subscriptions waiting for an ack are answered', async () => {
+    const b = await client();
+    await joined(b);
+    const a = await client();
+    a.send(dir('<subscribe-session seq="3" id="1"/>'));
+    await a.next('</group>');
+    b.send(dir('<remove-node seq="4" id="1"/>'));
+    // No session-close yet: a's subscription still holds the session, which runs on for b.
+    expect(await b.next('</group>')).to.equal('<group name="InfDirectory"><remove-node id="1" seq="1/4"/></group>');
+    b.send(group('InfSession_1', '<request user="1" time=""><insert-caret pos="0">gap</insert-caret></request>'));
+    a.send(dir('<subscribe-ack id="1"/>'));
+    // a gets the document as it is now, then both get session-close.
+    expect(await a.next('<session-close/></group>')).to.match(/<remove-node id="1" seq="1\/4"\/><\/group>.*<sync-segment author="1">gap<\/sync-segment>.*<sync-end\/><\/group><group name="InfSession_1"><session-close\/><\/group>$/);
+    expect(await b.next('</group>')).to.equal('<group name="InfSession_1"><session-close/></group>');
+  });
+
+  describe('uploads (sync-in)', () => {
+    const S = 'InfSession_SyncIn_1';
+    /**
+     * Starts an upload of `name` announcing `n` messages (`subscribe` adds <subscribe/>, and the
+     * synchronisation then runs in the session's own group); returns that group.
+     */
+    async function upload(c: PairClient, n: number, subscribe = false, name = 'up'): Promise<string> {
+      c.send(dir(`<add-node seq="1" parent="0" type="InfText" name="${name}"><sync-in/>${subscribe ? '<subscribe/>' : ''}</add-node>`));
+      const answer = await c.next('</group>');
+      const id = /<sync-in id="(\d+)"/.exec(answer)![1]!;
+      c.send(dir(`<subscribe-ack id="${id}"/>`));
+      const g = subscribe ? `InfSession_${id}` : `InfSession_SyncIn_${id}`;
+      c.send(group(g, `<sync-begin num-messages="${n}"/>`));
+      return g;
+    }
+    /** What a second client's subscription to node 1 synchronises (or the directory's answer). */
+    async function seen(): Promise<string> {
+      const d = await client();
+      d.send(dir('<subscribe-session seq="5" id="1"/>'));
+      const answer = await d.next('</group>');
+      if (answer.includes('request-failed')) return answer;
+      d.send(dir('<subscribe-ack id="1"/>'));
+      return d.next('<sync-end/></group>');
+    }
+    const syncError = (code: number, domain: string, text: string): string =>
+      `<group name="${S}"><sync-error code="${code}" domain="${domain}">${text}</sync-error></group>`;
+
+    it('reads a sync-user as infinoted: id in base 10 and 32 bits, unknown status unavailable, unreadable hue random, out of range 0', async () => {
+      const c = await client();
+      await upload(c, 3);
+      c.send(group(S, '<sync-user id=" 07" name="a" status="bogus" time="" caret="0" selection="x" hue="2"/>'));
+      c.send(group(S, '<sync-user id="-1" name="b" status="unavailable" time="" caret="0" hue="nan"/>'));
+      c.send(group(S, '<sync-user id="3" name="c" status="unavailable" time="" caret="0" hue=" 0.25"/>'));
+      c.send(group(S, '<sync-end/>'));
+      expect(await c.next('</group>')).to.equal(`<group name="${S}"><sync-ack/></group>`);
+      expect(await seen()).to.equal('<group name="InfSession_1"><sync-begin num-messages="3"/></group>'
+        + '<group name="InfSession_1"><sync-user id="3" name="c" status="unavailable" time="" caret="0" selection="0" hue="0.25"/></group>'
+        + '<group name="InfSession_1"><sync-user id="7" name="a" status="unavailable" time="" caret="0" selection="0" hue="0"/></group>'
+        + '<group name="InfSession_1"><sync-user id="4294967295" name="b" status="unavailable" time="" caret="0" selection="0" hue="0"/></group>'
+        + '<group name="InfSession_1"><sync-end/></group>');
+    });
+
+    it('cancels an upload whose user is available unless the uploader subscribes (the user is then the uploader\'s)', async () => {
+      const c = await client();
+      await upload(c, 1);
+      c.send(group(S, '<sync-user id="1" name="a" status="active" time="" caret="0" hue="0.5"/>'));
+      expect(await c.next('</group>')).to.equal(syncError(8, 'INF_SESSION_SYNC_ERROR', 'The receiver cancelled the synchronization'));
+      c.send(group(S, '<sync-end/>'));
+      expect(await seen()).to.equal(failed(4, 'INF_DIRECTORY_ERROR', 'Node does not exist', '2/5'));
+    });
+
+    it('keeps an available user of an upload with subscribe joined through the uploader', async () => {
+      const c = await client();
+      const g = await upload(c, 1, true);
+      c.send(group(g, '<sync-user id="1" name="a" status="inactive" time="" caret="0" hue="0.5"/>'));
+      c.send(group(g, '<sync-end/>'));
+      expect(await c.next('</group>')).to.equal(`<group name="${g}"><sync-ack/></group>`);
+      expect(await seen()).to.include('<sync-user id="1" name="a" status="inactive" time="" caret="0" selection="0" hue="0.5"/>');
+    });
+
+    it('refuses id 0 (no user) and names the checks infinoted runs without reporting them', async () => {
+      const cases: [string, string][] = [
+        ['<sync-user id="0x10" name="a" status="unavailable" time="" caret="0" hue="0.5"/>', syncError(3, 'INF_SESSION_SYNC_ERROR', 'User ID is already in use')],
+        ['<sync-user name="a" status="unavailable" time="" caret="0"/>', syncError(2, 'INF_SESSION_SYNC_ERROR', "'id' attribute in user message is missing")],
+        ['<sync-user id="1" name="a" status="unavailable" time="x" caret="0"/>', syncError(3, 'INF_ADOPTED_SESSION_ERROR', '"time" attribute in user message is missing')],
+        ['<sync-user id="1" name="a" status="unavailable" time="" caret="-"/>', syncError(3, 'INF_REQUEST_ERROR', '"caret" attribute in user message is missing')],
+      ];
+      for (const [i, [user, answer]] of cases.entries()) {
+        const c = await client();
+        const g = await upload(c, 1, false, `up${i}`);
+        c.send(group(g, user));
+        expect(await c.next('</group>'), user).to.equal(answer.replaceAll(S, g));
+      }
+    });
+
+    it('checks each sync-request on arrival, in libinfinity\'s order and words', async () => {
+      const c = await client();
+      await upload(c, 3);
+      c.send(group(S, '<sync-user id="1" name="a" status="unavailable" time="1:1" caret="0" hue="0.5"/>'));
+      // The user is looked up before the time is read.
+      c.send(group(S, '<sync-request user="2" time="x"><insert-caret pos="0">x</insert-caret></sync-request>'));
+      expect(await c.next('</group>')).to.equal(syncError(0, 'INF_ADOPTED_SESSION_ERROR', "No such user with user ID '2'"));
+      const d = await client();
+      d.send(dir('<add-node seq="1" parent="0" type="InfText" name="up2"><sync-in/></add-node>'));
+      await d.next('</group>');
+      d.send(dir('<subscribe-ack id="2"/>'));
+      d.send(group('InfSession_SyncIn_2', '<sync-begin num-messages="3"/>'));
+      d.send(group('InfSession_SyncIn_2', '<sync-user id="1" name="a" status="unavailable" time="1:1" caret="0" hue="0.5"/>'));
+      d.send(group('InfSession_SyncIn_2', '<sync-request user="1" time="x"><insert-caret pos="0">x</insert-caret></sync-request>'));
+      expect(await d.next('</group>')).to.equal('<group name="InfSession_SyncIn_2"><sync-error code="0" domain="INF_ADOPTED_STATE_VECTOR_ERROR">Expected ":" after ID</sync-error></group>');
+      const e = await client();
+      e.send(dir('<add-node seq="1" parent="0" type="InfText" name="up3"><sync-in/></add-node>'));
+      await e.next('</group>');
+      e.send(dir('<subscribe-ack id="3"/>'));
+      e.send(group('InfSession_SyncIn_3', '<sync-begin num-messages="3"/>'));
+      e.send(group('InfSession_SyncIn_3', '<sync-user id="1" name="a" status="unavailable" time="1:1" caret="0" hue="0.5"/>'));
+      // An undo as the first request of a log has nothing to undo: refused at once, not at sync-end.
+      e.send(group('InfSession_SyncIn_3', '<sync-request user="1" time=""><undo/></sync-request>'));
+      expect(await e.next('</group>')).to.equal('<group name="InfSession_SyncIn_3"><sync-error code="2" domain="INF_ADOPTED_SESSION_ERROR">Undo received, but no previous request found</sync-error></group>');
+    });
+
+    it('gives a user who joins after a synchronised id of 2^32-1 a free id instead of wrapping to 0', async () => {
+      const c = await client();
+      const g = await upload(c, 1, true);
+      c.send(group(g, '<sync-user id="4294967295" name="a" status="unavailable" time="" caret="0" hue="0.5"/>'));
+      c.send(group(g, '<sync-end/>'));
+      expect(await c.next('</group>')).to.equal(`<group name="${g}"><sync-ack/></group>`);
+      c.send(group('InfSession_1', '<user-join seq="2" name="z" status="active" time="" caret="0" hue="0.5"/>'));
+      expect(await c.next('</group>')).to.equal('<group name="InfSession_1"><user-join id="1" name="z" status="active" time="" caret="0" selection="0" hue="0.5" seq="1/2"/></group>');
+    });
+  });
 });

@@ -91,7 +91,7 @@ function replay(file: string): string {
   expect(initial[0]!.name).to.equal('sync-begin');
   expect(Number(initial[0]!.attrs['num-messages'])).to.equal(initial.length - 2);
   const users = initial.filter((c) => c.name === 'sync-user').map(decodeUser);
-  const requests: Request[] = initial.filter((c) => c.name === 'sync-request').map(decodeSyncRequest)
+  const requests: Request[] = initial.filter((c) => c.name === 'sync-request').map((c) => decodeSyncRequest(c))
     .map((r) => ({ ...body(r.operation), user: r.user, vector: r.time }));
   const segments = initial.filter((c) => c.name === 'sync-segment').map(decodeSyncSegment);
   const eng = AdoptedSession.fromSync({ users: users.map((u) => ({ id: u.id, name: u.name, status: u.status, vector: u.time ?? StateVector.zero })), requests, segments });

@@ -8,7 +8,7 @@ import { StateVector, StateVectorError } from '@tandem/adopted';
 import { ErrorCodes, InfError } from '../errors.js';
 import { appendText, readText } from '../xml/text.js';
 import {
-  formatDouble, optionalAttr, strtoulPrefix, optionalUintAttr, parseDouble, parseInt32, parseUint, requireAttr, uintAttr,
+  formatDouble, optionalAttr, strtoulDecimalUint32, strtoulPrefix, optionalUintAttr, parseDouble, parseInt32, parseUint, requireAttr, uintAttr,
 } from './values.js';
 
 export type UserStatus = 'active' | 'inactive' | 'unavailable';
@@ -64,7 +64,8 @@ const ADOPTED = ErrorCodes.INF_ADOPTED_SESSION_ERROR;
 const REQ = ErrorCodes.INF_REQUEST_ERROR;
 
 /** A vector attribute as libinfinity reads it (the canonical form fast, anything else as from_string does). */
-function vectorOf(name: string, text: string): StateVector {
+/** A state vector attribute; its errors name the attribute unless `name` is undefined. */
+function vectorOf(name: string | undefined, text: string): StateVector {
   try {
     return StateVector.parse(text);
   } catch {
@@ -72,7 +73,7 @@ function vectorOf(name: string, text: string): StateVector {
       return StateVector.parseLikeLibinfinity(text);
     } catch (e) {
       const msg = e instanceof StateVectorError ? e.message : String(e);
-      throw new InfError('INF_ADOPTED_STATE_VECTOR_ERROR', ErrorCodes.INF_ADOPTED_STATE_VECTOR_ERROR.BAD_FORMAT, `${name}: ${msg}`);
+      throw new InfError('INF_ADOPTED_STATE_VECTOR_ERROR', ErrorCodes.INF_ADOPTED_STATE_VECTOR_ERROR.BAD_FORMAT, name === undefined ? msg : `${name}: ${msg}`);
     }
   }
 }
@@ -198,9 +199,15 @@ export function encodeRequest(req: WireRequest): Element {
   return el.cnode(encodeOperation(req.operation)).up() as Element;
 }
 
-export function decodeSyncRequest(el: Element): WireSyncRequest {
+/**
+ * A sync-request, read in inf_adopted_session_read_request_info's order: the user (which
+ * `knownUser`, if given, may refuse before anything else is read), the time, the operation. A
+ * time that does not parse gets libinfinity's bare state-vector message.
+ */
+export function decodeSyncRequest(el: Element, knownUser?: (id: number) => void): WireSyncRequest {
   const user = uintAttr(el, 'user');
-  const time = vectorOf('time', requireAttr(el, 'time'));
+  knownUser?.(user);
+  const time = vectorOf(undefined, requireAttr(el, 'time'));
   return { user, time, operation: decodeOperation(operationChild(el), true) };
 }
 
@@ -339,6 +346,47 @@ export function decodeUserJoinRequest(el: Element, nameInUse?: (name: string) =>
   const h = hue === undefined ? undefined : lenient(() => parseDouble('hue', hue));
   if (h !== undefined) out.hue = h;
   return out;
+}
+
+/** What a synchronisation receiver already holds: a sync-user may not reuse an id or a name. */
+export interface SyncUserTaken {
+  id(id: number): boolean;
+  name(name: string): boolean;
+}
+
+/**
+ * A sync-user as a libinfinity receiver reads it (inf_session / inf_adopted_session /
+ * inf_text_session get_xml_user_props): the id as strtoul base 10 kept in 32 bits, an unknown
+ * status "unavailable" and none "unavailable" too (InfUser's default), a `time` or `caret` that
+ * does not parse absent, a `selection` that does not parse 0, a `hue` that does not parse
+ * undefined (the receiver picks one at random) and one outside [0, 1] 0 (InfTextUser's default:
+ * GObject refuses the value). Then the checks of validate_user_props, in their order: id present
+ * and free, name present and free, time present, caret present. (infinoted runs those checks
+ * without reporting them, see docs/server.md; the errors here are the ones they describe.)
+ */
+export function decodeSyncUser(el: Element, taken: SyncUserTaken): WireUser & { time: StateVector; caret: number; selection: number } {
+  const SYNC = ErrorCodes.INF_SESSION_SYNC_ERROR;
+  const idText = optionalAttr(el, 'id');
+  if (idText === undefined) throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.ID_NOT_PRESENT, "'id' attribute in user message is missing");
+  const id = strtoulDecimalUint32(idText);
+  if (taken.id(id)) throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.ID_IN_USE, 'User ID is already in use');
+  const name = optionalAttr(el, 'name');
+  if (name === undefined) throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.NAME_NOT_PRESENT, "'name' attribute in user message is missing");
+  if (taken.name(name)) throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.NAME_IN_USE, 'User Name is already in use');
+  const timeText = optionalAttr(el, 'time');
+  const time = timeText === undefined ? undefined : lenient(() => vectorOf('time', timeText));
+  if (time === undefined) throw new InfError('INF_ADOPTED_SESSION_ERROR', ADOPTED.MISSING_STATE_VECTOR, '"time" attribute in user message is missing');
+  const caret = lenient(() => optionalUintAttr(el, 'caret'));
+  if (caret === undefined) throw new InfError('INF_REQUEST_ERROR', REQ.NO_SUCH_ATTRIBUTE, '"caret" attribute in user message is missing');
+  const statusText = optionalAttr(el, 'status');
+  const status: UserStatus = statusText === 'active' || statusText === 'inactive' ? statusText : 'unavailable';
+  const selectionText = optionalAttr(el, 'selection');
+  const selection = selectionText === undefined ? 0 : lenient(() => parseInt32('selection', selectionText)) ?? 0;
+  const hueText = optionalAttr(el, 'hue');
+  const parsedHue = hueText === undefined ? undefined : lenient(() => parseDouble('hue', hueText));
+  const user: WireUser & { time: StateVector; caret: number; selection: number } = { id, name, status, time, caret, selection };
+  if (parsedHue !== undefined) user.hue = parsedHue >= 0 && parsedHue <= 1 ? parsedHue : 0;
+  return user;
 }
 
 // ---- small session messages ---------------------------------------------------------------

@@ -41,10 +41,11 @@ const ULONG_MAX = (1n << 64n) - 1n;
  * is where reading stopped. Undefined when no digits are read. The magnitude is exact (no
  * limit), the caller decides about overflow.
  */
-function scanCInteger(value: string): { negative: boolean; magnitude: bigint; end: number } | undefined {
-  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(value);
+function scanCInteger(value: string, base: 0 | 10 = 0): { negative: boolean; magnitude: bigint; end: number } | undefined {
+  const m = (base === 10 ? /^[ \t\n\v\f\r]*([+-]?)([0-9]+)/ : /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/).exec(value);
   if (!m) return undefined;
   const digits = m[2]!;
+  if (base === 10) return { negative: m[1] === '-', magnitude: BigInt(digits), end: m[0].length };
   const magnitude = /^0[xX]/.test(digits) ? BigInt(digits) : digits.length > 1 ? BigInt(digits[0] === '0' ? `0o${digits.slice(1)}` : digits) : BigInt(digits);
   return { negative: m[1] === '-', magnitude, end: m[0].length };
 }
@@ -68,6 +69,17 @@ function asUlong(c: { negative: boolean; magnitude: bigint }): bigint {
 export function strtoulPrefix(value: string): number {
   const c = scanCInteger(value);
   return c ? Number(asUlong(c)) : 0;
+}
+
+/**
+ * strtoul(value, NULL, 10) kept in a guint, as libinfinity reads a synchronised user's id: the
+ * decimal number at the start ("12x" is 12, "0x10" is 0, "abc" is 0), a '-' wrapping and values
+ * past 2^64-1 saturating as strtoul does, then the low 32 bits ("-1" and "4294967295" are
+ * 4294967295, "4294967296" is 0).
+ */
+export function strtoulDecimalUint32(value: string): number {
+  const c = scanCInteger(value, 10);
+  return c ? Number(asUlong(c) & 0xffffffffn) : 0;
 }
 
 /** A plain decimal without a leading zero: what every libinfinity peer writes. */
@@ -102,10 +114,41 @@ export function parseInt32(name: string, value: string): number {
 
 /** A double as g_ascii_strtod reads it (decimal forms only; no hex floats, inf or nan). */
 export function parseDouble(name: string, value: string): number {
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value)) throw invalidNumber(name);
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InfError('INF_REQUEST_ERROR', REQ.INVALID_NUMBER, `Attribute '${name}' causes overflow (${value})`);
-  return n;
+  const r = asciiStrtod(value);
+  if (value === '' || r === undefined || r.end !== value.length) throw invalidNumber(name);
+  if (r.range === 'overflow') throw overflow(name, value);
+  if (r.range === 'underflow') throw underflow(name, value);
+  return r.value;
+}
+
+/**
+ * g_ascii_strtod (C-locale strtod, glibc): leading white space, a sign, then a decimal number
+ * with an optional exponent, a hexadecimal one ("0x1.8p1"), "inf", "infinity" or "nan" (with an
+ * optional "(chars)"), case-insensitive. `end` is where reading stopped; `range` is set where
+ * strtod sets ERANGE with HUGE_VAL (overflow) or 0 (underflow). Undefined when nothing is read.
+ */
+function asciiStrtod(value: string): { value: number; end: number; range?: 'overflow' | 'underflow' } | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(?:(0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?)|(infinity|inf)|(nan(?:\([0-9A-Za-z_]*\))?)|((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))/i.exec(value);
+  if (!m) return undefined;
+  const sign = m[1] === '-' ? -1 : 1;
+  const end = m[0].length;
+  if (m[3] !== undefined) return { value: sign * Infinity, end };
+  if (m[4] !== undefined) return { value: NaN, end };
+  let magnitude: number;
+  let nonzero: boolean;
+  if (m[2] !== undefined) {
+    const [, digits = '', exp = '0'] = /^0[xX]([0-9a-fA-F.]+)(?:[pP]([+-]?\d+))?$/.exec(m[2])!;
+    const [int = '', frac = ''] = digits.split('.');
+    const mantissa = BigInt(`0x${int + frac || '0'}`);
+    nonzero = mantissa !== 0n;
+    magnitude = Number(mantissa) * 2 ** (Number(exp) - 4 * frac.length);
+  } else {
+    magnitude = Number(m[5]);
+    nonzero = /[1-9]/.test(m[5]!.replace(/[eE].*$/, ''));
+  }
+  if (magnitude === Infinity) return { value: sign * Infinity, end, range: 'overflow' };
+  if (magnitude === 0 && nonzero) return { value: 0, end, range: 'underflow' };
+  return { value: sign * magnitude, end };
 }
 
 export function uintAttr(el: Element, name: string): number {

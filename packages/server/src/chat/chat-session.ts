@@ -10,7 +10,7 @@ import {
   encodeSignal, encodeSyncBegin, encodeUser, toRequestFailed,
   type ChatMessage, type UserStatus,
 } from '@tandem/protocol';
-import { type Member, MemberTable, type SessionAccess, replySeq } from '../session/members.js';
+import { type Member, MemberTable, type SessionAccess, nextUserId, replySeq } from '../session/members.js';
 
 /** infd_directory_enable_chat: inf_chat_buffer_new(256). */
 export const CHAT_BACKLOG_SIZE = 256;
@@ -149,7 +149,7 @@ export class ChatSession {
         throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.FAILED, `The session has ${this.users.size} users, the most the server allows`);
       }
       // A rejoin keeps the id (user-rejoin); otherwise the next free id.
-      const user = existing ?? { id: Math.max(0, ...this.users.keys()) + 1, name: req.name, status: 'unavailable' as UserStatus, member: undefined };
+      const user = existing ?? { id: nextUserId(this.users.keys()), name: req.name, status: 'unavailable' as UserStatus, member: undefined };
       this.users.set(user.id, user);
       user.member = m;
       this.setStatus(user, req.status ?? 'active');

@@ -31,7 +31,7 @@ export const DIRECTORY_GROUP = 'InfDirectory';
 
 /** A pending subscription, waiting for subscribe-ack / subscribe-nack (keyed by node id). */
 type Pending =
-  | { kind: 'subscribe'; node: DirNode; removed?: Element[] }
+  | { kind: 'subscribe'; node: DirNode }
   | { kind: 'add-node'; parent: DirNode; id: number; name: string; type: string; seq?: string; acl: AclSheet[] }
   | { kind: 'sync-in'; parent: DirNode; id: number; name: string; type: string; subscribe: boolean; group: string; receiver?: SyncInReceiver; acl: AclSheet[] };
 
@@ -91,6 +91,13 @@ export class Directory {
   private readonly idleTimers = new Map<number, NodeJS.Timeout>();
   /** The crash journals of loaded text sessions by node id. */
   private readonly journals = new Map<number, DocumentJournal>();
+  /**
+   * Sessions of removed documents that subscriptions still waiting for their ack hold, by node
+   * id, with how many: as in infinoted, whose pending requests keep a reference to the session,
+   * the session runs on for its subscribers until the last of them is answered (ack, nack or
+   * the connection gone), and only then closes (session-close to everyone, the acked included).
+   */
+  private readonly orphans = new Map<number, { waiting: number; close: () => void }>();
   /** Serialises storage operations so a save never races a remove of the same node. */
   private chain: Promise<unknown> = Promise.resolve();
   readonly acl: AclService;
@@ -187,6 +194,7 @@ export class Directory {
     this.chat.remove(m);
     for (const s of this.chatDocs.values()) s.removeMember(m);
     for (const s of this.sessions.values()) s.removeMember(m);
+    for (const p of c.pending.values()) if (p.kind === 'subscribe') this.releaseOrphan(p.node.id);
   }
 
   seqId(m: Member): number {
@@ -528,25 +536,19 @@ export class Directory {
     await this.check(m, parent, 'can-remove-node');
     const seq = r.makeSeq();
     const path = this.tree.path(node);
-    // Subscribers of every session in the subtree are told first (cap 01: session-close, then remove-node).
+    // Subscribers of every session in the subtree are told first (cap 01: session-close, then
+    // remove-node), unless subscriptions of the document wait for their ack (orphans, above).
     for (const n of this.tree.subtree(node)) {
-      // A subscription still waiting for its ack holds the document, as infinoted's holds its
-      // session: the ack then gets the document as it was, and session-close.
-      const waiting = n.type === 'InfText' ? [...this.clients.values()].flatMap((c) => [...c.pending.values()])
-        .filter((p): p is Extract<Pending, { kind: 'subscribe' }> => p.kind === 'subscribe' && p.node === n) : [];
-      if (waiting.length > 0) {
-        const messages = (await this.loadSession(n)).syncMessages();
-        for (const p of waiting) p.removed = messages;
-      }
-      this.chatDocs.get(n.id)?.close();
-      this.chatDocs.delete(n.id);
-      const s = this.sessions.get(n.id);
-      if (!s) continue;
-      s.close();
-      this.sessions.delete(n.id);
+      if (n.type === SUBDIRECTORY) continue;
+      const waiting = [...this.clients.values()].reduce((k, c) => k + (c.pending.get(n.id)?.kind === 'subscribe' ? 1 : 0), 0);
+      // A waiting ack subscribes to the document as it is then: a text that is not loaded is
+      // loaded (its journal applied) before the journal goes.
+      if (waiting > 0 && n.type !== CHAT_NOTE) await this.loadSession(n);
+      // The files go with the node now; an orphan's edits are in memory only (as infinoted's).
       this.dropJournal(n.id, true);
-      this.o.plugins?.removed(s);
       this.cancelUnload(n.id);
+      if (waiting === 0) this.closeSessionOf(n.id);
+      else this.orphans.set(n.id, { waiting, close: () => this.closeSessionOf(n.id) });
     }
     const removed = this.tree.remove(node);
     for (const c of this.clients.values()) for (const r of removed) c.explored.delete(r);
@@ -555,6 +557,25 @@ export class Directory {
     this.o.plugins?.nodeRemoved('/' + path.join('/'), node.type === SUBDIRECTORY);
     const reply = encodeDirectoryReply({ kind: 'remove-node', id: node.id, ...(seq !== undefined ? { seq } : {}) });
     for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, reply);
+  }
+
+  /** Closes the session of a removed document (session-close to its subscribers) and forgets it. */
+  private closeSessionOf(id: number): void {
+    this.chatDocs.get(id)?.close();
+    this.chatDocs.delete(id);
+    const s = this.sessions.get(id);
+    if (!s) return;
+    s.close();
+    this.sessions.delete(id);
+    this.o.plugins?.removed(s);
+  }
+
+  /** A subscription to the removed document `id` was answered or dropped: the last closes it. */
+  private releaseOrphan(id: number): void {
+    const o = this.orphans.get(id);
+    if (!o || --o.waiting > 0) return;
+    this.orphans.delete(id);
+    o.close();
   }
 
   private async subscribeSession(m: Member, c: ClientState, r: DirectoryCall): Promise<void> {
@@ -606,8 +627,12 @@ export class Directory {
     switch (p.kind) {
       case 'subscribe': {
         if (this.tree.get(p.node.id) !== p.node) {
-          // Removed meanwhile: the document as it was, then its end (infinoted's closed session).
-          if (p.removed && this.clients.has(m)) m.sendGroup(`InfSession_${p.node.id}`, ...p.removed, encodeSignal('session-close'));
+          // Removed meanwhile: the session this subscription held is joined as it is now, and
+          // closes once no other subscription holds it.
+          if (this.orphans.has(p.node.id)) {
+            if (this.clients.has(m)) (this.sessions.get(p.node.id) ?? this.chatDocs.get(p.node.id))?.subscribe(m, true);
+            this.releaseOrphan(p.node.id);
+          }
           return;
         }
         if (p.node.type === CHAT_NOTE) {
@@ -643,13 +668,14 @@ export class Directory {
         return;
       }
       case 'sync-in':
-        p.receiver = new SyncInReceiver(this.limits, c.syncIn);
+        p.receiver = new SyncInReceiver(this.limits, c.syncIn, p.subscribe);
         return;
     }
   }
 
   private async subscribeNack(c: ClientState, id: number): Promise<void> {
     const p = this.takePending(c, id);
+    if (p.kind === 'subscribe') this.releaseOrphan(p.node.id);
     if (p.kind === 'sync-in') c.pending.delete(p.id);
     if (p.kind === 'add-node') await this.removeUnacknowledged(p);
   }
@@ -795,6 +821,8 @@ export class Directory {
 
   private scheduleUnload(s: TextSession): void {
     const id = Number(s.group.slice('InfSession_'.length));
+    // An orphan's end is its last waiting subscription, not idleness.
+    if (this.orphans.has(id)) return;
     this.cancelUnload(id);
     const t = setTimeout(() => {
       this.idleTimers.delete(id);

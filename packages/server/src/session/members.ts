@@ -167,3 +167,21 @@ export function replySeq(el: Element, seqId: number): string | undefined {
   const n = requestSeq(el);
   return n === undefined ? undefined : formatReplySeq(seqId, n);
 }
+
+/** The largest user id a libinfinity peer can hold (a guint). */
+const MAX_USER_ID = 0xffffffff;
+
+/**
+ * The id for a new user of a session: one more than the largest in use, as infinoted counts. A
+ * synchronised id may already be the largest a guint holds (an upload with id="-1"); infinoted's
+ * counter then wraps to 0 and it aborts at the next join, tandemd takes the smallest free id.
+ */
+export function nextUserId(ids: Iterable<number>): number {
+  const used = new Set(ids);
+  let max = 0;
+  for (const id of used) if (id > max) max = id;
+  if (max < MAX_USER_ID) return max + 1;
+  let id = 1;
+  while (used.has(id)) id++;
+  return id;
+}

@@ -5,10 +5,10 @@
  * server's limits: the announced message count, the bytes the connection's sync-ins may hold, the
  * users of a session and the length of a document.
  */
-import { StateVector } from '@tandem/adopted';
+import { AdoptedErrorDomain, AdoptedSession, StateVector, isAdoptedError } from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, type Segment, type UserStatus, type WireSyncRequest,
-  decodeSyncBegin, decodeSyncRequest, decodeSyncSegment, decodeUser,
+  decodeSyncBegin, decodeSyncRequest, decodeSyncSegment, decodeSyncUser, requestFromWireSync,
 } from '@tandem/protocol';
 import { type DirectoryLimits, type SessionLimits, codePointLength, defaultDirectoryLimits } from '../limits.js';
 
@@ -62,9 +62,14 @@ export class SyncInReceiver {
   /** Code points of the segments so far. */
   private length = 0;
 
+  /** The users and request logs so far, checked as they arrive. */
+  private readonly sync = AdoptedSession.receiveSync();
+
   constructor(
     private readonly limits: DirectoryLimits & SessionLimits = defaultDirectoryLimits,
     private readonly budget: SyncInBudget = { used: 0 },
+    /** Whether the uploader subscribes to the new session (`<sync-in/><subscribe/>`). */
+    private readonly subscribing = false,
   ) {}
 
   /** Gives this sync-in's bytes back to the budget (it is over: done or failed). */
@@ -111,26 +116,33 @@ export class SyncInReceiver {
     this.received++;
     switch (el.name) {
       case 'sync-user': {
-        const u = decodeUser(el);
-        if (this.state.users.some((x) => x.id === u.id)) {
-          throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.ID_IN_USE, 'User ID is already in use');
-        }
-        if (this.state.users.some((x) => x.name === u.name)) {
-          throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.NAME_IN_USE, 'User Name is already in use');
-        }
-        if (this.state.users.length >= this.limits.maxUsersPerSession) {
+        const users = this.state.users;
+        // Id 0 is no user (the author of text nobody wrote); infinoted aborts on a sync-user
+        // with it (and on an id that reads as 0: strtoul base 10 of "abc" or "0x10").
+        const u = decodeSyncUser(el, { id: (id) => id === 0 || users.some((x) => x.id === id), name: (name) => users.some((x) => x.name === name) });
+        if (users.length >= this.limits.maxUsersPerSession) {
           throw overLimit(`The document has more users than a session on this server may have (${this.limits.maxUsersPerSession})`);
         }
-        this.state.users.push({
-          id: u.id, name: u.name, status: u.status, hue: u.hue ?? 0, vector: u.time ?? StateVector.zero,
-          caret: u.caret ?? 0, selection: u.selection ?? 0,
-        });
+        // An available user belongs to the uploading connection, which must then subscribe:
+        // otherwise infinoted's session proxy closes the session (infd_session_proxy_add_user_cb).
+        if (u.status !== 'unavailable' && !this.subscribing) {
+          throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.RECEIVER_CANCELLED, 'The receiver cancelled the synchronization');
+        }
+        this.sync.user({ id: u.id, name: u.name, vector: u.time, caret: u.caret, selection: u.selection });
+        users.push({ id: u.id, name: u.name, status: u.status, hue: u.hue ?? Math.random(), vector: u.time, caret: u.caret, selection: u.selection });
         break;
       }
       case 'sync-request': {
-        const r = decodeSyncRequest(el);
-        if (!this.state.users.some((u) => u.id === r.user)) {
-          throw new InfError('INF_ADOPTED_SESSION_ERROR', ErrorCodes.INF_ADOPTED_SESSION_ERROR.NO_SUCH_USER, `No such user with ID '${r.user}'`);
+        const r = decodeSyncRequest(el, (id) => {
+          if (!this.state.users.some((u) => u.id === id)) {
+            throw new InfError('INF_ADOPTED_SESSION_ERROR', ErrorCodes.INF_ADOPTED_SESSION_ERROR.NO_SUCH_USER, `No such user with user ID '${id}'`);
+          }
+        });
+        // The checks of the user's request log so far (inf_adopted_session_validate_request).
+        try {
+          this.sync.request(requestFromWireSync(r));
+        } catch (err) {
+          throw isAdoptedError(err) ? new InfError('INF_ADOPTED_SESSION_ERROR', err.domain === AdoptedErrorDomain.SESSION ? err.code : ErrorCodes.INF_ADOPTED_SESSION_ERROR.INVALID_REQUEST, err.message) : err;
         }
         this.state.requests.push(r);
         break;

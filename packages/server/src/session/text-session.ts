@@ -15,7 +15,7 @@ import {
 } from '@tandem/protocol';
 import type { SessionJournal } from '../storage/journal.js';
 import type { StoredTextDocument, StoredUser } from '../storage/text-format.js';
-import { type Member, MemberTable, PreparedGroupRun, type SessionAccess, replySeq } from './members.js';
+import { type Member, MemberTable, PreparedGroupRun, type SessionAccess, nextUserId, replySeq } from './members.js';
 import { type SessionLimits, codePointLength } from '../limits.js';
 
 export type { Member, SessionAccess } from './members.js';
@@ -281,7 +281,7 @@ export class TextSession {
         user.local = false;
         this.engine.updateUser(user.id, props);
       } else {
-        user = { id: Math.max(0, ...this.users.keys()) + 1, name: req.name, hue: 0, member: undefined };
+        user = { id: nextUserId(this.users.keys()), name: req.name, hue: 0, member: undefined };
         this.engine.addUser({ id: user.id, ...props });
         this.users.set(user.id, user);
       }
@@ -331,7 +331,7 @@ export class TextSession {
       user = existing;
       this.engine.updateUser(user.id, props);
     } else {
-      user = { id: Math.max(0, ...this.users.keys()) + 1, name, hue, member: undefined };
+      user = { id: nextUserId(this.users.keys()), name, hue, member: undefined };
       this.engine.addUser({ id: user.id, ...props });
       this.users.set(user.id, user);
     }

@@ -74,6 +74,8 @@ export class DocumentJournal implements SessionJournal {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private asked = false;
+  /** close() was called: nothing is written any more. */
+  private closed = false;
   /**
    * A record could not be written (disk full, permissions): the file lacks it, so nothing more
    * may be appended (later records would apply to the wrong text) until a save of the whole
@@ -191,8 +193,12 @@ export class DocumentJournal implements SessionJournal {
     for (const c of this.checkpoints) c.end -= shift;
   }
 
-  /** Stops writing (document unloaded or removed); the file stays for recovery unless removed. */
+  /**
+   * Stops writing (document unloaded or removed); the file stays for recovery unless removed.
+   * Later changes are not written (a removed document's session may run on for a moment).
+   */
   close(remove = false): void {
+    this.closed = true;
     this.flush();
     this.closeFd();
     if (remove) removeJournal(this.file);
@@ -207,7 +213,7 @@ export class DocumentJournal implements SessionJournal {
   }
 
   private append(record: object): void {
-    if (this.failed) return;
+    if (this.failed || this.closed) return;
     try {
       this.appendRecord(record);
     } catch (err) {

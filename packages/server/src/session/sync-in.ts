@@ -64,6 +64,8 @@ export class SyncInReceiver {
 
   /** The users and request logs so far, checked as they arrive. */
   private readonly sync = AdoptedSession.receiveSync();
+  /** The ids of the users so far. */
+  private readonly ids = new Set<number>();
 
   constructor(
     private readonly limits: DirectoryLimits & SessionLimits = defaultDirectoryLimits,
@@ -119,7 +121,7 @@ export class SyncInReceiver {
         const users = this.state.users;
         // Id 0 is no user (the author of text nobody wrote); infinoted aborts on a sync-user
         // with it (and on an id that reads as 0: strtoul base 10 of "abc" or "0x10").
-        const u = decodeSyncUser(el, { id: (id) => id === 0 || users.some((x) => x.id === id), name: (name) => users.some((x) => x.name === name) });
+        const u = decodeSyncUser(el, { id: (id) => id === 0 || this.ids.has(id), name: (name) => users.some((x) => x.name === name) });
         if (users.length >= this.limits.maxUsersPerSession) {
           throw overLimit(`The document has more users than a session on this server may have (${this.limits.maxUsersPerSession})`);
         }
@@ -130,11 +132,12 @@ export class SyncInReceiver {
         }
         this.sync.user({ id: u.id, name: u.name, vector: u.time, caret: u.caret, selection: u.selection });
         users.push({ id: u.id, name: u.name, status: u.status, hue: u.hue ?? Math.random(), vector: u.time, caret: u.caret, selection: u.selection });
+        this.ids.add(u.id);
         break;
       }
       case 'sync-request': {
         const r = decodeSyncRequest(el, (id) => {
-          if (!this.state.users.some((u) => u.id === id)) {
+          if (!this.ids.has(id)) {
             throw new InfError('INF_ADOPTED_SESSION_ERROR', ErrorCodes.INF_ADOPTED_SESSION_ERROR.NO_SUCH_USER, `No such user with user ID '${id}'`);
           }
         });

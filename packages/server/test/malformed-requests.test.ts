@@ -260,22 +260,16 @@ describe('malformed requests, answered as infinoted answers them', () => {
       c.send(group(S, '<sync-request user="2" time="x"><insert-caret pos="0">x</insert-caret></sync-request>'));
       expect(await c.next('</group>')).to.equal(syncError(0, 'INF_ADOPTED_SESSION_ERROR', "No such user with user ID '2'"));
       const d = await client();
-      d.send(dir('<add-node seq="1" parent="0" type="InfText" name="up2"><sync-in/></add-node>'));
-      await d.next('</group>');
-      d.send(dir('<subscribe-ack id="2"/>'));
-      d.send(group('InfSession_SyncIn_2', '<sync-begin num-messages="3"/>'));
-      d.send(group('InfSession_SyncIn_2', '<sync-user id="1" name="a" status="unavailable" time="1:1" caret="0" hue="0.5"/>'));
-      d.send(group('InfSession_SyncIn_2', '<sync-request user="1" time="x"><insert-caret pos="0">x</insert-caret></sync-request>'));
-      expect(await d.next('</group>')).to.equal('<group name="InfSession_SyncIn_2"><sync-error code="0" domain="INF_ADOPTED_STATE_VECTOR_ERROR">Expected ":" after ID</sync-error></group>');
+      const g2 = await upload(d, 3, false, 'up2');
+      d.send(group(g2, '<sync-user id="1" name="a" status="unavailable" time="1:1" caret="0" hue="0.5"/>'));
+      d.send(group(g2, '<sync-request user="1" time="x"><insert-caret pos="0">x</insert-caret></sync-request>'));
+      expect(await d.next('</group>')).to.equal(`<group name="${g2}"><sync-error code="0" domain="INF_ADOPTED_STATE_VECTOR_ERROR">Expected ":" after ID</sync-error></group>`);
       const e = await client();
-      e.send(dir('<add-node seq="1" parent="0" type="InfText" name="up3"><sync-in/></add-node>'));
-      await e.next('</group>');
-      e.send(dir('<subscribe-ack id="3"/>'));
-      e.send(group('InfSession_SyncIn_3', '<sync-begin num-messages="3"/>'));
-      e.send(group('InfSession_SyncIn_3', '<sync-user id="1" name="a" status="unavailable" time="1:1" caret="0" hue="0.5"/>'));
+      const g3 = await upload(e, 3, false, 'up3');
+      e.send(group(g3, '<sync-user id="1" name="a" status="unavailable" time="1:1" caret="0" hue="0.5"/>'));
       // An undo as the first request of a log has nothing to undo: refused at once, not at sync-end.
-      e.send(group('InfSession_SyncIn_3', '<sync-request user="1" time=""><undo/></sync-request>'));
-      expect(await e.next('</group>')).to.equal('<group name="InfSession_SyncIn_3"><sync-error code="2" domain="INF_ADOPTED_SESSION_ERROR">Undo received, but no previous request found</sync-error></group>');
+      e.send(group(g3, '<sync-request user="1" time=""><undo/></sync-request>'));
+      expect(await e.next('</group>')).to.equal(`<group name="${g3}"><sync-error code="2" domain="INF_ADOPTED_SESSION_ERROR">Undo received, but no previous request found</sync-error></group>`);
     });
 
     it('gives a user who joins after a synchronised id of 2^32-1 a free id instead of wrapping to 0', async () => {

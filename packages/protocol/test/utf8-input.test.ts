@@ -127,7 +127,8 @@ describe('XML input: UTF-8 split anywhere, characters and sizes', () => {
           const events = feed(chunks, { maxElementBytes: limit });
           if (limit === size) {
             expect(errors(events), `${el}: limit ${limit} = size`).to.deep.equal([]);
-            expect(stanzas(events).slice(-2)).to.deep.equal([el, '<x/>']);
+            // Written back as libxml2 writes it: non-ASCII in attribute values as references.
+            expect(stanzas(events).slice(-2)).to.deep.equal([el.replace('a="é😀"', 'a="&#xE9;&#x1F600;"'), '<x/>']);
           } else {
             expect(errors(events), `${el}: limit ${limit}, size ${size}`).to.deep.equal([`policy-violation: Element exceeds ${limit} bytes`]);
           }

@@ -77,7 +77,8 @@ describe('tandemd protocol (in-memory)', () => {
     c.send(group('InfDirectory', '<remove-node seq="6" id="0"/>'));
     expect(await c.next('</group>')).to.include('code="10"');
     c.send(group('InfDirectory', '<add-node seq="7" parent="0" type="InfText" name="café"/>'));
-    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="2" parent="0" name="café" type="InfText" seq="1/7"/></group>');
+    // Non-ASCII in an attribute goes out as a reference, as libxml2 writes it.
+    expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="2" parent="0" name="caf&#xE9;" type="InfText" seq="1/7"/></group>');
   });
 
   it('refuses a name the file system cannot store as infinoted does (G_FILE_ERROR, no path), and stores what infinoted can', async () => {

@@ -36,12 +36,12 @@ export const STREAM_CLOSE = '</stream:stream>';
 
 /** The libinfinity client header; HOST is what the user typed. */
 export function clientHeader(host: string): string {
-  return `<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="${NS_STREAMS}" to="${escapeAttribute(host)}">`;
+  return `<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="${NS_STREAMS}" to="${escapeAttribute(host, false)}">`;
 }
 
 /** infinoted's header: no id, no xml:lang; `from` is the machine's host name. */
 export function serverHeader(host: string): string {
-  return `<stream:stream xmlns:stream="${NS_STREAMS}" xmlns="jabber:client" version="1.0" from="${escapeAttribute(host)}">`;
+  return `<stream:stream xmlns:stream="${NS_STREAMS}" xmlns="jabber:client" version="1.0" from="${escapeAttribute(host, false)}">`;
 }
 
 /**

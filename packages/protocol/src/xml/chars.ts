@@ -68,8 +68,15 @@ export function escapeText(s: string, ascii = false): string {
   return ascii ? nonAscii(out) : out;
 }
 
-/** Attribute values: &quot; &amp; &lt; &gt; and LF/CR/TAB as character references; ' stays literal. */
-export function escapeAttribute(s: string, ascii = false): string {
+/**
+ * Attribute values: &quot; &amp; &lt; &gt; and LF/CR/TAB as character references; ' stays
+ * literal; and every non-ASCII character as a hexadecimal reference, which is what libxml2 does
+ * in attributes of nodes without a document encoding (every message infinoted and libinfinity
+ * clients write: a user "José" goes out as name="Jos&#xE9;", seen on loopback against infinoted
+ * 0.7.2, 2026-12-03), while text content keeps raw UTF-8. `ascii` false keeps non-ASCII raw
+ * (the stream header, which libinfinity writes with printf).
+ */
+export function escapeAttribute(s: string, ascii = true): string {
   const out = s.replace(/["&<>\n\r\t]/g, (c) => {
     switch (c) {
       case '"':

@@ -29,11 +29,11 @@ export function serialize(el: Element, options: SerializeOptions = {}): string {
 }
 
 /** The start tag alone, e.g. a stream header `<stream:stream ...>` that is never closed in the same write. */
-export function serializeStartTag(el: Element, options: SerializeOptions = {}): string {
-  return `<${el.name}${attributes(el, options.ascii === true)}>`;
+export function serializeStartTag(el: Element): string {
+  return `<${el.name}${attributes(el)}>`;
 }
 
-function attributes(el: Element, ascii: boolean): string {
+function attributes(el: Element): string {
   let s = '';
   for (const [k, v] of Object.entries(el.attrs)) {
     if (v === undefined || v === null) continue; // ltx convention: absent
@@ -42,7 +42,8 @@ function attributes(el: Element, ascii: boolean): string {
       // libxml2 would emit a document no parser accepts; refuse instead of corrupting the stream.
       throw new TypeError(`Attribute ${k} of <${el.name}> contains a character XML cannot carry`);
     }
-    s += ` ${k}="${escapeAttribute(value, ascii)}"`;
+    // Non-ASCII always as references in attributes (libxml2, see escapeAttribute); `ascii` is for text.
+    s += ` ${k}="${escapeAttribute(value)}"`;
   }
   return s;
 }
@@ -53,7 +54,7 @@ function write(el: Element, parts: string[], ascii: boolean): void {
     parts.push(el.xml);
     return;
   }
-  const attrs = attributes(el, ascii);
+  const attrs = attributes(el);
   // Empty text nodes do not count: libxml2 never creates them, so `<x/>` is what it would write.
   if (el.children.every((c) => c === '')) {
     parts.push(`<${el.name}${attrs}/>`);

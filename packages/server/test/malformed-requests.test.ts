@@ -177,6 +177,29 @@ describe('malformed requests, answered as infinoted answers them', () => {
     expect(await b.next('</group>')).to.equal('<group name="InfSession_1"><session-close/></group>');
   });
 
+  it('makes a leaving connection\'s users unavailable in infinoted\'s order: the last to (re)join first', async () => {
+    const a = await client();
+    await joined(a);
+    const b = await client();
+    b.send(dir('<subscribe-session seq="3" id="1"/>'));
+    await b.next('</group>');
+    b.send(dir('<subscribe-ack id="1"/>'));
+    await b.next('<sync-end/></group>');
+    b.send(group('InfSession_1', '<sync-ack/>'));
+    const join = (seq: number, name: string): string => group('InfSession_1', `<user-join seq="${seq}" name="${name}" status="active" time="" caret="0" hue="0.5"/>`);
+    for (const [seq, name] of [[4, 'v2'], [5, 'v3'], [6, 'v4']] as const) {
+      b.send(join(seq, name));
+      await a.next('</group>');
+    }
+    b.send(group('InfSession_1', '<user-status-change id="2" status="unavailable"/>'));
+    await a.next('</group>');
+    b.send(join(7, 'v2'));
+    await a.next('</group>');
+    b.send('</stream:stream>');
+    const status = (id: number): string => `<group name="InfSession_1"><user-status-change id="${id}" status="unavailable"/></group>`;
+    expect(await a.next(status(3))).to.equal(status(2) + status(4) + status(3));
+  });
+
   describe('uploads (sync-in)', () => {
     const S = 'InfSession_SyncIn_1';
     /**

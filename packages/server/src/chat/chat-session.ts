@@ -152,6 +152,7 @@ export class ChatSession {
       const user = existing ?? { id: nextUserId(this.users.keys()), name: req.name, status: 'unavailable' as UserStatus, member: undefined };
       this.users.set(user.id, user);
       user.member = m;
+      this.members.joined(user);
       this.setStatus(user, req.status ?? 'active');
       this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', { id: user.id, name: user.name, status: user.status }, seq), undefined, m);
     } catch (err) {

@@ -78,6 +78,9 @@ type Subscription = { state: 'syncing' | 'ready' };
 
 export class MemberTable<U extends MemberUser> {
   private readonly members = new Map<Member, Subscription>();
+  /** When each user last became a member's (joined or rejoined through it), for remove()'s order. */
+  private readonly joinOrder = new WeakMap<U, number>();
+  private joins = 0;
 
   constructor(
     private readonly group: string,
@@ -119,12 +122,21 @@ export class MemberTable<U extends MemberUser> {
     this.members.clear();
   }
 
-  /** Unsubscribe or disconnect: the member's users become unavailable for everyone else (§5.3). */
+  /** `u` has just joined or rejoined through its member (u.member is set). */
+  joined(u: U): void {
+    this.joinOrder.set(u, ++this.joins);
+  }
+
+  /**
+   * Unsubscribe or disconnect: the member's users become unavailable for everyone else (§5.3),
+   * the one that joined last first (infinoted keeps a subscription's users in a list it prepends to).
+   */
   remove(m: Member): void {
     if (!this.members.delete(m)) return;
     let left = false;
-    for (const u of this.host.users()) {
-      if (u.member !== m) continue;
+    const users = [...this.host.users()].filter((u) => u.member === m)
+      .sort((a, b) => (this.joinOrder.get(b) ?? 0) - (this.joinOrder.get(a) ?? 0));
+    for (const u of users) {
       u.member = undefined;
       if (this.host.available(u)) {
         this.host.setUnavailable(u);

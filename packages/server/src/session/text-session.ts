@@ -124,7 +124,11 @@ export class TextSession {
       usersLeft: () => ctx.hooks?.usersChanged?.(this),
       idle: () => ctx.idle(this),
     });
-    for (const u of state.users) this.users.set(u.id, { id: u.id, name: u.name, hue: u.hue, member: u.member });
+    for (const u of state.users) {
+      const user = { id: u.id, name: u.name, hue: u.hue, member: u.member };
+      this.users.set(u.id, user);
+      if (user.member) this.members.joined(user);
+    }
   }
 
   /** A document from storage: all users unavailable, zero vectors, no history (§7.2). */
@@ -289,6 +293,7 @@ export class TextSession {
       // a new user keeps the default 0 and a rejoining one its hue.
       user.hue = req.hue === undefined ? Math.random() : req.hue >= 0 && req.hue <= 1 ? req.hue : existing ? user.hue : 0;
       user.member = m;
+      this.members.joined(user);
       this.ctx.journal?.user({ id: user.id, name: user.name, hue: user.hue });
       this.broadcast(encodeUser(existing ? 'user-rejoin' : 'user-join', this.wireUser(user), seq), undefined, m);
       if (!existing) this.ctx.hooks?.userAdded(this, this.wireUser(user));

@@ -57,7 +57,7 @@ function script(rnd: () => number, clients: number, steps: number): Step[] {
   let n = 1;
   const seq = (): string => val(String(n++));
   const join = (group: string): string =>
-    g(group, `<user-join seq="${seq()}" name="${val(pick(['u1', 'u2', 'u3']))}" status="${val(pick(['active', 'inactive', 'bogus']))}" time="${badTime()}" caret="${pick(['0', '0', 'x', '-1'])}" selection="${pick(['0', '2', 'x', '-3'])}" hue="${pick(['0.5', '0.25', 'x', '2', '-1', 'nan', ' 0.5', 'inf', '1e400', '1e-400', '0x1p-2'])}"/>`);
+    g(group, `<user-join seq="${seq()}" name="${val(pick(['u1', 'u2', 'u3', 'Jos\u00e9']))}" status="${val(pick(['active', 'inactive', 'bogus']))}" time="${badTime()}" caret="${pick(['0', '0', 'x', '-1'])}" selection="${pick(['0', '2', 'x', '-3'])}" hue="${pick(['0.5', '0.25', 'x', '2', '-1', 'nan', ' 0.5', 'inf', '1e400', '1e-400', '0x1p-2'])}"/>`);
   const request = (): string => {
     const body = pick([
       () => `<insert-caret pos="${val(String(R(12)))}">${pick(TEXTS)}</insert-caret>`,

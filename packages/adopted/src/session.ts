@@ -191,7 +191,7 @@ export class AdoptedSession {
    * Every method throws AdoptedError; after a throw the receiver is not to be used again.
    */
   static receiveSync(options: { maxTotalLogSize?: number } = {}): SyncReceiver {
-    const s = new AdoptedSession({ maxTotalLogSize: options.maxTotalLogSize });
+    const s = new AdoptedSession();
     const pending = new Map<UserId, SiteUser>();
     let finished = false;
     return {
@@ -222,10 +222,11 @@ export class AdoptedSession {
           if (u.log.size === 0) u.log.setBegin(own);
           else if (u.log.end !== own) throw invalid(`User ${u.id} has vector "${u.vector}" but requests up to index ${u.log.end}`);
         }
-        const text = Chunk.fromSegments(segments);
-        if (text.length > 0) s.buf.insert(0, text);
-        for (const u of users) s.algo.addUser(u);
-        return s;
+        // The site is built with its text (the buffer cuts a bulk load into pieces that keep
+        // later edits cheap); `s` only read the users and requests.
+        const site = new AdoptedSession({ maxTotalLogSize: options.maxTotalLogSize, segments });
+        for (const u of users) site.algo.addUser(u);
+        return site;
       },
     };
   }

@@ -63,8 +63,10 @@ export interface WireUser {
 const ADOPTED = ErrorCodes.INF_ADOPTED_SESSION_ERROR;
 const REQ = ErrorCodes.INF_REQUEST_ERROR;
 
-/** A vector attribute as libinfinity reads it (the canonical form fast, anything else as from_string does). */
-/** A state vector attribute; its errors name the attribute unless `name` is undefined. */
+/**
+ * A vector attribute as libinfinity reads it (the canonical form fast, anything else as
+ * from_string does); its errors name the attribute unless `name` is undefined.
+ */
 function vectorOf(name: string | undefined, text: string): StateVector {
   try {
     return StateVector.parse(text);

@@ -38,8 +38,8 @@ const ULONG_MAX = (1n << 64n) - 1n;
 /**
  * The number at the start of `value` as C's strtoul/strtol with base 0 read it (glibc, 64-bit
  * long): leading white space, a sign, `0x` for hexadecimal and a leading `0` for octal; `end`
- * is where reading stopped. Undefined when no digits are read. The magnitude is exact (no
- * limit), the caller decides about overflow.
+ * is where reading stopped (with `base` 10: decimal digits only). Undefined when no digits are
+ * read. The magnitude is exact (no limit), the caller decides about overflow.
  */
 function scanCInteger(value: string, base: 0 | 10 = 0): { negative: boolean; magnitude: bigint; end: number } | undefined {
   const m = (base === 10 ? /^[ \t\n\v\f\r]*([+-]?)([0-9]+)/ : /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/).exec(value);

@@ -38,7 +38,8 @@ const WEIRD = ['', '-1', '0', '1', '2', '4294967295', '4294967296', '99999999999
   ' 1', '+1', '-0', '010', '0x1f', '0x', '\u{1F600}'];
 const TEXTS = ['a', 'hello', '\u{1F600}\u{1F44D}\u{1F3FD}', 'e\u0301', '\t\n', 'x'.repeat(50), '&amp;', '&lt;x&gt;', '',
   // Control characters travel as <uchar codepoint="N"/> (protocol.md); some codepoints are not allowed.
-  'a<uchar codepoint="7"/>b', '<uchar codepoint="27"/>', '<uchar codepoint="0"/>', '<uchar codepoint="x"/>', '<uchar/>', 'a<b/>c'];
+  'a<uchar codepoint="7"/>b', '<uchar codepoint="27"/>', '<uchar codepoint="0"/>', '<uchar codepoint="x"/>', '<uchar/>', 'a<b/>c',
+  '<uchar codepoint=" 7"/>', '<uchar codepoint="0x1b"/>', '<uchar codepoint="55296"/>', '<uchar codepoint="-1"/>'];
 const NAMES = ['a', 'b', 'c', 'd'];
 
 type Step = [client: number, message: string];

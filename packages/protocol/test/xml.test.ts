@@ -31,6 +31,25 @@ describe('xml basics', () => {
     expect(readText(el)).to.equal('a\u000c\r\tb\u0000😀');
   });
 
+  it('reads a uchar codepoint as libinfinity does (strtoul, base 0) and refuses what is no UTF-8 with its errors', () => {
+    const read = (uchar: string): string => {
+      try {
+        return JSON.stringify(readText(parseXmlDocument(`<insert-caret pos="0">a${uchar}b</insert-caret>`)));
+      } catch (err) {
+        const e = err as { domain: string; code: number; message: string };
+        return `${e.domain} ${e.code}: ${e.message}`;
+      }
+    };
+    expect(read('<uchar codepoint="7"/>')).to.equal(JSON.stringify('a\u0007b'));
+    expect(read('<uchar codepoint=" 7"/>')).to.equal(JSON.stringify('a\u0007b'));
+    expect(read('<uchar codepoint="0x7"/>')).to.equal(JSON.stringify('a\u0007b'));
+    expect(read('<uchar/>')).to.equal("INF_REQUEST_ERROR 3: Request 'uchar' does not contain required attribute 'codepoint'");
+    expect(read('<uchar codepoint="x"/>')).to.equal("INF_REQUEST_ERROR 5: Attribute 'codepoint' does not contain a valid number");
+    expect(read('<uchar codepoint="-1"/>')).to.equal("INF_REQUEST_ERROR 5: Attribute 'codepoint' causes overflow (-1)");
+    expect(read('<uchar codepoint="55296"/>')).to.equal('g_convert_error 1: Invalid byte sequence in conversion input');
+    expect(read('<uchar codepoint="1114112"/>')).to.equal('g_convert_error 1: Invalid byte sequence in conversion input');
+  });
+
   it('writes text needing no escapes literally and quotes/apostrophes unescaped in text', () => {
     const el = appendText(new Element('message', { user: '1' }), `"it's" > <`);
     expect(serialize(el)).to.equal(`<message user="1">"it's" &gt; &lt;</message>`);

@@ -3,11 +3,9 @@
  * inf_xml_util_add_child_text / inf_xml_util_get_child_text do it.
  */
 import { Element } from '@xmpp/xml';
+import { InfError } from '../errors.js';
+import { parseUint, requireAttr } from '../infinote/values.js';
 import { hasNonXmlChar, isXmlChar } from './chars.js';
-
-export class XmlContentError extends Error {
-  override readonly name = 'XmlContentError';
-}
 
 /**
  * Concatenates the text children and <uchar/> children of `el` in document order. Other child
@@ -23,12 +21,13 @@ export function readText(el: Element): string {
 }
 
 function ucharValue(el: Element): string {
-  const raw = el.attrs.codepoint;
-  if (typeof raw !== 'string' || !/^\d{1,7}$/.test(raw)) {
-    throw new XmlContentError(`<uchar> has no valid "codepoint" attribute`);
-  }
-  const cp = Number(raw);
-  if (cp > 0x10ffff) throw new XmlContentError(`<uchar codepoint="${raw}"> is not a Unicode code point`);
+  // The code point as inf_xml_util_get_attribute_uint_required reads it (" 7" and "0x7" are 7),
+  // with its errors.
+  const cp = parseUint('codepoint', requireAttr(el, 'codepoint'));
+  // libinfinity then encodes it with g_unichar_to_utf8 and converts the text with g_convert,
+  // which refuses a surrogate. (It takes a value past U+10FFFF into the text as bytes that are
+  // no UTF-8; that is refused here too.)
+  if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new InfError('g_convert_error', 1, 'Invalid byte sequence in conversion input');
   return String.fromCodePoint(cp);
 }
 

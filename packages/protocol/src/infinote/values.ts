@@ -112,7 +112,7 @@ export function parseInt32(name: string, value: string): number {
   return Number(n);
 }
 
-/** A double as g_ascii_strtod reads it (decimal forms only; no hex floats, inf or nan). */
+/** A double as inf_xml_util_string_to_double reads it: g_ascii_strtod, the whole value, ERANGE reported. */
 export function parseDouble(name: string, value: string): number {
   const r = asciiStrtod(value);
   if (value === '' || r === undefined || r.end !== value.length) throw invalidNumber(name);
@@ -128,23 +128,22 @@ export function parseDouble(name: string, value: string): number {
  * strtod sets ERANGE with HUGE_VAL (overflow) or 0 (underflow). Undefined when nothing is read.
  */
 function asciiStrtod(value: string): { value: number; end: number; range?: 'overflow' | 'underflow' } | undefined {
-  const m = /^[ \t\n\v\f\r]*([+-]?)(?:(0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?)|(infinity|inf)|(nan(?:\([0-9A-Za-z_]*\))?)|((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))/i.exec(value);
+  const m = /^[ \t\n\v\f\r]*([+-]?)(?:0[xX](?=\.?[0-9a-fA-F])([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?\d+))?|(infinity|inf)|(nan(?:\([0-9A-Za-z_]*\))?)|((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))/i.exec(value);
   if (!m) return undefined;
-  const sign = m[1] === '-' ? -1 : 1;
-  const end = m[0].length;
-  if (m[3] !== undefined) return { value: sign * Infinity, end };
-  if (m[4] !== undefined) return { value: NaN, end };
+  const [whole, signText, hexInt, hexFrac, hexExp, inf, nan, decimal] = m;
+  const sign = signText === '-' ? -1 : 1;
+  const end = whole.length;
+  if (inf !== undefined) return { value: sign * Infinity, end };
+  if (nan !== undefined) return { value: NaN, end };
   let magnitude: number;
   let nonzero: boolean;
-  if (m[2] !== undefined) {
-    const [, digits = '', exp = '0'] = /^0[xX]([0-9a-fA-F.]+)(?:[pP]([+-]?\d+))?$/.exec(m[2])!;
-    const [int = '', frac = ''] = digits.split('.');
-    const mantissa = BigInt(`0x${int + frac || '0'}`);
+  if (decimal === undefined) {
+    const mantissa = BigInt(`0x${hexInt! + hexFrac! || '0'}`);
     nonzero = mantissa !== 0n;
-    magnitude = Number(mantissa) * 2 ** (Number(exp) - 4 * frac.length);
+    magnitude = Number(mantissa) * 2 ** (Number(hexExp ?? 0) - 4 * hexFrac!.length);
   } else {
-    magnitude = Number(m[5]);
-    nonzero = /[1-9]/.test(m[5]!.replace(/[eE].*$/, ''));
+    magnitude = Number(decimal);
+    nonzero = /[1-9]/.test(decimal.replace(/[eE].*$/, ''));
   }
   if (magnitude === Infinity) return { value: sign * Infinity, end, range: 'overflow' };
   if (magnitude === 0 && nonzero) return { value: 0, end, range: 'underflow' };

@@ -17,7 +17,10 @@ export class SerializedElement extends Element {
 }
 
 export interface SerializeOptions {
-  /** Write non-ASCII characters as &#xHEX; references (libxml2 without a declared encoding, storage files). */
+  /**
+   * Write non-ASCII characters of text content as &#xHEX; references too (storage files); attribute
+   * values always get them (libxml2 without a declared encoding).
+   */
   ascii?: boolean;
 }
 

@@ -707,19 +707,12 @@ export class Directory {
     p.receiver!.release();
     c.pending.delete(p.id);
     const { state } = step;
-    let session: TextSession;
-    try {
-      // The journal starts at the document as it is about to be saved.
-      session = this.newTextSession({ id: p.id }, [...this.tree.path(p.parent), p.name], { users: [], segments: state.segments }, {
-        // Users the uploader has joined stay joined through it if it subscribes (§4.1).
-        users: state.users.map((u) => ({ ...u, ...(p.subscribe && u.status !== 'unavailable' ? { member: m } : {}) })),
-        requests: state.requests,
-        segments: state.segments,
-      });
-    } catch (err) {
-      m.sendGroup(p.group, toSyncError(new InfError('INF_ADOPTED_SESSION_ERROR', ErrorCodes.INF_ADOPTED_SESSION_ERROR.INVALID_REQUEST, (err as Error).message)));
-      return;
-    }
+    // The journal starts at the document as it is about to be saved.
+    const session = this.newTextSession({ id: p.id }, [...this.tree.path(p.parent), p.name], { users: [], segments: state.segments }, {
+      engine: state.engine,
+      // Available users come only with uploads that subscribe: they stay joined through the uploader (§4.1).
+      users: state.users.map((u) => ({ ...u, ...(u.status !== 'unavailable' ? { member: m } : {}) })),
+    });
     if (this.tree.get(p.parent.id) !== p.parent || this.nameTakenExcept(p)) {
       this.dropJournal(p.id, false);
       m.sendGroup(p.group, toSyncError(new InfError('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${p.name}" exists already`)));

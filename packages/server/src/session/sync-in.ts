@@ -5,9 +5,9 @@
  * server's limits: the announced message count, the bytes the connection's sync-ins may hold, the
  * users of a session and the length of a document.
  */
-import { AdoptedErrorDomain, AdoptedSession, StateVector, isAdoptedError } from '@tandem/adopted';
+import { AdoptedErrorDomain, AdoptedSession, isAdoptedError } from '@tandem/adopted';
 import {
-  Element, ErrorCodes, InfError, type Segment, type UserStatus, type WireSyncRequest,
+  Element, ErrorCodes, InfError, type Segment, type UserStatus,
   decodeSyncBegin, decodeSyncRequest, decodeSyncSegment, decodeSyncUser, requestFromWireSync,
 } from '@tandem/protocol';
 import { type DirectoryLimits, type SessionLimits, codePointLength, defaultDirectoryLimits } from '../limits.js';
@@ -35,28 +35,38 @@ function xmlSize(el: Element): number {
   return n;
 }
 
+/** A synchronised user: what the engine does not hold. */
 export interface ReceivedUser {
   id: number;
   name: string;
   status: UserStatus;
   hue: number;
-  vector: StateVector;
-  caret: number;
-  selection: number;
 }
 
 export interface ReceivedState {
   users: ReceivedUser[];
-  requests: WireSyncRequest[];
+  /** The session's engine, built from the users, requests and text as they arrived. */
+  engine: AdoptedSession;
   segments: Segment[];
 }
 
 export type SyncStep = { done: false } | { done: true; state: ReceivedState };
 
+/** Runs an engine step; its AdoptedError becomes the INF_ADOPTED_SESSION_ERROR a sync-error carries. */
+function adopted<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (!isAdoptedError(err)) throw err;
+    throw new InfError('INF_ADOPTED_SESSION_ERROR', err.domain === AdoptedErrorDomain.SESSION ? err.code : ErrorCodes.INF_ADOPTED_SESSION_ERROR.INVALID_REQUEST, err.message);
+  }
+}
+
 export class SyncInReceiver {
   private expected: number | undefined;
   private received = 0;
-  private readonly state: ReceivedState = { users: [], requests: [], segments: [] };
+  private readonly users: ReceivedUser[] = [];
+  private readonly segments: Segment[] = [];
   /** Bytes of this sync-in counted in the budget. */
   private taken = 0;
   /** Code points of the segments so far. */
@@ -110,7 +120,7 @@ export class SyncInReceiver {
       if (this.received < this.expected) {
         throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.UNEXPECTED_END_OF_SYNC, 'Got end-of-sync message, but synchronization is still in progress');
       }
-      return { done: true, state: this.state };
+      return { done: true, state: { users: this.users, engine: adopted(() => this.sync.finish(this.segments)), segments: this.segments } };
     }
     if (this.received >= this.expected) {
       throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.EXPECTED_END_OF_SYNC, 'Expected end-of-sync message as last message during synchronization');
@@ -118,7 +128,7 @@ export class SyncInReceiver {
     this.received++;
     switch (el.name) {
       case 'sync-user': {
-        const users = this.state.users;
+        const users = this.users;
         // Id 0 is no user (the author of text nobody wrote); infinoted aborts on a sync-user
         // with it (and on an id that reads as 0: strtoul base 10 of "abc" or "0x10").
         const u = decodeSyncUser(el, { id: (id) => id === 0 || this.ids.has(id), name: (name) => users.some((x) => x.name === name) });
@@ -130,8 +140,9 @@ export class SyncInReceiver {
         if (u.status !== 'unavailable' && !this.subscribing) {
           throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.RECEIVER_CANCELLED, 'The receiver cancelled the synchronization');
         }
-        this.sync.user({ id: u.id, name: u.name, vector: u.time, caret: u.caret, selection: u.selection });
-        users.push({ id: u.id, name: u.name, status: u.status, hue: u.hue ?? Math.random(), vector: u.time, caret: u.caret, selection: u.selection });
+        // An available user is possible only when the uploader subscribes: it stays joined through it.
+        this.sync.user({ id: u.id, name: u.name, status: u.status, vector: u.time, caret: u.caret, selection: u.selection });
+        users.push({ id: u.id, name: u.name, status: u.status, hue: u.hue ?? Math.random() });
         this.ids.add(u.id);
         break;
       }
@@ -142,24 +153,19 @@ export class SyncInReceiver {
           }
         });
         // The checks of the user's request log so far (inf_adopted_session_validate_request).
-        try {
-          this.sync.request(requestFromWireSync(r));
-        } catch (err) {
-          throw isAdoptedError(err) ? new InfError('INF_ADOPTED_SESSION_ERROR', err.domain === AdoptedErrorDomain.SESSION ? err.code : ErrorCodes.INF_ADOPTED_SESSION_ERROR.INVALID_REQUEST, err.message) : err;
-        }
-        this.state.requests.push(r);
+        adopted(() => this.sync.request(requestFromWireSync(r)));
         break;
       }
       case 'sync-segment': {
         const s = decodeSyncSegment(el);
-        if (s.author !== 0 && !this.state.users.some((u) => u.id === s.author)) {
+        if (s.author !== 0 && !this.ids.has(s.author)) {
           throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NO_SUCH_USER, `No such user with ID '${s.author}'`);
         }
         this.length += codePointLength(s.text);
         if (this.length > this.limits.maxDocumentLength) {
           throw overLimit(`The document is longer than the server accepts (${this.limits.maxDocumentLength} characters)`);
         }
-        if (s.text !== '') this.state.segments.push(s);
+        if (s.text !== '') this.segments.push(s);
         break;
       }
       default:

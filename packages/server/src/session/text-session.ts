@@ -4,12 +4,12 @@
  * requests executed by the engine and relayed verbatim to the other members.
  */
 import {
-  AdoptedError, AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, StateVector, TranslationLimitError, type Executed, type SessionState,
+  AdoptedError, AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, StateVector, TranslationLimitError, type Executed,
 } from '@tandem/adopted';
 import {
-  Element, ErrorCodes, InfError, type WireOperation, type WireSyncRequest, decodeRequestAndTime, decodeUserColorChange,
+  Element, ErrorCodes, InfError, type WireOperation, decodeRequestAndTime, decodeUserColorChange,
   decodeUserJoinRequest, decodeUserStatusChange, encodeInvalidRequest, encodeRequest, encodeSignal, encodeSyncBegin,
-  encodeUser, encodeUserStatusChange, requestBodyFromWire, requestFromWireSync,
+  encodeUser, encodeUserStatusChange, requestBodyFromWire,
   SerializedElement, splitSegments, syncRequestXml, syncSegmentXml, toRequestFailed, wireSyncOf,
   type UserStatus, type WireUser,
 } from '@tandem/protocol';
@@ -34,11 +34,13 @@ export interface SessionUser {
 /** An edit by a server-side user; positions and lengths count code points. */
 export type LocalEdit = { kind: 'insert'; pos: number; text: string } | { kind: 'delete'; pos: number; len: number };
 
-/** A synchronised state plus what the protocol adds to users. */
+/**
+ * A session's start: the engine (text, request logs, users' vectors, carets and statuses; users
+ * not bound to a connection of ours unavailable, §4.1, §7.2) and what the protocol adds to users.
+ */
 export interface InitialState {
-  users: { id: number; name: string; hue: number; status: UserStatus; vector: StateVector; caret: number; selection: number; member?: Member }[];
-  requests: WireSyncRequest[];
-  segments: { author: number; text: string }[];
+  engine: AdoptedSession;
+  users: { id: number; name: string; hue: number; member?: Member }[];
 }
 
 export interface SessionContext {
@@ -93,22 +95,12 @@ export class TextSession {
   /** Set when the buffer or its authors changed since the last save. */
   modified = false;
 
-  /** Throws (an AdoptedError) when a synchronised state is inconsistent. */
   constructor(
     readonly group: string,
     state: InitialState,
     private readonly ctx: SessionContext,
   ) {
-    const sync: SessionState = {
-      users: state.users.map((u) => ({
-        id: u.id, name: u.name, vector: u.vector, caret: u.caret, selection: u.selection,
-        // Users not bound to a connection of ours are unavailable (§4.1, §7.2).
-        status: u.member ? u.status : 'unavailable',
-      })),
-      requests: state.requests.map(requestFromWireSync),
-      segments: state.segments,
-    };
-    this.engine = AdoptedSession.fromSync(sync);
+    this.engine = state.engine;
     this.members = new MemberTable(group, {
       users: () => this.users.values(),
       available: (u) => this.status(u.id) !== 'unavailable',
@@ -133,11 +125,12 @@ export class TextSession {
 
   /** A document from storage: all users unavailable, zero vectors, no history (§7.2). */
   static fromStored(group: string, doc: StoredTextDocument, ctx: SessionContext): TextSession {
-    return new TextSession(group, {
-      users: doc.users.map((u) => ({ ...u, status: 'unavailable' as const, vector: StateVector.zero, caret: 0, selection: 0 })),
+    const engine = AdoptedSession.fromSync({
+      users: doc.users.map((u) => ({ id: u.id, name: u.name, status: 'unavailable', vector: StateVector.zero, caret: 0, selection: 0 })),
       requests: [],
       segments: doc.segments,
-    }, ctx);
+    });
+    return new TextSession(group, { engine, users: doc.users }, ctx);
   }
 
   private status(id: number): UserStatus {

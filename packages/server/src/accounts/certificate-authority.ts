@@ -6,10 +6,17 @@
  * short-lived super-user certificate.
  */
 import { X509Certificate as NodeX509, createPrivateKey, generateKeyPairSync, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
+
+/**
+ * @peculiar/x509, loaded the first time a CA is configured: it and its dependencies add some
+ * 16 MB to the resident size of a server that never signs a certificate.
+ */
+let x509Module: Promise<typeof X509> | undefined;
+const loadX509 = (): Promise<typeof X509> => (x509Module ??= import('@peculiar/x509'));
 
 /** @peculiar/x509's Crypto parameter (DOM type, not in lib es2023). */
-type x509Crypto = Parameters<typeof x509.X509CertificateGenerator.create>[1];
+type x509Crypto = Parameters<typeof X509.X509CertificateGenerator.create>[1];
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -26,7 +33,7 @@ export function splitPemCertificates(pem: string): string[] {
 }
 
 interface Signer {
-  cert: x509.X509Certificate;
+  cert: X509.X509Certificate;
   pem: string;
   key: webcrypto.CryptoKey;
   algorithm: webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams;
@@ -70,6 +77,7 @@ export class CertificateAuthority {
     const der = keyObject.export({ type: 'pkcs8', format: 'der' });
     const key = await webcrypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign']);
     const pem = caList[index]!;
+    const x509 = await loadX509();
     return new CertificateAuthority(caList, { cert: new x509.X509Certificate(pem), pem, key, algorithm });
   }
 
@@ -78,9 +86,10 @@ export class CertificateAuthority {
   }
 
   /** Parses and checks a PKCS#10 request (PEM "NEW CERTIFICATE REQUEST" or "CERTIFICATE REQUEST"). */
-  static async parseRequest(pem: string): Promise<{ request: x509.Pkcs10CertificateRequest; commonName: string | undefined }> {
+  static async parseRequest(pem: string): Promise<{ request: X509.Pkcs10CertificateRequest; commonName: string | undefined }> {
+    const x509 = await loadX509();
     const body = pem.replace(/-----(BEGIN|END) (NEW )?CERTIFICATE REQUEST-----/g, '').replace(/\s+/g, '');
-    let request: x509.Pkcs10CertificateRequest;
+    let request: X509.Pkcs10CertificateRequest;
     try {
       if (body === '' || !/^[A-Za-z0-9+/=]+$/.test(body)) throw new Error('not base64');
       request = new x509.Pkcs10CertificateRequest(Buffer.from(body, 'base64'));
@@ -93,9 +102,10 @@ export class CertificateAuthority {
   }
 
   /** Signs a certificate for `publicKey` with subject `subject`, valid for `validityMs`. */
-  private async sign(subject: x509.Name | string, publicKey: x509.PublicKey | webcrypto.CryptoKey, validityMs: number): Promise<SignedCertificate> {
+  private async sign(subject: X509.Name | string, publicKey: X509.PublicKey | webcrypto.CryptoKey, validityMs: number): Promise<SignedCertificate> {
     const s = this.signer;
     if (!s) throw new CertificateError('Server does not support issuing certificates');
+    const x509 = await loadX509();
     const now = Date.now();
     // A 40-bit serial from the time, like libinfinity, plus randomness against collisions.
     const serial = Math.floor(now / 1000).toString(16).padStart(10, '0') + webcrypto.getRandomValues(new Uint8Array(3)).reduce((a, b) => a + b.toString(16).padStart(2, '0'), '');
@@ -119,7 +129,7 @@ export class CertificateAuthority {
   }
 
   /** create-acl-account: a certificate for the request's key and subject, valid 365 days. */
-  async signRequest(request: x509.Pkcs10CertificateRequest): Promise<SignedCertificate> {
+  async signRequest(request: X509.Pkcs10CertificateRequest): Promise<SignedCertificate> {
     return this.sign(request.subjectName, request.publicKey, 365 * DAY_MS);
   }
 
@@ -127,6 +137,7 @@ export class CertificateAuthority {
   async createSuperUser(): Promise<{ keyPem: string; chainPem: string; certificate: NodeX509 }> {
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const spki = pair.publicKey.export({ type: 'spki', format: 'der' });
+    const x509 = await loadX509();
     const signed = await this.sign('CN=Super User', new x509.PublicKey(spki), 12 * 3600 * 1000);
     return { keyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), ...signed };
   }

@@ -7,7 +7,6 @@ import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { hostname, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { generate } from 'selfsigned';
 import { writeFileAtomic } from '../storage/atomic.js';
 
 export interface TlsCredentials {
@@ -44,6 +43,8 @@ export async function createSelfSigned(commonName: string, keySize: number, exis
   };
   const notAfter = new Date();
   notAfter.setFullYear(notAfter.getFullYear() + 10);
+  // selfsigned (and the x509 code under it) is loaded only when a certificate is made.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: commonName }], {
     keySize,
     algorithm: 'sha256',

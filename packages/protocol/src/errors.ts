@@ -44,6 +44,12 @@ export const ErrorCodes = {
     AUTHENTICATION_FAILED: 0, USER_NOT_AUTHORIZED: 1, TRY_AGAIN: 2, SERVER_ERROR: 3,
   },
   INFD_FILESYSTEM_STORAGE_ERROR: { INVALID_PATH: 0, REMOVE_FILES: 1, INVALID_FORMAT: 2, FAILED: 3 },
+  // Reading a stored document (inf-text-filesystem-format.c, infd-chat-filesystem-format.c): a
+  // subscription to a note whose file cannot be read fails with these.
+  INF_TEXT_FILESYSTEM_FORMAT_ERROR: { NOT_A_TEXT_SESSION: 0, USER_EXISTS: 1, NO_SUCH_USER: 2 },
+  /** libinfinity raises a segment's unknown author under this domain name, with code NO_SUCH_USER (2). */
+  INF_NOTE_PLUGIN_TEXT_ERROR: { NO_SUCH_USER: 2 },
+  INFD_CHAT_FILESYSTEM_FORMAT_ERROR: { NOT_A_CHAT_SESSION: 0 },
 } as const;
 
 export type KnownErrorDomain = keyof typeof ErrorCodes;

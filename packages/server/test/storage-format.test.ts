@@ -1,8 +1,14 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { InfError } from '@tandem/protocol';
+import { libxml2Failure } from '../src/storage/libxml2-errors.js';
 import { decodeAcl, defaultRootSheet, encodeAcl } from '../src/storage/acl-format.js';
 import { formatDouble } from '../src/storage/double.js';
-import { parseStoredXml } from '../src/storage/parse.js';
+import { parseStoredNote, parseStoredXml } from '../src/storage/parse.js';
 import { decodeTextDocument, encodeTextDocument } from '../src/storage/text-format.js';
+
+/** A stored note's text as tandemd reads the file of node "/t". */
+const readNote = (text: string): ReturnType<typeof decodeTextDocument> => decodeTextDocument(parseStoredNote(Buffer.from(text), '/t'), '/t');
 
 describe('InfText file format', () => {
   it('writes the prolog, indentation, &#x references and only authoring users, like infinoted', () => {
@@ -24,14 +30,14 @@ describe('InfText file format', () => {
 
   it('reads back exactly what it wrote, emoji and control characters included', () => {
     const doc = { users: [{ id: 1, name: 'çé "x"\t', hue: 0.3 }], segments: [{ author: 1, text: 'x\u0001\r\n\t😀é' }, { author: 0, text: 'y' }] };
-    expect(decodeTextDocument(parseStoredXml(encodeTextDocument(doc), 't'))).to.deep.equal(doc);
+    expect(readNote(encodeTextDocument(doc))).to.deep.equal(doc);
   });
 
   it('writes a segment of control characters only without indentation, and reads it back exactly', () => {
     const doc = { users: [{ id: 1, name: 'A', hue: 0.5 }, { id: 2, name: 'B', hue: 0.25 }], segments: [{ author: 1, text: 'a' }, { author: 2, text: '\u0007\u0001' }, { author: 1, text: 'b' }] };
     const t = encodeTextDocument(doc);
     expect(t).to.include('    <segment author="2"><uchar codepoint="7"/><uchar codepoint="1"/></segment>\n');
-    expect(decodeTextDocument(parseStoredXml(t, 't'))).to.deep.equal(doc);
+    expect(readNote(t)).to.deep.equal(doc);
   });
 
   it('reads such a segment as infinoted 0.7.2 writes it (indented) without the indentation', () => {
@@ -39,17 +45,97 @@ describe('InfText file format', () => {
     const inf = '<?xml version="1.0"?>\n<inf-text-session>\n  <user id="1" name="A" hue="0.5"/>\n  <user id="2" name="B" hue="0.25"/>\n' +
       '  <buffer>\n    <segment author="1">a</segment>\n    <segment author="2">\n      <uchar codepoint="7"/>\n    </segment>\n' +
       '    <segment author="1">b</segment>\n  </buffer>\n</inf-text-session>\n';
-    expect(decodeTextDocument(parseStoredXml(inf, 'inf')).segments).to.deep.equal([{ author: 1, text: 'a' }, { author: 2, text: '\u0007' }, { author: 1, text: 'b' }]);
+    expect(readNote(inf).segments).to.deep.equal([{ author: 1, text: 'a' }, { author: 2, text: '\u0007' }, { author: 1, text: 'b' }]);
     // White space that is not exactly that indentation is content, as written.
     const mixed = '<inf-text-session><user id="1" name="A" hue="0"/><buffer><segment author="1">\n <uchar codepoint="7"/>\n    </segment></buffer></inf-text-session>';
-    expect(decodeTextDocument(parseStoredXml(mixed, 'm')).segments[0]!.text).to.equal('\n \u0007\n    ');
+    expect(readNote(mixed).segments[0]!.text).to.equal('\n \u0007\n    ');
   });
 
   it('refuses segments by unknown authors and duplicate users', () => {
     const bad = '<?xml version="1.0"?>\n<inf-text-session><buffer><segment author="4">x</segment></buffer></inf-text-session>';
-    expect(() => decodeTextDocument(parseStoredXml(bad, 'b'))).to.throw(/ID "4"/);
+    expect(() => readNote(bad)).to.throw(/ID "4"/);
     const dup = '<inf-text-session><user id="1" name="a" hue="0"/><user id="1" name="b" hue="0"/></inf-text-session>';
-    expect(() => decodeTextDocument(parseStoredXml(dup, 'b'))).to.throw(/exists already/);
+    expect(() => readNote(dup)).to.throw(/exists already/);
+  });
+});
+
+/** The error reading `text` as the note "/t" raises: [domain, code, message]. */
+function readError(text: string | Buffer): [string, number, string] {
+  try {
+    readNote(text as string);
+  } catch (err) {
+    expect(err).to.be.instanceOf(InfError);
+    const e = err as InfError;
+    return [e.domain, e.code, e.message];
+  }
+  throw new Error('read without an error');
+}
+
+describe('InfText files read as infinoted reads them', () => {
+  const note = (body: string): string => `<inf-text-session>${body}</inf-text-session>`;
+
+  it('reads ids with strtoul (base 0) and hues with g_ascii_strtod, and gives a hue GObject refuses 0', () => {
+    const doc = readNote(note('<user id="0x1" name="a" hue="0x1p-2"/><user id=" 010" name="b" hue=" 0.5"/><user id="+3" name="c" hue="2"/>'
+      + '<user id="4" name="d" hue="nan"/><user id="5" name="e" hue="-inf"/><buffer><segment author="8">x</segment></buffer>'));
+    expect(doc.users).to.deep.equal([
+      { id: 1, name: 'a', hue: 0.25 }, { id: 8, name: 'b', hue: 0.5 }, { id: 3, name: 'c', hue: 0 }, { id: 4, name: 'd', hue: 0 }, { id: 5, name: 'e', hue: 0 },
+    ]);
+    expect(doc.segments).to.deep.equal([{ author: 8, text: 'x' }]);
+  });
+
+  it('leaves CDATA sections, comments, processing instructions and unknown elements out of a segment\'s text', () => {
+    const doc = readNote(`<?xml version="1.0" encoding="ISO-8859-1"?><?x y?>${note('<buffer><segment author="0">a<![CDATA[<b>]]>c<!-- d -->e<?pi f?>g<i>h</i>\u00e9<uchar codepoint="0x7"/></segment></buffer>')}`);
+    expect(doc.segments).to.deep.equal([{ author: 0, text: 'aceg\u00e9\u0007' }]);
+  });
+
+  it('refuses content with libinfinity\'s domains, codes and words, naming the note', () => {
+    const p = 'Error processing file "/t": ';
+    expect(readError('<foo/>')).to.deep.equal(['INF_TEXT_FILESYSTEM_FORMAT_ERROR', 0, `${p}The document is not a text session`]);
+    expect(readError(note('<user id="1" name="a" hue="0"/><user id="1" name="b" hue="0"/>'))).to.deep.equal(['INF_TEXT_FILESYSTEM_FORMAT_ERROR', 1, `${p}User with ID 1 exists already`]);
+    expect(readError(note('<user id="1" name="a" hue="0"/><user id="2" name="a" hue="0"/>'))).to.deep.equal(['INF_TEXT_FILESYSTEM_FORMAT_ERROR', 1, `${p}User with name "a" exists already`]);
+    expect(readError(note('<buffer><segment author="4">x</segment></buffer>'))).to.deep.equal(['INF_NOTE_PLUGIN_TEXT_ERROR', 2, `${p}User with ID "4" does not exist`]);
+    expect(readError(note('<user id="1" name="a"/>'))).to.deep.equal(['INF_REQUEST_ERROR', 3, `${p}Request 'user' does not contain required attribute 'hue'`]);
+    // id, then hue, then name, as libinfinity reads them.
+    expect(readError(note('<user name="a" hue="x"/>'))).to.deep.equal(['INF_REQUEST_ERROR', 3, `${p}Request 'user' does not contain required attribute 'id'`]);
+    expect(readError(note('<user id="1" hue="x"/>'))).to.deep.equal(['INF_REQUEST_ERROR', 5, `${p}Attribute 'hue' does not contain a valid number`]);
+    expect(readError(note('<user id="-1" name="a" hue="0"/>'))).to.deep.equal(['INF_REQUEST_ERROR', 5, `${p}Attribute 'id' causes overflow (-1)`]);
+    expect(readError(note('<user id="1" name="a" hue="1e400"/>'))).to.deep.equal(['INF_REQUEST_ERROR', 5, `${p}Attribute 'hue' causes overflow (1e400)`]);
+    expect(readError(note('<buffer><segment author="1 ">x</segment></buffer>'))).to.deep.equal(['INF_REQUEST_ERROR', 5, `${p}Attribute 'author' does not contain a valid number`]);
+    expect(readError(note('<buffer><segment author="0">a<uchar/></segment></buffer>'))).to.deep.equal(['INF_REQUEST_ERROR', 3, `${p}Request 'uchar' does not contain required attribute 'codepoint'`]);
+  });
+
+  it('refuses what infinoted aborts on: a user id 0 and a surrogate code point', () => {
+    expect(readError(note('<user id="0" name="a" hue="0"/>'))).to.deep.equal(['INF_REQUEST_ERROR', 5, 'Error processing file "/t": Attribute \'id\' must not be 0']);
+    expect(readError(note('<buffer><segment author="0"><uchar codepoint="55296"/></segment></buffer>'))[0]).to.equal('g_convert_error');
+  });
+
+  it('refuses a file that is not well-formed with LIBXML2_PARSER_ERROR, the line and libxml2\'s words', () => {
+    expect(readError('')).to.deep.equal(['LIBXML2_PARSER_ERROR', 4, 'Error parsing XML in file "/t": [1]: Document is empty\n']);
+    expect(readError('<?xml version="1.0"?>\n<inf-text-session>\n  <buffer>\n    <segment author="0">ab')).to.deep.equal(
+      ['LIBXML2_PARSER_ERROR', 77, 'Error parsing XML in file "/t": [4]: Premature end of data in tag segment line 4\n']);
+    expect(readError(Buffer.from(note('<buffer><segment author="0">caf\u00e9</segment></buffer>'), 'latin1'))).to.deep.equal(
+      ['LIBXML2_PARSER_ERROR', 9, 'Error parsing XML in file "/t": [1]: Input is not proper UTF-8, indicate encoding !\nBytes: 0xE9 0x3C 0x2F 0x73\n']);
+  });
+});
+
+describe('libxml2\'s error for a damaged file (libxml2-errors.ts)', () => {
+  // What libxml2 2.9.14 itself reported (fixtures/libxml2/generate.mjs runs it).
+  const fixture = JSON.parse(readFileSync(new URL('../../test/fixtures/libxml2/truncations.json', import.meta.url), 'utf8')) as {
+    note: string; prefixes: ([number, number, string] | null)[]; others: [string, [number, number, string] | null][];
+  };
+  const failure = (b: Buffer): [number, number, string] | null => {
+    const f = libxml2Failure(b);
+    return f ? [f.code, f.line, f.message] : null;
+  };
+
+  it('names libxml2\'s error for the note cut off at every byte', () => {
+    const bytes = Buffer.from(fixture.note);
+    expect(fixture.prefixes).to.have.length(bytes.length);
+    for (let i = 0; i < bytes.length; i++) expect(failure(bytes.subarray(0, i)), `cut at ${i}: ${JSON.stringify(bytes.subarray(Math.max(0, i - 30), i).toString())}`).to.deep.equal(fixture.prefixes[i]);
+  });
+
+  it('names it for empty files, bytes that are not UTF-8, undefined entities, control characters, mismatched and extra tags', () => {
+    for (const [text, want] of fixture.others) expect(failure(Buffer.from(text, 'latin1')), JSON.stringify(text)).to.deep.equal(want);
   });
 });
 
@@ -101,7 +187,7 @@ describe('InfText file format on every pair of awkward pieces', () => {
         expect(file, what).to.include(`<user id="1" name="${Array.from(name, (c) => ref(c, true)).join('')}" hue="0.5"/>`);
         // A segment of uchar elements only is written unindented (see above): the same bytes.
         for (const s of segments) expect(file, what).to.include(`<segment author="${s.author}">${segmentXml(s.text)}</segment>`);
-        expect(decodeTextDocument(parseStoredXml(file, 't')), what).to.deep.equal(doc);
+        expect(readNote(file), what).to.deep.equal(doc);
       }
     }
   });

@@ -75,6 +75,9 @@ export class RawXmpp {
   /** The welcome of the last login. */
   welcome = '';
 
+  /** The answer to the last login's exploration of the root (its add-node messages). */
+  explored = '';
+
   /**
    * STARTTLS when `tls` is given (presenting its key and certificate if any), SASL ANONYMOUS, the
    * welcome; then explores the root. Returns the welcome's sequence id.
@@ -105,7 +108,7 @@ export class RawXmpp {
     this.welcome = await this.until('</welcome></group>');
     const seqId = /sequence-id="(\d+)"/.exec(this.welcome)![1]!;
     this.send(dir('<explore-node seq="0" id="0"/>'));
-    await this.until(`<explore-end seq="${seqId}/0"/></group>`);
+    this.explored = await this.until(`<explore-end seq="${seqId}/0"/></group>`);
     return seqId;
   }
 

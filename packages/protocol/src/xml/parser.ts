@@ -192,11 +192,18 @@ export interface XmlParserOptions {
   /** 'stream': root start tag, then each child as its own event (XMPP). 'document': one whole tree. */
   mode?: 'stream' | 'document';
   limits?: Partial<XmlLimits>;
+  /**
+   * CDATA sections: 'text' (the default) adds their content to the element's text, as
+   * libxml2's SAX parser under libinfinity's stream does; 'ignore' drops it, as libinfinity's
+   * inf_xml_util_get_child_text does with the CDATA nodes of a tree libxml2 read from a file.
+   */
+  cdata?: 'text' | 'ignore';
 }
 
 export class XmlParser {
   private readonly mode: 'stream' | 'document';
   private readonly limits: XmlLimits;
+  private readonly ignoreCdata: boolean;
   private decoder = new Utf8StreamDecoder();
   private buf = '';
   private pos = 0;
@@ -216,6 +223,7 @@ export class XmlParser {
 
   constructor(options: XmlParserOptions = {}) {
     this.mode = options.mode ?? 'stream';
+    this.ignoreCdata = options.cdata === 'ignore';
     const base = this.mode === 'stream' ? defaultStreamLimits : { maxElementBytes: Infinity, maxDepth: 256 };
     this.limits = { ...base, ...options.limits };
   }
@@ -389,7 +397,7 @@ export class XmlParser {
         this.pos = end + 3;
         const s = raw.replace(/\r\n?/g, '\n');
         if (hasNonXmlChar(s)) throw new XmlError('bad-format', 'Character not allowed in XML');
-        this.addText(s, true);
+        this.addText(this.ignoreCdata && this.inStanza() ? '' : s, true);
         continue;
       }
       if (head.startsWith('<!')) {
@@ -544,8 +552,8 @@ export class XmlParser {
  * comments, processing instructions and surrounding white space; refuses a DOCTYPE.
  * Throws XmlError when the text is not one well-formed element.
  */
-export function parseXmlDocument(text: string, limits?: Partial<XmlLimits>): Element {
-  const p = new XmlParser({ mode: 'document', limits });
+export function parseXmlDocument(text: string, limits?: Partial<XmlLimits>, cdata?: 'text' | 'ignore'): Element {
+  const p = new XmlParser({ mode: 'document', limits, cdata });
   p.push(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   let root: Element | undefined;
   for (let ev = p.next(); ev; ev = p.next()) {

@@ -588,6 +588,15 @@ export class Directory {
     }
     const seq = r.makeSeq();
     this.checkSubscriptionLimit(m, c);
+    // The document is read now, as infinoted reads it before it answers: a file that cannot be
+    // read fails the subscription with its error (infd_directory_node_make_session).
+    if (node.type === CHAT_NOTE) await this.loadChat(node);
+    else {
+      const session = await this.loadSession(node);
+      // Unloaded again if the subscription is never acknowledged (the ack reads it again then).
+      if (session.subscriberCount === 0 && !this.idleTimers.has(node.id)) this.scheduleUnload(session);
+    }
+    if (this.tree.get(node.id) !== node) throw new Reply('INF_DIRECTORY_ERROR', DIR.NO_SUCH_NODE, 'Node does not exist');
     c.pending.set(node.id, { kind: 'subscribe', node });
     this.reply(m, { kind: 'subscribe-session', group: `InfSession_${node.id}`, method: 'central', id: node.id, ...(seq !== undefined ? { seq } : {}) });
   }

@@ -12,9 +12,12 @@ import { type AclSheet, type StoredAccount, decodeAccounts, decodeAcl, encodeAcc
 import { syncDirectory, writeFileAtomic } from './atomic.js';
 import { JOURNAL_SUFFIX } from './journal.js';
 import { nameProblem } from './names.js';
-import { parseStoredXml } from './parse.js';
+import { parseStoredNote, parseStoredXml } from './parse.js';
 import { type StoredTextDocument, decodeChatDocument, decodeTextDocument, encodeChatDocument, encodeTextDocument } from './text-format.js';
 import { type NodePath, type Storage, type StorageEntry, StorageError } from './types.js';
+
+/** A note's path as infinoted names it in errors: "/a/b". */
+const nodePathText = (path: NodePath): string => `/${path.join('/')}`;
 
 /** The longest file name (bytes) of the usual Linux file systems. */
 const NAME_MAX = 255;
@@ -43,10 +46,10 @@ export class FilesystemStorage implements Storage {
   }
 
   /** Reads a file without following a symlink at its last component (infinoted opens with O_NOFOLLOW). */
-  private async readFileNoFollow(file: string): Promise<string> {
+  private async readFileNoFollow(file: string): Promise<Buffer> {
     const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
-      return await fh.readFile('utf8');
+      return await fh.readFile();
     } finally {
       await fh.close();
     }
@@ -86,8 +89,8 @@ export class FilesystemStorage implements Storage {
   }
 
   async readText(path: NodePath): Promise<StoredTextDocument> {
-    const file = this.notePath(path, 'InfText');
-    return decodeTextDocument(parseStoredXml(await this.readFileNoFollow(file), file));
+    const where = nodePathText(path);
+    return decodeTextDocument(parseStoredNote(await this.readFileNoFollow(this.notePath(path, 'InfText')), where), where);
   }
 
   /**
@@ -106,8 +109,8 @@ export class FilesystemStorage implements Storage {
   }
 
   async readChat(path: NodePath): Promise<void> {
-    const file = this.notePath(path, 'InfChat');
-    decodeChatDocument(parseStoredXml(await this.readFileNoFollow(file), file));
+    const where = nodePathText(path);
+    decodeChatDocument(parseStoredNote(await this.readFileNoFollow(this.notePath(path, 'InfChat')), where), where);
   }
 
   async writeChat(path: NodePath): Promise<void> {
@@ -133,7 +136,7 @@ export class FilesystemStorage implements Storage {
     const file = this.aclPath(path);
     let text: string;
     try {
-      text = await this.readFileNoFollow(file);
+      text = (await this.readFileNoFollow(file)).toString('utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
@@ -155,7 +158,7 @@ export class FilesystemStorage implements Storage {
     const file = join(this.root, 'accounts.xml');
     let text: string;
     try {
-      text = await this.readFileNoFollow(file);
+      text = (await this.readFileNoFollow(file)).toString('utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;

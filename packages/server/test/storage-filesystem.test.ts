@@ -27,6 +27,16 @@ describe('filesystem storage layout', () => {
     expect(list).to.deep.equal([{ name: 'doc', type: 'InfText' }, { name: 'odd', type: 'InfFoo' }, { name: 'sub', type: 'InfSubdirectory' }]);
   });
 
+  it('lists no node for a file name that is not UTF-8, has a control character or no name before the type', async () => {
+    await writeFile(join(root, 'ok.InfText'), '<inf-text-session/>');
+    await writeFile(Buffer.concat([Buffer.from(`${root}/bad`), Buffer.from([0xff]), Buffer.from('.InfText')]), '<inf-text-session/>');
+    await writeFile(join(root, '\u0001c.InfText'), '<inf-text-session/>');
+    await writeFile(join(root, '.InfText'), '<inf-text-session/>');
+    await writeFile(join(root, 'caf\u00e9.InfText'), '<inf-text-session/>');
+    const list = (await new FilesystemStorage(root).list([])).sort((a, b) => a.name.localeCompare(b.name));
+    expect(list).to.deep.equal([{ name: 'caf\u00e9', type: 'InfText' }, { name: 'ok', type: 'InfText' }]);
+  });
+
   it('leaves no temporary file behind after a write and removes a note ACL with the note', async () => {
     const s = new FilesystemStorage(root);
     await s.writeText(['a'], { users: [], segments: [{ author: 0, text: 'x' }] });

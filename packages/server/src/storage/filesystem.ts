@@ -4,6 +4,7 @@
  * ROOT/global-acl.xml; accounts live in ROOT/accounts.xml. A root written by infinoted is served
  * as is, and infinoted can serve a root written here.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
@@ -59,21 +60,25 @@ export class FilesystemStorage implements Storage {
     const dir = this.fsPath(path);
     let entries;
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
     } catch (err) {
       throw new StorageError(`Could not open directory "${dir}": ${(err as Error).message}`);
     }
     const out: StorageEntry[] = [];
     for (const d of entries) {
-      if (nameProblem(d.name) !== undefined) continue;
+      // A file name that is not UTF-8 names no node (infinoted fails the whole exploration then,
+      // with g_convert's error; the other entries are listed here).
+      if (!isUtf8(d.name)) continue;
+      const file = d.name.toString('utf8');
+      if (nameProblem(file) !== undefined) continue;
       if (d.isDirectory()) {
-        out.push({ name: d.name, type: 'InfSubdirectory' });
+        out.push({ name: file, type: 'InfSubdirectory' });
       } else if (d.isFile()) {
         // The type is the text after the last '.', and only "Inf*" types are notes.
-        const dot = d.name.lastIndexOf('.');
+        const dot = file.lastIndexOf('.');
         if (dot <= 0) continue;
-        const type = d.name.slice(dot + 1);
-        const name = d.name.slice(0, dot);
+        const type = file.slice(dot + 1);
+        const name = file.slice(0, dot);
         if (type.startsWith('Inf') && nameProblem(name) === undefined) out.push({ name, type });
       }
     }

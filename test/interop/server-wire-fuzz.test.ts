@@ -40,7 +40,9 @@ const WEIRD = ['', '-1', '0', '1', '2', '4294967295', '4294967296', '99999999999
 const TEXTS = ['a', 'hello', '\u{1F600}\u{1F44D}\u{1F3FD}', 'e\u0301', '\t\n', 'x'.repeat(50), '&amp;', '&lt;x&gt;', '',
   // Control characters travel as <uchar codepoint="N"/> (protocol.md); some codepoints are not allowed.
   'a<uchar codepoint="7"/>b', '<uchar codepoint="27"/>', '<uchar codepoint="0"/>', '<uchar codepoint="x"/>', '<uchar/>', 'a<b/>c',
-  '<uchar codepoint=" 7"/>', '<uchar codepoint="0x1b"/>', '<uchar codepoint="55296"/>', '<uchar codepoint="-1"/>'];
+  '<uchar codepoint=" 7"/>', '<uchar codepoint="0x1b"/>', '<uchar codepoint="55296"/>', '<uchar codepoint="-1"/>',
+  // Not well-formed (libxml2 refuses "]]>" in text), and well-formed markup that carries no text.
+  'a]]>b', 'a]]b', '<![CDATA[c]]>', '<!-- c -->', '<?pi x?>'];
 const NAMES = ['a', 'b', 'c', 'd'];
 
 type Step = [client: number, message: string];
@@ -110,7 +112,8 @@ function script(rnd: () => number, clients: number, steps: number): Step[] {
     () => `<group publisher="you" name="InfDirectory"><explore-node seq="${seq()}" id="${node()}"/><query-acl seq="${seq()}" id="0"/></group>`,
     () => `<group name="InfDirectory"><explore-node seq="${seq()}" id="${node()}"/></group>`,
     () => `<group publisher="you" name="InfDirectory">text<explore-node seq="${seq()}" id="${node()}"/></group>`,
-    () => pick(['<iq type="get" id="1"/>', '<message to="x">hi</message>', '<group publisher="you"/>', '<group publisher="you" name="InfDirectory"/>']),
+    () => pick(['<iq type="get" id="1"/>', '<message to="x">hi</message>', '<group publisher="you"/>', '<group publisher="you" name="InfDirectory"/>',
+      '<?pi data?>', '<?x/l a?>', '<?xml version="1.0"?>', '<!-- c -->']),
   ])();
   // An upload's messages: users 1 ("s") and maybe 2 ("t"), requests of user 1, the text. Values
   // that do not parse or are out of range, in every spelling; left out are the sync-users and

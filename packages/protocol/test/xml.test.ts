@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Element, XmlError, appendText, parseXmlDocument, readText, serialize } from '../src/index.js';
+import { Element, XmlError, XmlParser, appendText, parseXmlDocument, readText, serialize } from '../src/index.js';
 
 /** Byte strings copied from infinoted 0.7.2 captures (protocol.md 1.2, captures 01 and 12*). */
 const ROUND_TRIP: readonly string[] = [
@@ -107,12 +107,42 @@ describe('xml basics', () => {
     ['text after the root', '<x/>y'],
     ['two roots', '<x/><y/>'],
     ['an empty document', '   '],
+    // What libxml2 refuses and infinoted answers with a bad-format stream error (checked 2026-12-03).
+    ["']]>' in text", '<x>a]]>b</x>'],
+    ['a processing instruction without a target', '<x><? a?></x>'],
+    ['a processing instruction whose target is not followed by white space', '<x><?x/l a?></x>'],
+    ['an XML declaration without a version', '<?xml encoding="UTF-8"?><x/>'],
+    ['an XML declaration with an unquoted attribute', "<?xml 'ersion=\"1.0\"?><x/>"],
+    ['an XML declaration in capitals', '<?XML version="1.0"?><x/>'],
   ];
   for (const [what, doc] of BAD) {
     it(`rejects a document with ${what}`, () => {
       expect(() => parseXmlDocument(doc)).to.throw(XmlError);
     });
   }
+
+  it("accepts ']]' and ']>' in text and a full XML declaration and processing instructions", () => {
+    expect(readText(parseXmlDocument('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><?pi?><x>]]a]>]<?pi data?>]]</x>'))).to.equal(']]a]>]]]');
+  });
+
+  it("refuses ']]>' in a stream's text when it arrives split over chunks, one byte at a time", () => {
+    const input = '<stream:stream xmlns:stream="s"><group>a]]>b</group>';
+    const p = new XmlParser();
+    let error: XmlError | undefined;
+    for (const ch of input) {
+      p.push(ch);
+      for (let ev = p.next(); ev; ev = p.next()) if (ev.type === 'error') error = ev.error;
+    }
+    expect(error?.message).to.equal("Sequence ']]>' not allowed in content");
+    // And a ']' at the end of one chunk is text when no '>' follows.
+    const q = new XmlParser();
+    const got: string[] = [];
+    for (const chunk of ['<stream:stream xmlns:stream="s"><group>a]', ']', 'b]</group>']) {
+      q.push(chunk);
+      for (let ev = q.next(); ev; ev = q.next()) if (ev.type === 'element') got.push(readText(ev.element));
+    }
+    expect(got).to.deep.equal(['a]]b]']);
+  });
 });
 
 describe('xml references in bulk', () => {

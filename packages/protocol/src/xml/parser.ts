@@ -56,6 +56,9 @@ export type XmlEvent =
 
 const NAME_START = ':A-Z_a-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C-\\u200D\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}';
 const NAME_CHAR = NAME_START + '\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040';
+const WHITE = /[ \t\r\n]/;
+/** An XML declaration as libxml2 accepts it (xmlParseXMLDecl), without the "<?" and "?>". */
+const XML_DECLARATION = /^xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:"[0-9.]+"|'[0-9.]+')(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"[A-Za-z][\w.-]*"|'[A-Za-z][\w.-]*'))?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?[ \t\r\n]*$/;
 /** XML 1.0 Name at the start of a string, followed by whatever. */
 const NAME_AT = new RegExp(`^[${NAME_START}][${NAME_CHAR}]*`, 'u');
 
@@ -408,9 +411,16 @@ export class XmlParser {
       if (head.startsWith('<?')) {
         const end = buf.indexOf('?>', this.pos + 2);
         if (end < 0) return this.wait();
-        const target = NAME_AT.exec(buf.slice(this.pos + 2, end))?.[0] ?? '';
-        if (target.toLowerCase() === 'xml' && (this.rootSeen || (this.mode === 'document' && this.pos !== 0))) {
-          throw new XmlError('bad-format', 'XML declaration not at the start');
+        const body = buf.slice(this.pos + 2, end);
+        const target = NAME_AT.exec(body)?.[0] ?? '';
+        // libxml2 (xmlParsePI, xmlParseXMLDecl) wants a target name, then white space or the end.
+        if (target === '') throw new XmlError('bad-format', 'Processing instruction without a target');
+        if (target.length < body.length && !WHITE.test(body[target.length]!)) {
+          throw new XmlError('bad-format', `Processing instruction ${target}: white space expected after the target`);
+        }
+        if (target.toLowerCase() === 'xml') {
+          if (this.rootSeen || (this.mode === 'document' && this.pos !== 0)) throw new XmlError('bad-format', 'XML declaration not at the start');
+          if (!XML_DECLARATION.test(body)) throw new XmlError('bad-format', 'Malformed XML declaration');
         }
         this.count(buf.slice(this.pos, end + 2));
         this.pos = end + 2;
@@ -462,9 +472,12 @@ export class XmlParser {
         end = amp;
       }
       if (end > this.pos && buf.charCodeAt(end - 1) === 0x0d) end--;
+      // And the start of a "]]>", which character data must not contain.
+      for (let k = 0; k < 2 && end > this.pos && buf.charCodeAt(end - 1) === 0x5d /* ] */; k++) end--;
       if (end === this.pos) return false;
     }
     const raw = buf.slice(this.pos, end);
+    if (raw.includes(']]>')) throw new XmlError('bad-format', "Sequence ']]>' not allowed in content");
     // UTF-16 units never exceed UTF-8 bytes: refuse an oversized run before measuring it exactly.
     if (this.inStanza() && raw.length + this.elementBytes > this.limits.maxElementBytes) {
       throw new XmlError('policy-violation', `Element exceeds ${this.limits.maxElementBytes} bytes`);

@@ -138,7 +138,7 @@ export async function createServer(o: ServerOptions): Promise<TandemServer> {
       // Serialising received traffic costs; only when a plugin reads it (traffic-logging).
       if (host.wants('traffic')) conn.on('traffic', (direction, xml) => host.traffic(conn, direction, xml));
       conn.on('group', (name, messages) => {
-        for (const message of messages) directory.handleGroup(conn, name, message);
+        for (const message of messages) conn.answerBeforeEnd(directory.handleGroup(conn, name, message));
       });
       conn.on('closed', () => {
         connections.delete(conn);

@@ -124,6 +124,22 @@ describe('tandemd protocol (in-memory)', () => {
     expect(await d.next('<sync-end/>')).to.include('kept 😀');
   });
 
+  it('handles every message read before the stream ends: before the client\'s end tag, and before a stream error', async () => {
+    // A script that adds a node and ends the stream in one write: the node exists, as with infinoted.
+    const c = pair(server);
+    await login(c);
+    c.send(group('InfDirectory', '<explore-node seq="1" id="0"/>') + group('InfDirectory', '<add-node seq="2" parent="0" type="InfSubdirectory" name="made"/>') + '</stream:stream>');
+    await c.closed;
+    const d = pair(server);
+    await login(d, 'Ym9i');
+    d.send(group('InfDirectory', '<explore-node seq="1" id="0"/>'));
+    expect(await d.next('<explore-end seq="1/1"/></group>')).to.include('name="made" type="InfSubdirectory"');
+    // A request, then text that is not well-formed ("]]>"): the request is answered, then the error.
+    d.send(group('InfDirectory', '<explore-node seq="2" id="77"/>') + group('InfDirectory', 'a]]>b'));
+    expect(await d.next('</stream:stream>')).to.equal('<group name="InfDirectory"><request-failed code="4" domain="INF_DIRECTORY_ERROR" seq="1/2">Node does not exist</request-failed></group>'
+      + '<stream:error><bad-format xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error></stream:stream>');
+  });
+
   it('keeps a refused request out of the user\'s vector, so that newcomers can still synchronise (infinoted cannot)', async () => {
     const c = pair(server);
     await login(c);

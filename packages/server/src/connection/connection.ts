@@ -81,6 +81,8 @@ const LINGER_MS = 5000;
 export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly xmpp: ServerStream;
   private closing = false;
+  /** The stream has ended; what remains waits for the messages read before the end (answerBeforeEnd). */
+  private ending = false;
   /** Output produced in the current event-loop turn, written in one go (see write()). */
   private outbox: (string | Buffer)[] = [];
   /** How the outbox will be written: at the end of this turn, by a relay batch's timer, or not yet. */
@@ -148,15 +150,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   get isOpen(): boolean {
-    return this.xmpp.isOpen && !this.closing;
+    // While the messages read before the stream's end are handled, their answers still go out.
+    return (this.xmpp.isOpen || this.ending) && !this.closing;
   }
 
   private readonly onData = (chunk: Buffer | string): void => {
-    if (!this.closing) this.run(this.xmpp.receive(chunk));
+    if (!this.closing && !this.ending) this.run(this.xmpp.receive(chunk));
   };
   private readonly onEnd = (): void => {
-    if (!this.closing) this.run(this.xmpp.transportClosed());
-    this.finish();
+    if (!this.closing && !this.ending) this.run(this.xmpp.transportClosed());
+    // The messages read before the end are handled first (answerBeforeEnd), then the peer goes.
+    const work = this.lastWork;
+    if (work) void work.then(() => this.finish());
+    else this.finish();
   };
   private readonly onError = (err: Error): void => {
     this.options.log(`Connection error from ${this.remote}: ${err.message}`);
@@ -178,8 +184,30 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     stream.off('error', this.onError);
   }
 
+  /**
+   * Work started by a dispatched message (the directory handles a connection's messages in
+   * order, asynchronously). A stream that ends, by the client's end tag, a stream error or the
+   * transport closing, ends only once this is done: infinoted handles every message it has read
+   * before the end (a node added just before `</stream:stream>` exists, and a request before a
+   * message that is not well-formed is answered before the stream error).
+   */
+  answerBeforeEnd(work: Promise<void>): void {
+    // The directory handles one connection's messages one after the other: the last one's promise
+    // settles after all of them.
+    this.lastWork = work;
+  }
+
+  private lastWork: Promise<void> | undefined;
+
   private run(actions: ServerAction[]): void {
-    for (const a of actions) {
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
+      if (!this.ending && this.lastWork && a.type !== 'stanza' && actions.slice(i).some((x) => x.type === 'close')) {
+        const rest = actions.slice(i);
+        this.ending = true;
+        void this.lastWork.then(() => this.run(rest));
+        return;
+      }
       switch (a.type) {
         case 'send':
           this.write(a.data);

@@ -203,13 +203,17 @@ export class Directory {
 
   // ---- dispatch ---------------------------------------------------------------------------
 
-  /** A message of any group from an authenticated connection. */
-  handleGroup(m: Member, group: string, message: Element): void {
+  /**
+   * A message of any group from an authenticated connection, handled after the connection's
+   * earlier messages; the promise settles once it has been (a connection that ends waits for it).
+   */
+  handleGroup(m: Member, group: string, message: Element): Promise<void> {
     const c = this.clients.get(m);
-    if (!c) return;
+    if (!c) return Promise.resolve();
     c.queue = c.queue.then(() => this.route(m, c, group, message)).catch((err: Error) => {
       this.o.log(`Internal error handling "${message.name}" from ${m.remote}: ${err.stack ?? err}`);
     });
+    return c.queue;
   }
 
   private async route(m: Member, c: ClientState, group: string, message: Element): Promise<void> {

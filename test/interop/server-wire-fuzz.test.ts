@@ -5,7 +5,11 @@
 // explore-node of a node that cannot exist) and everything that arrived before its answer is
 // compared, byte for byte, between the two servers. A second part does the same for the stream
 // itself (headers, SASL in every shape, stanzas around the login), with and without a password,
-// reading each answer until the server has been quiet for 90 ms.
+// reading each answer until the server has been quiet for 90 ms. Input that is not well-formed
+// ends the connection in both servers after what came before it is answered; infinoted then drops
+// what it had not written yet when the connection has subscriptions (session answers, the stream
+// error itself), so in a step that closes a connection, infinoted's output need only begin
+// tandemd's.
 //
 // Left out, because tandemd differs on purpose (docs/features.md, docs/server.md): save-session
 // (infinoted dereferences NULL for an id that names no note, and answers "session-saved", which
@@ -231,7 +235,11 @@ const normalise = (x: string): string => x
   .replace(/ from="[^"]*"/g, ' from="HOST"')
   // Chat message times are the wall clock, random hues random.
   .replace(/ time="\d{9,}"/g, ' time="T"')
-  .replace(/ hue="0\.\d{10,}"/g, ' hue="RANDOM"');
+  .replace(/ hue="0\.\d{10,}"/g, ' hue="RANDOM"')
+  // infinoted's stream error for input that is not well-formed, and the footer after it, get lost
+  // when it closes a connection that has subscriptions (its output is dropped with the
+  // connection); tandemd always sends both. What came before them is compared.
+  .replace(/(?:<stream:error><bad-format xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/><\/stream:error>)?(?:<\/stream:stream>)?\[no answer, closed\]$/, '[closed]');
 
 const listening = (port: number): Promise<boolean> => new Promise((resolve) => {
   const s = connect({ host: '127.0.0.1', port });
@@ -409,7 +417,13 @@ describe('tandemd against infinoted on seeded random scripts (differential wire 
         (all, group: string, id: string, a: string, b: string) => (refused.has(`${group}/${id}`) ? `<group name="${group}"><sync-user id="${id}"${a} status="S"${b} time="V"` : all)));
       for (let i = 0; i < upTo; i++) {
         const context = steps.slice(Math.max(0, i - 3), i + 1).map(([w, m]) => `  client ${w} sent ${m}`).join('\n');
-        expect(vectorsAside(mine.steps[i]!), `seed ${seed}, script ${k}, step ${i}; the last messages:\n${context}\n`).to.deep.equal(vectorsAside(theirs.steps[i]!));
+        // A connection both servers closed in this step: infinoted drops output still queued for
+        // it (session answers, the stream error), so what it sent must begin what tandemd sent.
+        const ours = mine.steps[i]!.map((x, j) => {
+          const t = theirs.steps[i]![j];
+          return t !== undefined && x.endsWith('[closed]') && t.endsWith('[closed]') && x.startsWith(t.slice(0, -'[closed]'.length)) ? t : x;
+        });
+        expect(vectorsAside(ours), `seed ${seed}, script ${k}, step ${i}; the last messages:\n${context}\n`).to.deep.equal(vectorsAside(theirs.steps[i]!));
         for (const x of theirs.steps[i]!) {
           for (const m of x.matchAll(/<group name="(InfSession_\d+)"><invalid-request [^>]*user="(\d+)"/g)) refused.add(`${m[1]}/${m[2]}`);
         }

@@ -18,7 +18,15 @@ export interface Libxml2Failure {
   message: string;
 }
 
-const NAME = /^[:A-Z_a-z\u00C0-\uFFFD][:A-Z_a-z\u00C0-\uFFFD\-.0-9\u00B7]*/;
+/** An XML name where lastIndex points (sticky: no substring per tag, a big file stays linear). */
+const NAME = /[:A-Z_a-z\u00C0-\uFFFD][:A-Z_a-z\u00C0-\uFFFD\-.0-9\u00B7]*/y;
+const WHITE_GT = /[ \t\r\n]*>/y;
+const WHITE = /[ \t\r\n]*/y;
+
+function matchAt(re: RegExp, text: string, at: number): string | undefined {
+  re.lastIndex = at;
+  return re.exec(text)?.[0];
+}
 const PREDEFINED = new Set(['lt', 'gt', 'amp', 'apos', 'quot']);
 
 /** The first byte that does not start or continue valid UTF-8, or -1. */
@@ -71,8 +79,7 @@ export function libxml2Failure(bytes: Uint8Array): Libxml2Failure | undefined {
   for (;;) {
     if (stack.length === 0) {
       // Prolog or epilog: white space, comments, processing instructions, a DOCTYPE.
-      const ws = /^[ \t\r\n]*/.exec(text.slice(pos))![0].length;
-      advance(pos + ws);
+      advance(pos + matchAt(WHITE, text, pos)!.length);
       if (pos >= text.length) {
         if (!rootDone) return last ?? fail(4, "Start tag expected, '<' not found\n");
         return last;
@@ -87,7 +94,7 @@ export function libxml2Failure(bytes: Uint8Array): Libxml2Failure | undefined {
       if (rest.startsWith('<?') || rest.startsWith('<!')) return last ?? fail(4, "Start tag expected, '<' not found\n");
       if (rootDone) return fail(5, 'Extra content at the end of the document\n');
       if (text[pos] !== '<') return last ?? fail(4, "Start tag expected, '<' not found\n");
-      if (!NAME.test(text.slice(pos + 1, pos + 2))) return fail(68, 'StartTag: invalid element name\n');
+      if (matchAt(NAME, text, pos + 1) === undefined) return fail(68, 'StartTag: invalid element name\n');
     }
     // Content (or the root's start tag).
     const lt = text.indexOf('<', pos);
@@ -119,31 +126,31 @@ export function libxml2Failure(bytes: Uint8Array): Libxml2Failure | undefined {
       continue;
     }
     if (text[pos + 1] === '/') {
-      const m = NAME.exec(text.slice(pos + 2));
+      const name = matchAt(NAME, text, pos + 2);
       const top = stack.pop()!;
-      if (!m) {
+      if (name === undefined) {
         last = fail(76, `Opening and ending tag mismatch: ${top.name} line ${top.line} and unparsable\n`);
         advance(pos + 2);
       } else {
         // libxml2 looks for the '>' first, then compares the names.
-        const gt = /^[ \t\r\n]*>/.exec(text.slice(pos + 2 + m[0].length));
-        if (!gt) {
-          advance(pos + 2 + m[0].length);
+        const gt = matchAt(WHITE_GT, text, pos + 2 + name.length);
+        if (gt === undefined) {
+          advance(pos + 2 + name.length);
           last = fail(73, "expected '>'\n");
-        } else advance(pos + 2 + m[0].length + gt[0].length);
-        if (m[0] !== top.name) last = fail(76, `Opening and ending tag mismatch: ${top.name} line ${top.line} and ${m[0]}\n`);
+        } else advance(pos + 2 + name.length + gt.length);
+        if (name !== top.name) last = fail(76, `Opening and ending tag mismatch: ${top.name} line ${top.line} and ${name}\n`);
       }
       if (stack.length === 0) rootDone = true;
       continue;
     }
-    const m = NAME.exec(text.slice(pos + 1));
-    if (!m) {
+    const name = matchAt(NAME, text, pos + 1);
+    if (name === undefined) {
       advance(pos + 1);
       last = fail(68, 'StartTag: invalid element name\n');
       continue;
     }
     // The start tag's end: '>' outside quoted values.
-    let i = pos + 1 + m[0].length;
+    let i = pos + 1 + name.length;
     let quote = '';
     for (; i < text.length; i++) {
       const c = text[i];
@@ -156,16 +163,16 @@ export function libxml2Failure(bytes: Uint8Array): Libxml2Failure | undefined {
     if (text[i] === '<') {
       // libxml2 gives up on a start tag that runs into another tag.
       advance(i);
-      return fail(73, `Couldn't find end of Start Tag ${m[0]} line ${startLine}\n`);
+      return fail(73, `Couldn't find end of Start Tag ${name} line ${startLine}\n`);
     }
     if (i >= text.length) {
       advance(text.length);
-      last = fail(73, `Couldn't find end of Start Tag ${m[0]} line ${startLine}\n`);
+      last = fail(73, `Couldn't find end of Start Tag ${name} line ${startLine}\n`);
       break;
     }
     const empty = text[i - 1] === '/' && !quote;
     advance(i + 1);
-    if (!empty) stack.push({ name: m[0], line: startLine });
+    if (!empty) stack.push({ name, line: startLine });
     else if (stack.length === 0) rootDone = true;
   }
   // The end of the input.

@@ -1,7 +1,7 @@
 // tandemd against infinoted on stored notes of every shape: the same files go into a fresh root
 // of each server, a raw client subscribes to every note, and what each server answers (the
-// subscription and synchronisation, or the request-failed with libinfinity's domain, code and
-// message) is compared byte for byte. Hand-written cases cover numbers in every spelling strtoul
+// subscription and synchronisation, then a stored user's rejoin and a new user's join, or the
+// request-failed with libinfinity's domain, code and message) is compared byte for byte. Hand-written cases cover numbers in every spelling strtoul
 // and g_ascii_strtod accept, hues GObject refuses, CDATA, comments, processing instructions,
 // unknown elements, missing attributes, duplicate and unknown users, and files that are not
 // XML; seeded cases build random notes and cut many of them off at a random byte, as a full disk
@@ -110,6 +110,14 @@ async function subscribeAll(server: ServerUnderTest): Promise<Map<string, string
       let got = await barrier();
       if (got.includes('<subscribe-session')) {
         c.send(dir(`<subscribe-ack id="${id}"/>`) + group(`InfSession_${id}`, '<sync-ack/>'));
+        got += await barrier();
+        // A stored user comes back (user-rejoin with its stored id) and a new one joins.
+        const stored = / name="([^"]*)"/.exec(got.slice(got.indexOf('<sync-user')))?.[1];
+        // (Not a name with "&": infinoted reads &amp; in an attribute as "&#38;", docs/server.md.)
+        if (got.includes('<sync-user') && stored !== undefined && !stored.includes('&amp;')) {
+          c.send(group(`InfSession_${id}`, `<user-join seq="${seq++}" name="${stored}" status="active" time="" caret="0" selection="0" hue="0.75"/>`));
+        }
+        c.send(group(`InfSession_${id}`, `<user-join seq="${seq++}" name="newcomer" status="active" time="" caret="0" selection="0" hue="0.125"/>`));
         got += await barrier();
         c.send(group(`InfSession_${id}`, '<session-unsubscribe/>'));
       }

@@ -160,9 +160,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly onEnd = (): void => {
     if (!this.closing && !this.ending) this.run(this.xmpp.transportClosed());
     // The messages read before the end are handled first (answerBeforeEnd), then the peer goes.
-    const work = this.lastWork;
-    if (work) void work.then(() => this.finish());
-    else this.finish();
+    this.afterWork(() => this.finish());
   };
   private readonly onError = (err: Error): void => {
     this.options.log(`Connection error from ${this.remote}: ${err.message}`);
@@ -199,13 +197,32 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private lastWork: Promise<void> | undefined;
 
+  /** Runs `then` once the dispatched messages are handled, or after LINGER_MS at the latest. */
+  private afterWork(then: () => void): void {
+    const work = this.lastWork;
+    if (!work) {
+      then();
+      return;
+    }
+    let done = false;
+    const go = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      then();
+    };
+    const timer = setTimeout(go, LINGER_MS);
+    timer.unref();
+    void work.then(go);
+  }
+
   private run(actions: ServerAction[]): void {
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i]!;
       if (!this.ending && this.lastWork && a.type !== 'stanza' && actions.slice(i).some((x) => x.type === 'close')) {
         const rest = actions.slice(i);
         this.ending = true;
-        void this.lastWork.then(() => this.run(rest));
+        this.afterWork(() => this.run(rest));
         return;
       }
       switch (a.type) {

@@ -106,6 +106,8 @@ describe('xml basics', () => {
     ['"<" in an attribute', '<x a="<"/>'],
     ['text after the root', '<x/>y'],
     ['two roots', '<x/><y/>'],
+    ['a "]" after the root', '<x/>]'],
+    ['an unterminated reference after the root', '<x/>&amp'],
     ['an empty document', '   '],
     // What libxml2 refuses and infinoted answers with a bad-format stream error (checked 2026-12-03).
     ["']]>' in text", '<x>a]]>b</x>'],

@@ -287,6 +287,11 @@ export class XmlParser {
     return this.finished;
   }
 
+  /** Input not consumed yet that is not white space (what waits for more input to be complete). */
+  get hasPendingInput(): boolean {
+    return /[^ \t\r\n]/.test(this.buf.slice(this.pos));
+  }
+
   /** The next event, or undefined when more input is needed. After an error, nothing more. */
   next(): XmlEvent | undefined {
     if (this.failure) {
@@ -574,5 +579,8 @@ export function parseXmlDocument(text: string, limits?: Partial<XmlLimits>, cdat
     if (ev.type === 'element') root = ev.element;
   }
   if (!root) throw new XmlError('bad-format', p.done ? 'No root element' : 'Document ends inside an element');
+  // What the parser keeps back for a later chunk (a "]" that may start "]]>", a reference not yet
+  // ended) is, at the end of a document, content after the root.
+  if (p.hasPendingInput) throw new XmlError('bad-format', 'Text outside the root element');
   return root;
 }

@@ -2,7 +2,8 @@
  * XML documents as infinoted's storage writes them: libxml2 xmlDocFormatDump without a declared
  * encoding. That means a `<?xml version="1.0"?>` prolog, two-space indentation of element-only
  * content (mixed content is written as is), `<x/>` for empty elements, and every non-ASCII
- * character as a hexadecimal character reference (`&#xE4;`). Text that XML 1.0 cannot carry is
+ * character as a hexadecimal character reference (`&#xE4;`), a carriage return in text as `&#xD;`
+ * (in attribute values `&#13;`). Text that XML 1.0 cannot carry is
  * written as `<uchar codepoint="N"/>` children (inf_xml_util_add_child_text). Text and attribute
  * values are escaped by @tandem/protocol's escapeText/escapeAttribute in their ASCII form.
  */
@@ -54,7 +55,9 @@ function write(e: FileElement, indent: number, format: boolean, out: string[]): 
   if (!childFormat) {
     const inner: string[] = [];
     for (const c of e.children) {
-      if (typeof c === 'string') inner.push(escapeText(c, true));
+      // A carriage return in text is "&#xD;" in a saved file (libxml2's file writer; its writer
+      // for the network, and every attribute value, use "&#13;"): seen in infinoted 0.7.2's files.
+      if (typeof c === 'string') inner.push(escapeText(c, true).replaceAll('&#13;', '&#xD;'));
       else write(c, 0, false, inner);
     }
     out.push(`${pad}${open}>${inner.join('')}</${e.name}>`);

@@ -36,6 +36,11 @@ describe('malformed requests, answered as infinoted answers them', () => {
     c.send(group('InfSession_1', '<user-join seq="2" name="u1" status="active" time="" caret="0" hue="0.5"/>'));
     await c.next('</group>');
   }
+  /** The client asks to subscribe to "doc" (node 1) and gets the server's answer. */
+  async function asksForDoc(c: PairClient): Promise<void> {
+    c.send(dir('<subscribe-session seq="3" id="1"/>'));
+    await c.next('</group>');
+  }
   const failed = (code: number, domain: string, text: string, seq?: string): string =>
     `<group name="InfDirectory"><request-failed code="${code}" domain="${domain}"${seq ? ` seq="${seq}"` : ''}>${text}</request-failed></group>`;
 
@@ -149,8 +154,7 @@ describe('malformed requests, answered as infinoted answers them', () => {
     await joined(c);
     c.send(group('InfSession_1', '<request user="1" time=""><insert-caret pos="0">hey</insert-caret></request>'));
     c.send(group('InfSession_1', '<session-unsubscribe/>'));
-    c.send(dir('<subscribe-session seq="3" id="1"/>'));
-    await c.next('</group>');
+    await asksForDoc(c);
     c.send(dir('<remove-node seq="4" id="1"/>'));
     expect(await c.next('</group>')).to.equal('<group name="InfDirectory"><remove-node id="1" seq="1/4"/></group>');
     c.send(dir('<subscribe-ack id="1"/>'));
@@ -165,8 +169,7 @@ describe('malformed requests, answered as infinoted answers them', () => {
     const b = await client();
     await joined(b);
     const a = await client();
-    a.send(dir('<subscribe-session seq="3" id="1"/>'));
-    await a.next('</group>');
+    await asksForDoc(a);
     b.send(dir('<remove-node seq="4" id="1"/>'));
     // No session-close yet: a's subscription still holds the session, which runs on for b.
     expect(await b.next('</group>')).to.equal('<group name="InfDirectory"><remove-node id="1" seq="1/4"/></group>');
@@ -181,8 +184,7 @@ describe('malformed requests, answered as infinoted answers them', () => {
     const a = await client();
     await joined(a);
     const b = await client();
-    b.send(dir('<subscribe-session seq="3" id="1"/>'));
-    await b.next('</group>');
+    await asksForDoc(b);
     b.send(dir('<subscribe-ack id="1"/>'));
     await b.next('<sync-end/></group>');
     b.send(group('InfSession_1', '<sync-ack/>'));

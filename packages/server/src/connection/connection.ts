@@ -217,9 +217,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   private run(actions: ServerAction[]): void {
+    // A stream's end is always its last action (the stream reads nothing after it).
+    const ends = actions.length > 0 && actions[actions.length - 1]!.type === 'close';
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i]!;
-      if (!this.ending && this.lastWork && a.type !== 'stanza' && actions.slice(i).some((x) => x.type === 'close')) {
+      if (ends && !this.ending && this.lastWork && a.type !== 'stanza') {
         const rest = actions.slice(i);
         this.ending = true;
         this.afterWork(() => this.run(rest));

@@ -8,6 +8,7 @@
  * are not UTF-8, an undefined entity, a control character) gets libxml2's code and words; what
  * this scan does not model is reported with the parser's own message (code 1).
  */
+import { isXmlChar } from '@tandem/protocol';
 
 export interface Libxml2Failure {
   /** libxml2's xmlParserErrors code. */
@@ -42,11 +43,6 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     i += n;
   }
   return -1;
-}
-
-/** Characters XML 1.0 allows in text. */
-function isXmlChar(cp: number): boolean {
-  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || cp >= 0x10000;
 }
 
 /**

@@ -116,6 +116,8 @@ describe('xml basics', () => {
     ['an XML declaration without a version', '<?xml encoding="UTF-8"?><x/>'],
     ['an XML declaration with an unquoted attribute', "<?xml 'ersion=\"1.0\"?><x/>"],
     ['an XML declaration in capitals', '<?XML version="1.0"?><x/>'],
+    ['an XML declaration of version "0"', '<?xml version="0"?><x/>'],
+    ['an XML declaration of version 2.0', '<?xml version="2.0"?><x/>'],
   ];
   for (const [what, doc] of BAD) {
     it(`rejects a document with ${what}`, () => {

@@ -124,6 +124,47 @@ describe('tandemd protocol (in-memory)', () => {
     expect(await d.next('<sync-end/>')).to.include('kept 😀');
   });
 
+  it('tells a client about a new node once: in its listing if it explores while the node is being stored, else announced', async () => {
+    // A storage that holds writes of documents back until released: an uploaded document is in
+    // the tree but not yet announced while a client explores the root.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let held = false;
+    class SlowWrites extends FilesystemStorage {
+      override async writeText(...args: Parameters<FilesystemStorage['writeText']>): Promise<void> {
+        held = true;
+        await gate;
+        return super.writeText(...args);
+      }
+    }
+    await server.close();
+    server = await createServer({ storage: new SlowWrites(root), securityPolicy: 'no-tls', hostName: 'vm' });
+    const explore = async (c: ReturnType<typeof pair>, seq: number): Promise<string> => {
+      c.send(group('InfDirectory', `<explore-node seq="${seq}" id="0"/>`));
+      return c.next(/<explore-end seq="\d+\/\d+"\/><\/group>/);
+    };
+    const early = pair(server);
+    await login(early, 'ZWFybHk=');
+    await explore(early, 1);
+    const up = pair(server);
+    await login(up);
+    up.send(group('InfDirectory', '<add-node seq="1" parent="0" type="InfText" name="up"><sync-in/></add-node>'));
+    await up.next('</group>');
+    up.send(group('InfDirectory', '<subscribe-ack id="1"/>') + group('InfSession_SyncIn_1', '<sync-begin num-messages="0"/>') + group('InfSession_SyncIn_1', '<sync-end/>'));
+    expect(await up.next('</group>')).to.equal('<group name="InfSession_SyncIn_1"><sync-ack/></group>');
+    for (let i = 0; i < 200 && !held; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(held, 'the save after the upload waits').to.equal(true);
+    const late = pair(server);
+    await login(late, 'bGF0ZQ==');
+    expect(await explore(late, 1)).to.include('<add-node id="1" parent="0" name="up" type="InfText" seq="3/1"/>');
+    release();
+    // The client that explored before gets the announcement; the one that explored meanwhile
+    // found the node in its listing and gets nothing more.
+    expect(await early.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="1" parent="0" name="up" type="InfText"/></group>');
+    late.send(group('InfDirectory', '<explore-node seq="2" id="77"/>'));
+    expect(await late.next('</group>')).to.equal('<group name="InfDirectory"><request-failed code="4" domain="INF_DIRECTORY_ERROR" seq="3/2">Node does not exist</request-failed></group>');
+  });
+
   it('handles every message read before the stream ends: before the client\'s end tag, and before a stream error', async () => {
     // A script that adds a node and ends the stream in one write: the node exists, as with infinoted.
     const c = pair(server);

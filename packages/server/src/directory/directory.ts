@@ -363,15 +363,23 @@ export class Directory {
   }
 
   /**
-   * A new node announced to the explorers of its parent, each with the sheets it may see. The
-   * requester's seq goes to every explorer, as infinoted's does (other clients ignore a seq
-   * whose id is not theirs).
+   * Puts a new node into the tree and fixes, at that moment, who is told about it: the parent's
+   * explorers then (with `requester`, whose reply it is; without `except`). A client that explores
+   * the parent later finds the node in its listing, so none gets it twice and none misses it,
+   * whatever the caller awaits before `announce` (infinoted adds and announces in one step).
+   * The requester's seq goes to every explorer, as infinoted's does (other clients ignore a seq
+   * whose id is not theirs); each gets the sheets it may see.
    */
-  private async announceNode(node: DirNode, seq: string | undefined, requester: Member | undefined, except?: Member): Promise<void> {
-    for (const x of this.explorers(node.parent!, requester)) {
-      if (x === except) continue;
-      x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node, seq, await this.acl.sheetsFor(x, node)));
-    }
+  private insertNode(parent: DirNode, name: string, type: string, who: { requester?: Member; except?: Member; id?: number } = {}):
+    { node: DirNode; announce: (seq?: string) => Promise<void> } {
+    const node = this.tree.add(parent, name, type, who.id);
+    const to = this.explorers(parent, who.requester).filter((x) => x !== who.except);
+    return {
+      node,
+      announce: async (seq?: string) => {
+        for (const x of to) x.sendGroup(DIRECTORY_GROUP, this.addNodeElement(node, seq, await this.acl.sheetsFor(x, node)));
+      },
+    };
   }
 
   /** Everyone who explored `parent`, plus `also` (the requester always gets its reply). */
@@ -496,10 +504,10 @@ export class Directory {
     if (type === SUBDIRECTORY) {
       await this.run(() => this.o.storage.createSubdirectory([...this.tree.path(parent), name]));
       if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
-      const node = this.tree.add(parent, name, type);
+      const { node, announce } = this.insertNode(parent, name, type, { requester: m });
       node.children = [];
       await this.acl.setInitial(node, acl);
-      await this.announceNode(node, seq, m);
+      await announce(seq);
       return;
     }
     if (syncIn) {
@@ -527,9 +535,9 @@ export class Directory {
     // A plain new note: written empty at once (§7.6), announced to the parent's explorers.
     await this.writeEmpty([...this.tree.path(parent), name], type);
     if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
-    const node = this.tree.add(parent, name, type);
+    const { node, announce } = this.insertNode(parent, name, type, { requester: m });
     await this.acl.setInitial(node, acl);
-    await this.announceNode(node, seq, m);
+    await announce(seq);
   }
 
   private async removeNode(m: Member, r: DirectoryCall): Promise<void> {
@@ -664,18 +672,18 @@ export class Directory {
         // subscribed without a sync (§3.4).
         if (this.tree.get(p.parent.id) !== p.parent || this.tree.findChild(p.parent, p.name)) return;
         const path = [...this.tree.path(p.parent), p.name];
-        const node = this.tree.add(p.parent, p.name, p.type, p.id);
+        const { node, announce } = this.insertNode(p.parent, p.name, p.type, { except: m, id: p.id });
         await this.acl.setInitial(node, p.acl);
         if (p.type === CHAT_NOTE) {
           const chat = this.newChat(node);
-          await this.announceNode(node, undefined, undefined, m);
+          await announce();
           if (this.clients.has(m)) chat.subscribe(m, false);
           return;
         }
         const session = this.newTextSession(node, path, { users: [], segments: [] });
         this.sessions.set(node.id, session);
         this.plugged(node, session);
-        await this.announceNode(node, undefined, undefined, m);
+        await announce();
         if (this.clients.has(m)) session.subscribe(m, false);
         else this.scheduleUnload(session);
         return;
@@ -731,13 +739,13 @@ export class Directory {
       m.sendGroup(p.group, toSyncError(new InfError('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${p.name}" exists already`)));
       return;
     }
-    const node = this.tree.add(p.parent, p.name, p.type, p.id);
+    const { node, announce } = this.insertNode(p.parent, p.name, p.type, { except: m, id: p.id });
     this.sessions.set(node.id, session);
     this.plugged(node, session);
     m.sendGroup(p.group, encodeSignal('sync-ack'));
     await this.save(node.id);
     await this.acl.setInitial(node, p.acl);
-    await this.announceNode(node, undefined, undefined, m);
+    await announce();
     if (p.subscribe && this.clients.has(m)) session.subscribe(m, false);
     else this.scheduleUnload(session);
   }

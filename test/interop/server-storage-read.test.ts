@@ -55,6 +55,9 @@ const FIXED: NoteFile[] = [
   ['ucharnone', session('<buffer><segment author="0">a<uchar/>b</segment></buffer>')],
   ['names', session('<user id="1" name="a&amp;b &#x1F600; &lt;" hue="0.5"/><buffer><segment author="1">x</segment></buffer>')],
   ['emptysegs', session('<user id="1" name="a" hue="0.5"/><buffer><segment author="1"></segment><segment author="1"/><segment author="0">z</segment></buffer>')],
+  // libinfinity visits its user table in an order where ids 2^31 apart compare backwards.
+  ['maxid', session('<user id="1" name="a" hue="0.5"/><user id="4294967295" name="b" hue="0.5"/><buffer><segment author="4294967295">x</segment><segment author="1">y</segment></buffer>')],
+  ['wrapids', session('<user id="3" name="a" hue="0.1"/><user id="1" name="b" hue="0.2"/><user id="2147483649" name="c" hue="0.3"/><buffer><segment author="1">x</segment><segment author="3">y</segment><segment author="2147483649">z</segment></buffer>')],
   ['userafter', session('<buffer><segment author="1">x</segment></buffer><user id="1" name="a" hue="0.5"/>')],
   ['crlf', session('\r\n<buffer><segment author="0">a\r\nb\rc</segment></buffer>')],
   ['latin1', '<?xml version="1.0" encoding="ISO-8859-1"?>' + session('<buffer><segment author="0">caf\u00e9</segment></buffer>')],
@@ -67,7 +70,7 @@ function randomNote(rnd: () => number): string {
   const R = (n: number): number => Math.floor(rnd() * n);
   const pick = <T>(xs: readonly T[]): T => xs[R(xs.length)]!;
   // strtoul never reads 0 from these (user id 0 is a deliberate difference).
-  const ids = ['1', '2', '3', ' 2', '0x3', '03', '+1', '1x', '-1', '', '4294967296'];
+  const ids = ['1', '2', '3', ' 2', '0x3', '03', '+1', '1x', '-1', '', '4294967296', '4294967295', '2147483650'];
   const hues = ['0.5', '0.25', '0', '1', '0.29999999999999999', 'x', '2', '-0.1', 'nan', ' 0.5', '0x1p-2', 'inf', '1e400', '1e-400', ''];
   const texts = ['hello', 'e\u0301', '\u{1F600}\u{1F44D}\u{1F3FD}', '&lt;&amp;&gt;', '\n', '<uchar codepoint="7"/>', 'a<uchar codepoint="27"/>b',
     '<![CDATA[cd]]>', '<!-- c -->', '&#xE9;', '  ', '<uchar codepoint="x"/>'];

@@ -14,6 +14,7 @@ export {
   isAdoptedError,
 } from './errors.js';
 export { AdoptedSession } from './session.js';
+export { userTableOrder } from './user-order.js';
 /** Diagnostics for tests: insert/insert ties decided by user id (where libinfinity can depend on order). */
 export { tieStats } from './operations.js';
 export type {

@@ -12,6 +12,7 @@ import { NOOP, deleteOp, insertOp, remoteDeleteOp, type Op } from './operations.
 import { DO, REDO, UNDO, indexOf, reqAffectsBuffer, type Req, type ReqType } from './request.js';
 import { RequestLog } from './request-log.js';
 import { StateVector, StateVectorError, type UserId } from './state-vector.js';
+import { userTableOrder } from './user-order.js';
 
 export type { UserStatus, BufferChange };
 
@@ -139,7 +140,8 @@ export class AdoptedSession {
     if (!(max >= 0)) throw new RangeError('maxTotalLogSize must be >= 0');
     this.buf = new TextBuffer(options.segments ?? []);
     this.algo = new Algorithm(this.buf, max === Infinity ? Number.MAX_SAFE_INTEGER : max);
-    for (const u of options.users ?? []) this.addUser(u);
+    // libinfinity builds the algorithm over a filled user table and visits it in its order.
+    for (const u of userTableOrder(options.users ?? [])) this.addUser(u);
   }
 
   /**
@@ -215,8 +217,8 @@ export class AdoptedSession {
       finish(segments: readonly Segment[]): AdoptedSession {
         if (finished) throw new Error('the synchronisation was finished already');
         finished = true;
-        // libinfinity builds the algorithm after the sync, iterating users by ascending id.
-        const users = [...pending.values()].sort((a, b) => a.id - b.id);
+        // libinfinity builds the algorithm after the sync, visiting the user table in its order.
+        const users = userTableOrder(pending.values());
         for (const u of users) {
           const own = u.vector.get(u.id);
           if (u.log.size === 0) u.log.setBegin(own);
@@ -231,9 +233,9 @@ export class AdoptedSession {
     };
   }
 
-  /** The state to synchronise to a new subscriber (users by id, each user's log in order, buffer). */
+  /** The state to synchronise to a new subscriber (users in libinfinity's order, each user's log in order, buffer). */
   exportSync(): SessionState {
-    const users = [...this.algo.users].sort((a, b) => a.id - b.id);
+    const users = userTableOrder(this.algo.users);
     const requests: Request[] = [];
     for (const u of users) for (const r of u.log.requests()) requests.push(toPublic(r));
     return { users: users.map((u) => this.info(u)), requests, segments: this.buf.segments() };

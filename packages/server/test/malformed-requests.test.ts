@@ -237,10 +237,11 @@ describe('malformed requests, answered as infinoted answers them', () => {
       c.send(group(S, '<sync-user id="3" name="c" status="unavailable" time="" caret="0" hue=" 0.25"/>'));
       c.send(group(S, '<sync-end/>'));
       expect(await c.next('</group>')).to.equal(`<group name="${S}"><sync-ack/></group>`);
+      // libinfinity's user table order: added as 7, 4294967295, 3, visited as 4294967295, 3, 7.
       expect(await seen()).to.equal('<group name="InfSession_1"><sync-begin num-messages="3"/></group>'
+        + '<group name="InfSession_1"><sync-user id="4294967295" name="b" status="unavailable" time="" caret="0" selection="0" hue="0"/></group>'
         + '<group name="InfSession_1"><sync-user id="3" name="c" status="unavailable" time="" caret="0" selection="0" hue="0.25"/></group>'
         + '<group name="InfSession_1"><sync-user id="7" name="a" status="unavailable" time="" caret="0" selection="0" hue="0"/></group>'
-        + '<group name="InfSession_1"><sync-user id="4294967295" name="b" status="unavailable" time="" caret="0" selection="0" hue="0"/></group>'
         + '<group name="InfSession_1"><sync-end/></group>');
     });
 

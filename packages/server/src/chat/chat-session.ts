@@ -5,6 +5,7 @@
  * kept in a backlog of the last 256 that a new subscriber receives with their times, together
  * with the userjoin/userpart entries the session writes when users come and go (protocol.md 5.9).
  */
+import { userTableOrder } from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, decodeChatMessage, decodeUserJoinRequest, decodeUserStatusChange, encodeChatMessage,
   encodeSignal, encodeSyncBegin, encodeUser, toRequestFailed,
@@ -87,7 +88,7 @@ export class ChatSession {
 
   private synchronize(m: Member): void {
     // inf_session_to_xml_sync writes the users, inf_chat_session_to_xml_sync then the buffer.
-    const users = [...this.users.values()].sort((a, b) => a.id - b.id);
+    const users = userTableOrder(this.users.values());
     m.sendGroup(this.group,
       encodeSyncBegin(users.length + this.backlog.length),
       ...users.map((u) => encodeUser('sync-user', { id: u.id, name: u.name, status: u.status })),

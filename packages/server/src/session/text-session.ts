@@ -4,7 +4,8 @@
  * requests executed by the engine and relayed verbatim to the other members.
  */
 import {
-  AdoptedError, AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, StateVector, TranslationLimitError, type Executed,
+  AdoptedError, AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, StateVector, TranslationLimitError, userTableOrder,
+  type Executed,
 } from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, type WireOperation, decodeRequestAndTime, decodeUserColorChange,
@@ -194,7 +195,7 @@ export class TextSession {
   }
 
   private syncParts(): { head: Element[]; segments: PreparedGroupRun; end: Element } {
-    const users = [...this.users.values()].sort((a, b) => a.id - b.id);
+    const users = userTableOrder(this.users.values());
     const requests = this.engine.exportSync().requests.map(wireSyncOf);
     const segments = this.segmentRun();
     const head: Element[] = [encodeSyncBegin(users.length + requests.length + segments.messages.length)];

@@ -3,6 +3,7 @@
  * buffer and the buffer as author runs. Status, carets, state vectors and history are not
  * stored, so a loaded document starts from the zero vector with every user unavailable.
  */
+import { userTableOrder } from '@tandem/adopted';
 import { Element, ErrorCodes, InfError, parseDouble, readText, requireAttr, uintAttr } from '@tandem/protocol';
 import { formatDouble } from './double.js';
 import { el, serializeFile, textEl } from './xml-file.js';
@@ -36,7 +37,8 @@ export function encodeTextDocument(doc: StoredTextDocument): string {
     else runs.push({ ...s });
   }
   const authors = new Set(runs.map((r) => r.author));
-  const users = doc.users.filter((u) => authors.has(u.id)).sort((a, b) => a.id - b.id);
+  // inf_text_filesystem_format_write visits the user table in its order.
+  const users = userTableOrder(doc.users.filter((u) => authors.has(u.id)));
   const root = el('inf-text-session', [], [
     ...users.map((u) => el('user', [['id', String(u.id)], ['name', u.name], ['hue', formatDouble(u.hue)]])),
     el('buffer', [], runs.map((r) => textEl('segment', [['author', String(r.author)]], r.text))),

@@ -30,7 +30,7 @@
 // anyway (it does whenever an upload with <subscribe/> fails), the steps before the crash are
 // compared and the crash is reported.
 import { expect } from 'chai';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { mulberry32, requireRealLibinfinity, startInfinoted, testSeed, type ServerUnderTest } from './harness/index.js';
 import { startTandemd } from './server-harness.js';
@@ -384,13 +384,19 @@ describe('tandemd against infinoted on seeded random scripts (differential wire 
   it('answers every message of every script as infinoted does', async () => {
     const seed = testSeed();
     const rnd = mulberry32(seed);
-    const scripts = Number(process.env.TANDEM_FUZZ_SCRIPTS ?? 12);
+    // TANDEM_FUZZ_REPLAY=FILE: run the scripts of a dump (a line per script, as TANDEM_FUZZ_DUMP
+    // writes them, possibly cut down by hand) instead of random ones.
+    const replay = process.env.TANDEM_FUZZ_REPLAY
+      ? readFileSync(process.env.TANDEM_FUZZ_REPLAY, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { steps: [number, string][]; clients?: number })
+      : undefined;
+    const scripts = replay?.length ?? Number(process.env.TANDEM_FUZZ_SCRIPTS ?? 12);
     const length = 30;
     let compared = 0;
     const crashes: string[] = [];
+    const stoppedAtRemoval: string[] = [];
     for (let k = 0; k < scripts; k++) {
-      const clients = k % 3 === 2 ? 3 : 2;
-      const steps = script(rnd, clients, length);
+      const clients = replay ? (replay[k]!.clients ?? 1 + Math.max(...replay[k]!.steps.map(([w]) => w))) : k % 3 === 2 ? 3 : 2;
+      const steps = replay ? replay[k]!.steps : script(rnd, clients, length);
       const reference = await startInfinoted({ securityPolicy: 'no-tls', plugins: ['note-chat'] });
       const ours = await startTandemd({ securityPolicy: 'no-tls', plugins: ['note-text', 'note-chat'] });
       let theirs: Transcript;
@@ -405,7 +411,7 @@ describe('tandemd against infinoted on seeded random scripts (differential wire 
       const upTo = theirs.crashedAt ?? theirs.steps.length;
       // TANDEM_FUZZ_DUMP=FILE: the script and both transcripts of every script, for reading.
       if (process.env.TANDEM_FUZZ_DUMP) {
-        appendFileSync(process.env.TANDEM_FUZZ_DUMP, JSON.stringify({ seed, script: k, steps, infinoted: theirs, tandemd: mine }) + '\n');
+        appendFileSync(process.env.TANDEM_FUZZ_DUMP, JSON.stringify({ seed, script: k, clients, steps, infinoted: theirs, tandemd: mine }) + '\n');
       }
       if (theirs.crashedAt !== undefined) crashes.push(`script ${k} step ${theirs.crashedAt}: ${steps[theirs.crashedAt]![1]}`);
       // tandemd neither relays a refused request nor counts it in its user's vector, nor lets it
@@ -423,6 +429,14 @@ describe('tandemd against infinoted on seeded random scripts (differential wire 
           const t = theirs.steps[i]![j];
           return t !== undefined && x.endsWith('[closed]') && t.endsWith('[closed]') && x.startsWith(t.slice(0, -'[closed]'.length)) ? t : x;
         });
+        // infinoted never frees a session it received by sync-in (docs/server.md), so removing its
+        // node sends the subscribers no session-close and leaves them in it. tandemd closes it:
+        // from there on the two servers hold different subscriptions, and the script ends here.
+        const withoutClose = ours.map((x) => x.replace(/<group name="InfSession_\d+"><session-close\/><\/group>/g, ''));
+        if (steps[i]![1].includes('<remove-node') && ours.join() !== theirs.steps[i]!.join() && withoutClose.join() === theirs.steps[i]!.join()) {
+          stoppedAtRemoval.push(`script ${k} step ${i}`);
+          break;
+        }
         expect(vectorsAside(ours), `seed ${seed}, script ${k}, step ${i}; the last messages:\n${context}\n`).to.deep.equal(vectorsAside(theirs.steps[i]!));
         for (const x of theirs.steps[i]!) {
           for (const m of x.matchAll(/<group name="(InfSession_\d+)"><invalid-request [^>]*user="(\d+)"/g)) refused.add(`${m[1]}/${m[2]}`);
@@ -430,8 +444,9 @@ describe('tandemd against infinoted on seeded random scripts (differential wire 
         compared++;
       }
     }
-    console.log(`      ${compared} steps of ${scripts} scripts answered alike${crashes.length > 0 ? `; infinoted crashed at ${crashes.join('; ')}` : ''}`);
-    expect(compared).to.be.greaterThan(scripts * length / 2);
+    console.log(`      ${compared} steps of ${scripts} scripts answered alike${crashes.length > 0 ? `; infinoted crashed at ${crashes.join('; ')}` : ''}`
+      + `${stoppedAtRemoval.length > 0 ? `; stopped at the removal of a synced-in session it did not close: ${stoppedAtRemoval.join('; ')}` : ''}`);
+    if (!replay) expect(compared).to.be.greaterThan(scripts * length / 2);
   });
 
   it('answers every stream header, SASL message and early stanza as infinoted does, with and without a password', async () => {

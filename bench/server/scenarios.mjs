@@ -236,17 +236,19 @@ export async function scenarioB(opts, log, rows = []) {
 /** Subscriptions per document in (c), each figure the median (the first also pays start-up: a cold client, the server's first serialisation). */
 const SUBSCRIBES = 5;
 /**
- * Client-side opens before those: the client is the same program for both servers, and its JIT
- * compiling the synchronisation path on the first opens (some 50 ms) would only add the same
- * constant to both figures. The first (cold) open is kept as a column of its own.
+ * Client-side opens before those: the client is the same program for both servers, and while its
+ * JIT is still compiling the synchronisation path it adds the same cost to both figures. Two were
+ * not enough: a 1 MiB open costs the client 35-46 ms of CPU on its second to seventh opens and
+ * 11-17 ms from about the eighth (BENCH_SERIES=1 node bench/server/client-open.mjs --size 1048576
+ * --opens 20, 2026-12-03 23:00). The first (cold) open is kept as a column of its own.
  */
-const WARM_OPENS = 2;
+const WARM_OPENS = 9;
 
 /** SUBSCRIBES + WARM_OPENS opens of `path` by one fresh client: the cold first and the measured rest. */
 async function clientOpens(w, port, path) {
   const { times } = await w.call('observe', { port, path, repeat: WARM_OPENS + SUBSCRIBES });
   const measured = times.slice(WARM_OPENS);
-  return { subscribeMs: round(median(measured), 1), times: measured.map((t) => round(t, 1)), firstMs: round(times[0], 1) };
+  return { subscribeMs: round(median(measured), 1), times: measured.map((t) => round(t, 1)), firstMs: round(times[0], 1), warmOpens: WARM_OPENS };
 }
 
 /** The server's side of SUBSCRIBES subscriptions (bench/server/raw-subscribe.mjs): median ms and bytes sent. */

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRealLibinfinity, startDriver, startInfinoted, type InfDriver, type ServerUnderTest } from './harness/index.js';
+import { RawXmpp, dir } from './harness/raw-xmpp.js';
 import { startTandemd } from './server-harness.js';
 
 describe('tandemd ACLs with the real libinfinity client', function () {
@@ -82,4 +83,37 @@ describe('tandemd ACLs with the real libinfinity client', function () {
       await d.call('create', { path: '/locked/doc', text: 'documents are still allowed' });
     });
   }
+
+  it('answers lookup-acl-accounts with the same bytes: queries in order, stored ids last, repeats kept', async () => {
+    // infd_directory_handle_lookup_acl_accounts answers a name at once and collects stored ids for
+    // one lookup at the end; it neither removes repeats nor reads text after a first child element.
+    const queries = [
+      '<id>fs:user:a</id><name>b</name><id>fs:user:c</id><name>a</name>',
+      '<name>b</name><name>b</name><id>fs:user:b</id><id>fs:user:b</id>',
+      '<id>default</id><id></id><id/><name/><name></name><name>zz</name><id>nope</id>',
+      '<id><x/>fs:user:a</id><name>c<x/></name><other>a</other><name> a</name>',
+      '<name>x&amp;y</name><id>fs:user:x&amp;y</id>',
+      '<name>a<!-- c --></name><id><!-- c -->fs:user:b</id>',
+    ];
+    const answers: Record<string, string[]> = {};
+    for (const which of ['infinoted', 'tandemd'] as const) {
+      const root = mkdtempSync(join(tmpdir(), 'tandem-acl-lookup-'));
+      tmp.push(root);
+      writeFileSync(join(root, 'accounts.xml'), '<?xml version="1.0"?>\n<inf-acl-account-list>'
+        + ['a', 'b', 'c', 'x&amp;y'].map((n) => `<account id="fs:user:${n}" name="${n}"/>`).join('') + '</inf-acl-account-list>\n');
+      writeFileSync(join(root, 'global-acl.xml'), '<?xml version="1.0"?>\n<inf-acl>\n  <sheet account="default" can-query-account-list="yes"/>\n</inf-acl>\n');
+      const s = which === 'tandemd' ? await startTandemd({ securityPolicy: 'no-tls', root }) : await startInfinoted({ securityPolicy: 'no-tls', root });
+      servers.push(s);
+      const c = new RawXmpp(s.port);
+      await c.login('x');
+      answers[which] = [];
+      for (const [i, q] of queries.entries()) {
+        c.send(dir(`<lookup-acl-accounts seq="${i}">${q}</lookup-acl-accounts>`));
+        answers[which]!.push(await c.until('</group>'));
+      }
+      c.close();
+    }
+    expect(answers.tandemd).to.deep.equal(answers.infinoted);
+    expect(answers.infinoted![0]).to.contain('<account id="fs:user:b" name="b"/><account id="fs:user:a" name="a"/><account id="fs:user:a" name="a"/><account id="fs:user:c" name="c"/>');
+  });
 });

@@ -116,5 +116,13 @@ describe('ACL and account persistence', () => {
     await again.load();
     expect(again.list()).to.deep.equal([carol]);
     expect(await readFile(join(dir, 'accounts.xml'), 'utf8')).to.contain('<certificate>CN=carol</certificate>');
+    // infinoted lists transient accounts before stored ones, and looks a transient id up at once
+    // but stored ids after everything else (test/interop/server-acl.test.ts compares it live).
+    const su = again.addTransient('Super User', 'CN=su');
+    expect(again.list()).to.deep.equal([su, carol]);
+    expect(again.lookup([
+      { by: 'id', value: carol.id }, { by: 'id', value: su.id }, { by: 'name', value: 'carol' }, { by: 'name', value: 'Super User' },
+      { by: 'id', value: 'default' }, { by: 'name', value: '' }, { by: 'name', value: undefined }, { by: 'id', value: 'nope' },
+    ])).to.deep.equal([su, carol, su, carol]);
   });
 });

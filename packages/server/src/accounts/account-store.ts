@@ -44,9 +44,12 @@ export class AccountStore {
     this.accounts = await this.storage.readAccounts();
   }
 
-  /** All accounts except default, stored ones first (query-acl-account-list). */
+  /**
+   * All accounts except default, transient ones first as infinoted lists them
+   * (infd_directory_handle_query_acl_account_list); stored ones in accounts.xml order.
+   */
   list(): AclAccount[] {
-    return [...this.accounts.map((a) => ({ id: a.id, name: a.name })), ...this.transient.map((t) => ({ id: t.id, name: t.name }))];
+    return [...this.transient.map((t) => ({ id: t.id, name: t.name })), ...this.accounts.map((a) => ({ id: a.id, name: a.name }))];
   }
 
   get(id: string): AclAccount | undefined {
@@ -58,8 +61,40 @@ export class AccountStore {
     return this.get(id) !== undefined;
   }
 
+  /** The account named `name`, a stored one before a transient one. */
   byName(name: string): AclAccount | undefined {
-    return this.list().find((a) => a.name === name);
+    const a = this.accounts.find((x) => x.name === name) ?? this.transient.find((x) => x.name === name);
+    return a ? { id: a.id, name: a.name } : undefined;
+  }
+
+  /**
+   * lookup-acl-accounts as infd_directory_handle_lookup_acl_accounts answers it: queries in their
+   * order, a transient id and a name (transient accounts of that name, then the stored one) at
+   * once, stored ids all at the end; default and unknown ones left out, repeats kept. A query
+   * without a value (no text as its first child) asks for nothing.
+   */
+  lookup(queries: readonly { by: 'id' | 'name'; value: string | undefined }[]): AclAccount[] {
+    const found: AclAccount[] = [];
+    const later: string[] = [];
+    const out = (a: { id: string; name: string }): void => void found.push({ id: a.id, name: a.name });
+    for (const q of queries) {
+      if (q.value === undefined) continue;
+      if (q.by === 'id') {
+        if (q.value === DEFAULT_ACCOUNT_ID) continue;
+        const t = this.transient.find((x) => x.id === q.value);
+        if (t) out(t);
+        else later.push(q.value);
+      } else if (q.value !== '') {
+        for (const t of this.transient) if (t.name === q.value) out(t);
+        const a = this.accounts.find((x) => x.name === q.value);
+        if (a) out(a);
+      }
+    }
+    for (const id of later) {
+      const a = this.accounts.find((x) => x.id === id);
+      if (a) out(a);
+    }
+    return found;
   }
 
   /** The account a verified client certificate logs into, or undefined (then: default). */

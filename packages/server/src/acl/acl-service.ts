@@ -311,18 +311,14 @@ export class AclService {
       encodeDirectoryReply({ kind: 'acl-account-list-end', ...s }));
   }
 
-  /** Name matches first, then id matches; default and unknown ones are left out (cap 08a). */
+  /** The <id> and <name> children in order, each with the text node libxml2 would give as its first child. */
   private async lookupAccounts(m: Member, r: DirectoryCall): Promise<void> {
     await this.check(m, this.host.root, 'can-query-account-list');
     const seq = r.makeSeq();
-    const req = { ids: r.el.getChildren('id').map(readText), names: r.el.getChildren('name').map(readText) };
-    const found: AclAccount[] = [];
-    const add = (a: AclAccount | undefined): void => {
-      if (a && a.id !== DEFAULT_ACCOUNT_ID && !found.some((f) => f.id === a.id)) found.push(a);
-    };
-    for (const name of req.names) add(this.o.accounts.byName(name));
-    for (const id of req.ids) add(this.o.accounts.get(id));
-    this.reply(m, { kind: 'lookup-acl-accounts', ...(seq !== undefined ? { seq } : {}), accounts: found });
+    const queries = r.el.getChildElements()
+      .filter((c) => c.name === 'id' || c.name === 'name')
+      .map((c) => ({ by: c.name as 'id' | 'name', value: typeof c.children[0] === 'string' ? c.children[0] : undefined }));
+    this.reply(m, { kind: 'lookup-acl-accounts', ...(seq !== undefined ? { seq } : {}), accounts: this.o.accounts.lookup(queries) });
   }
 
   /** Connections allowed to see the account list get add/remove-acl-account notifications. */

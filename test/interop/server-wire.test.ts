@@ -53,6 +53,19 @@ const CHAT_DOCUMENT: Step[] = [
   ['</stream:stream>', '</stream:stream>'],
 ];
 
+/** Chat text with <uchar/> values a text session refuses: a chat keeps them unchecked and sends them back in its backlog. */
+const UCHARS = ['55296', '-1', '4294967295', '2147483648', '1114112', '2147483647', '0', '65', '12', '13', '55357"/><uchar codepoint="56832', '65534', '67108864', ' 7'];
+const CHAT_UCHAR: Step[] = [
+  ...LOGIN,
+  [group('InfDirectory', '<explore-node seq="9" id="0"/>'), '<explore-end seq="1/9"/></group>'],
+  [group('InfDirectory', '<add-node seq="0" parent="0" type="InfChat" name="room"><subscribe/></add-node>'), '</group>'],
+  [group('InfDirectory', '<subscribe-ack id="1"/>') + group('InfSession_1', '<user-join seq="1" name="bob" status="active"/>'), '</group>'],
+  [UCHARS.map((v) => group('InfSession_1', `<message user="1">x<uchar codepoint="${v}"/>y</message>`)).join('')
+    + group('InfSession_1', '<session-unsubscribe/>') + group('InfDirectory', '<subscribe-session seq="2" id="1"/>'), '</group>'],
+  [group('InfDirectory', '<subscribe-ack id="1"/>'), '<sync-end/></group>'],
+  ['</stream:stream>', '</stream:stream>'],
+];
+
 /** Runs the steps on a fresh plain connection and returns the server's answer to each. */
 async function transcript(port: number, steps: readonly Step[]): Promise<string[]> {
   const socket: Socket = connect({ host: '127.0.0.1', port });
@@ -133,5 +146,14 @@ describe('tandemd on the wire, byte for byte against infinoted', function () {
     expect(theirs[3]).to.include('<note-plugin type="InfChat"/><note-plugin type="InfText"/>');
     for (let i = 0; i < theirs.length; i++) expect(ours[i], `answer to step ${i}: ${CHAT_DOCUMENT[i]?.[0] ?? '(after the script)'}`).to.equal(theirs[i]);
     expect(readFileSync(join(servers[1]!.root, 'room.InfChat'), 'utf8')).to.equal('<?xml version="1.0"?>\n<inf-chat-session/>\n');
+  });
+
+  it('keeps chat text with surrogate, out-of-range and NUL <uchar/>s and sends its backlog with the same bytes', async () => {
+    const untimed = (xs: string[]): string[] => xs.map((x) => x.replace(/ time="\d+"/g, ' time="T"'));
+    const [theirs, ours] = (await both(CHAT_UCHAR, ['note-chat'])).map(untimed) as [string[], string[]];
+    // Read back as libinfinity holds it: g_unichar_to_utf8 bytes, anything after a NUL turned to NULs.
+    expect(theirs[8]).to.include('<message time="T" user="1">x<uchar codepoint="4294967295"/><uchar codepoint="4294967295"/><uchar codepoint="4294967295"/><uchar codepoint="4294967295"/><uchar codepoint="4294967295"/><uchar codepoint="4294967295"/>y</message>');
+    expect(theirs[8]).to.include('<message time="T" user="1">x<uchar codepoint="0"/><uchar codepoint="0"/></message>');
+    for (let i = 0; i < theirs.length; i++) expect(ours[i], `answer to step ${i}: ${CHAT_UCHAR[i]?.[0] ?? '(after the script)'}`).to.equal(theirs[i]);
   });
 });

@@ -5,7 +5,7 @@ import {
   decodeUserJoinRequest, encodeInvalidRequest, encodeRequest, encodeSyncRequest, encodeTimeDiff, encodeUser,
   encodeUserJoinRequest, formatDouble, parseXmlDocument, serialize, splitSegments, decodeUserColorChange,
   encodeUserColorChange, decodeUserStatusChange, encodeUserStatusChange, decodeSyncBegin, encodeSyncBegin,
-  decodeSyncSegment, encodeSyncSegment,
+  decodeSyncSegment, encodeSyncSegment, decodeChatMessage, encodeChatMessage,
 } from '../src/index.js';
 
 const el = (s: string) => parseXmlDocument(s);
@@ -138,5 +138,41 @@ describe('session codecs', () => {
     expect(parts.map((p) => p.text).join('')).to.equal(text);
     for (const p of parts) expect(new TextEncoder().encode(p.text).length).to.be.at.most(1024);
     expect(parts[0]!.text).to.equal('a'.repeat(1023));
+  });
+});
+
+describe('chat message text as libinfinity keeps it', () => {
+  // The backlog infinoted 0.7.2 synchronised after receiving these (test/interop/server-wire.test.ts).
+  const cases: [string, string][] = [
+    ['x<uchar codepoint="55296"/>y', 'x<uchar codepoint="55296"/>y'],
+    ['x<uchar codepoint="55357"/><uchar codepoint="56832"/>y', 'x<uchar codepoint="55357"/><uchar codepoint="56832"/>y'],
+    ['x<uchar codepoint="4294967295"/>y', `x${'<uchar codepoint="4294967295"/>'.repeat(6)}y`],
+    ['x<uchar codepoint="2147483648"/>y', `x${'<uchar codepoint="4294967295"/>'.repeat(6)}y`],
+    ['x<uchar codepoint="2147483647"/>y', 'x<uchar codepoint="2147483647"/>y'],
+    ['x<uchar codepoint="1114112"/>y', 'x<uchar codepoint="1114112"/>y'],
+    ['x<uchar codepoint="65"/>y', 'xAy'],
+    ['x<uchar codepoint=" 7"/>y', 'x<uchar codepoint="7"/>y'],
+    ['x<uchar codepoint="13"/>y', 'x&#13;y'],
+    ['\u{1F600}<uchar codepoint="12"/>\uFEFF', '\u{1F600}<uchar codepoint="12"/>\uFEFF'],
+  ];
+  for (const [sent, kept] of cases) {
+    it(`reads ${sent} without refusing it and writes it back as ${kept}`, () => {
+      const msg = decodeChatMessage(el(`<message user="1">${sent}</message>`));
+      expect(serialize(encodeChatMessage({ ...msg, time: 5 }))).to.equal(`<message time="5" user="1">${kept}</message>`);
+    });
+  }
+
+  it('shows what is not UTF-8 as U+FFFD and keeps plain text without a byte copy', () => {
+    const odd = decodeChatMessage(el('<message user="1">a<uchar codepoint="55296"/>b</message>'));
+    expect(odd.text).to.equal('a\uFFFD\uFFFD\uFFFDb'); // one for each byte of ED A0 80
+    expect(odd.raw).to.be.instanceOf(Uint8Array);
+    const plain = decodeChatMessage(el('<message user="1">caf\u00e9 \u{1F600}<uchar codepoint="12"/></message>'));
+    expect(plain.text).to.equal('caf\u00e9 \u{1F600}\f');
+    expect(plain.raw).to.equal(undefined);
+  });
+
+  it('still refuses a <uchar/> without a readable code point, as inf_xml_util_get_attribute_uint_required does', () => {
+    expect(() => decodeChatMessage(el('<message user="1"><uchar/></message>'))).to.throw(InfError);
+    expect(() => decodeChatMessage(el('<message user="1"><uchar codepoint="x"/></message>'))).to.throw(InfError);
   });
 });

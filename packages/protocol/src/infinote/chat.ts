@@ -4,7 +4,7 @@
  */
 import { Element } from '@xmpp/xml';
 import { ErrorCodes, InfError } from '../errors.js';
-import { appendText, readText } from '../xml/text.js';
+import { appendText, appendTextBytes, readTextBytes } from '../xml/text.js';
 import { optionalAttr, parseUint, uintAttr } from './values.js';
 
 export type ChatMessageType = 'normal' | 'emote' | 'userjoin' | 'userpart';
@@ -12,7 +12,14 @@ export type ChatMessageType = 'normal' | 'emote' | 'userjoin' | 'userpart';
 export interface ChatMessage {
   user: number;
   type: ChatMessageType;
+  /** The text; what is no UTF-8 in `raw` reads as U+FFFD. */
   text: string;
+  /**
+   * The text as libinfinity holds it, where that is not `text` in UTF-8: a <uchar/> may carry a
+   * surrogate or a value past U+10FFFF, which a chat session keeps unchecked and sends back as
+   * it reads it (inf_xml_util_get_child_text / _add_child_text). Sent instead of `text`.
+   */
+  raw?: Uint8Array;
   /** Seconds since the epoch; only in the sync backlog (the receiver stamps live messages). */
   time?: number;
 }
@@ -22,7 +29,10 @@ export function decodeChatMessage(el: Element): ChatMessage {
   if (typeText !== 'normal' && typeText !== 'emote' && typeText !== 'userjoin' && typeText !== 'userpart') {
     throw new InfError('INF_CHAT_SESSION_ERROR', ErrorCodes.INF_CHAT_SESSION_ERROR.TYPE_INVALID, `Invalid message type: "${typeText}"`);
   }
-  const msg: ChatMessage = { user: uintAttr(el, 'user'), type: typeText, text: readText(el) };
+  const raw = readTextBytes(el);
+  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(raw);
+  const msg: ChatMessage = { user: uintAttr(el, 'user'), type: typeText, text };
+  if (!sameBytes(new TextEncoder().encode(text), raw)) msg.raw = raw;
   const time = optionalAttr(el, 'time');
   if (time !== undefined) msg.time = parseUint('time', time);
   return msg;
@@ -34,5 +44,11 @@ export function encodeChatMessage(msg: ChatMessage): Element {
   if (msg.type !== 'normal') el.attrs.type = msg.type;
   if (msg.time !== undefined) el.attrs.time = String(msg.time);
   el.attrs.user = String(msg.user);
-  return appendText(el, msg.text);
+  return msg.raw ? appendTextBytes(el, msg.raw) : appendText(el, msg.text);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

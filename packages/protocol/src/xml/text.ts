@@ -84,3 +84,91 @@ function pushText(el: Element, s: string): void {
   if (typeof last === 'string') el.children[n - 1] = last + s;
   else el.children.push(s);
 }
+
+/**
+ * inf_xml_util_get_child_text as bytes: text children in UTF-8 and each <uchar/> as
+ * g_unichar_to_utf8 writes its value, unchecked (a surrogate, or a value past U+10FFFF in GLib's
+ * old 4- to 6-byte forms). Where libinfinity converts the result (text sessions), readText
+ * refuses what the conversion refuses; chat sessions keep these bytes as they are.
+ */
+export function readTextBytes(el: Element): Uint8Array {
+  const parts: number[] = [];
+  for (const child of el.children) {
+    if (typeof child === 'string') {
+      for (const b of new TextEncoder().encode(child)) parts.push(b);
+    } else if (child.name === 'uchar') {
+      unicharToUtf8(parseUint('codepoint', requireAttr(child, 'codepoint')), parts);
+    }
+  }
+  return Uint8Array.from(parts);
+}
+
+/** g_unichar_to_utf8 for any 32-bit value. */
+function unicharToUtf8(c: number, out: number[]): void {
+  let first: number;
+  let len: number;
+  if (c < 0x80) [first, len] = [0, 1];
+  else if (c < 0x800) [first, len] = [0xc0, 2];
+  else if (c < 0x10000) [first, len] = [0xe0, 3];
+  else if (c < 0x200000) [first, len] = [0xf0, 4];
+  else if (c < 0x4000000) [first, len] = [0xf8, 5];
+  else [first, len] = [0xfc, 6];
+  const bytes = new Array<number>(len);
+  for (let i = len - 1; i > 0; i--) {
+    bytes[i] = (c & 0x3f) | 0x80;
+    c >>>= 6;
+  }
+  bytes[0] = (c | first) & 0xff;
+  out.push(...bytes);
+}
+
+/** g_utf8_skip: the length g_utf8_next_char steps over, from a lead byte. */
+function utf8Skip(b: number): number {
+  return b < 0xc0 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : b < 0xf8 ? 4 : b < 0xfc ? 5 : b < 0xfe ? 6 : 1;
+}
+
+/** g_utf8_get_char: decodes without checking; 0xFFFFFFFF where it cannot (a byte past the end reads as 0, the NUL GLib keeps there). */
+function utf8GetChar(bytes: Uint8Array, p: number): number {
+  const c = bytes[p]!;
+  let mask: number;
+  let len: number;
+  if (c < 0x80) [mask, len] = [0x7f, 1];
+  else if ((c & 0xe0) === 0xc0) [mask, len] = [0x1f, 2];
+  else if ((c & 0xf0) === 0xe0) [mask, len] = [0x0f, 3];
+  else if ((c & 0xf8) === 0xf0) [mask, len] = [0x07, 4];
+  else if ((c & 0xfc) === 0xf8) [mask, len] = [0x03, 5];
+  else if ((c & 0xfe) === 0xfc) [mask, len] = [0x01, 6];
+  else return 0xffffffff;
+  let result = c & mask;
+  for (let i = 1; i < len; i++) {
+    const d = bytes[p + i] ?? 0;
+    if ((d & 0xc0) !== 0x80) return 0xffffffff;
+    result = ((result << 6) | (d & 0x3f)) >>> 0;
+  }
+  return result;
+}
+
+/**
+ * inf_xml_util_add_child_text over bytes as readTextBytes gives them: every character as
+ * g_utf8_get_char reads it, text where it is an XML Char, <uchar codepoint="N"/> elsewhere.
+ */
+export function appendTextBytes(el: Element, bytes: Uint8Array): Element {
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  let start = 0;
+  let p = 0;
+  while (p < bytes.length) {
+    const next = p + utf8Skip(bytes[p]!);
+    const ch = utf8GetChar(bytes, p);
+    if (!isXmlChar(ch)) {
+      if (p > start) pushText(el, decoder.decode(bytes.subarray(start, p)));
+      const u = new Element('uchar', { codepoint: String(ch) });
+      u.parent = el;
+      el.children.push(u);
+      start = next;
+    }
+    p = next;
+  }
+  if (p > start) pushText(el, decoder.decode(bytes.subarray(start, Math.min(p, bytes.length))));
+  return el;
+}
+

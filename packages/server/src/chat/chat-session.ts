@@ -97,7 +97,7 @@ export class ChatSession {
   }
 
   private record(msg: ChatMessage): void {
-    this.backlog.push(msg);
+    this.backlog.push(keptAsBuffered(msg));
     if (this.backlog.length > this.backlogSize) this.backlog.splice(0, this.backlog.length - this.backlogSize);
   }
 
@@ -174,7 +174,7 @@ export class ChatSession {
       throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NOT_JOINED, 'User did not join from this connection');
     }
     // The receiver stamps live messages with its own clock.
-    this.record({ user: user.id, type: msg.type, text: msg.text, time: this.now() });
+    this.record({ user: user.id, type: msg.type, text: msg.text, ...(msg.raw ? { raw: msg.raw } : {}), time: this.now() });
     this.broadcast(el, m);
   }
 
@@ -187,4 +187,15 @@ export class ChatSession {
     if (status === 'unavailable') user.member = undefined;
     this.broadcast(el, m);
   }
+}
+
+/**
+ * The message as inf_chat_buffer_add_message keeps it: its text copied with g_strndup, so every
+ * byte after a NUL is NUL too ("x<uchar codepoint="0"/>y" comes back with two NULs and no y).
+ */
+function keptAsBuffered(msg: ChatMessage): ChatMessage {
+  if (!msg.text.includes('\0')) return msg;
+  const raw = Uint8Array.from(msg.raw ?? new TextEncoder().encode(msg.text));
+  raw.fill(0, raw.indexOf(0));
+  return { ...msg, text: new TextDecoder('utf-8', { ignoreBOM: true }).decode(raw), raw };
 }

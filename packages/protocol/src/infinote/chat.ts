@@ -4,7 +4,7 @@
  */
 import { Element } from '@xmpp/xml';
 import { ErrorCodes, InfError } from '../errors.js';
-import { appendText, appendTextBytes, readTextBytes } from '../xml/text.js';
+import { appendText, appendTextBytes, readText, readTextBytes } from '../xml/text.js';
 import { optionalAttr, parseUint, uintAttr } from './values.js';
 
 export type ChatMessageType = 'normal' | 'emote' | 'userjoin' | 'userpart';
@@ -29,10 +29,16 @@ export function decodeChatMessage(el: Element): ChatMessage {
   if (typeText !== 'normal' && typeText !== 'emote' && typeText !== 'userjoin' && typeText !== 'userpart') {
     throw new InfError('INF_CHAT_SESSION_ERROR', ErrorCodes.INF_CHAT_SESSION_ERROR.TYPE_INVALID, `Invalid message type: "${typeText}"`);
   }
-  const raw = readTextBytes(el);
-  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(raw);
-  const msg: ChatMessage = { user: uintAttr(el, 'user'), type: typeText, text };
-  if (!sameBytes(new TextEncoder().encode(text), raw)) msg.raw = raw;
+  const user = uintAttr(el, 'user');
+  let msg: ChatMessage;
+  // Only a <uchar/> can make the bytes something other than the text's UTF-8.
+  if (!el.children.some((c) => typeof c !== 'string' && c.name === 'uchar')) msg = { user, type: typeText, text: readText(el) };
+  else {
+    const raw = readTextBytes(el);
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(raw);
+    msg = { user, type: typeText, text };
+    if (!sameBytes(new TextEncoder().encode(text), raw)) msg.raw = raw;
+  }
   const time = optionalAttr(el, 'time');
   if (time !== undefined) msg.time = parseUint('time', time);
   return msg;

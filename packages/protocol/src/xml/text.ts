@@ -92,19 +92,28 @@ function pushText(el: Element, s: string): void {
  * refuses what the conversion refuses; chat sessions keep these bytes as they are.
  */
 export function readTextBytes(el: Element): Uint8Array {
-  const parts: number[] = [];
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  let size = 0;
   for (const child of el.children) {
-    if (typeof child === 'string') {
-      for (const b of new TextEncoder().encode(child)) parts.push(b);
-    } else if (child.name === 'uchar') {
-      unicharToUtf8(parseUint('codepoint', requireAttr(child, 'codepoint')), parts);
+    const part = typeof child === 'string' ? encoder.encode(child)
+      : child.name === 'uchar' ? unicharToUtf8(parseUint('codepoint', requireAttr(child, 'codepoint'))) : undefined;
+    if (part) {
+      parts.push(part);
+      size += part.length;
     }
   }
-  return Uint8Array.from(parts);
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** g_unichar_to_utf8 for any 32-bit value. */
-function unicharToUtf8(c: number, out: number[]): void {
+function unicharToUtf8(c: number): Uint8Array {
   let first: number;
   let len: number;
   if (c < 0x80) [first, len] = [0, 1];
@@ -113,13 +122,13 @@ function unicharToUtf8(c: number, out: number[]): void {
   else if (c < 0x200000) [first, len] = [0xf0, 4];
   else if (c < 0x4000000) [first, len] = [0xf8, 5];
   else [first, len] = [0xfc, 6];
-  const bytes = new Array<number>(len);
+  const bytes = new Uint8Array(len);
   for (let i = len - 1; i > 0; i--) {
     bytes[i] = (c & 0x3f) | 0x80;
     c >>>= 6;
   }
   bytes[0] = (c | first) & 0xff;
-  out.push(...bytes);
+  return bytes;
 }
 
 /** g_utf8_skip: the length g_utf8_next_char steps over, from a lead byte. */

@@ -57,6 +57,9 @@ const FIXED: NoteFile[] = [
   ['emptysegs', session('<user id="1" name="a" hue="0.5"/><buffer><segment author="1"></segment><segment author="1"/><segment author="0">z</segment></buffer>')],
   // libinfinity visits its user table in an order where ids 2^31 apart compare backwards.
   ['maxid', session('<user id="1" name="a" hue="0.5"/><user id="4294967295" name="b" hue="0.5"/><buffer><segment author="4294967295">x</segment><segment author="1">y</segment></buffer>')],
+  // New users get infinoted's counter: one past the last id it saw not below it, over the user table's order, in 32 bits.
+  ['wrap5', session('<user id="5" name="a" hue="0.1"/><user id="4294967295" name="b" hue="0.2"/><buffer><segment author="5">x</segment><segment author="4294967295">y</segment></buffer>')],
+  ['wrapmany', session('<user id="2147483650" name="a" hue="0.1"/><user id="2147483649" name="b" hue="0.2"/><user id="5" name="c" hue="0.3"/><buffer><segment author="5">x</segment><segment author="2147483649">y</segment><segment author="2147483650">z</segment></buffer>')],
   ['wrapids', session('<user id="3" name="a" hue="0.1"/><user id="1" name="b" hue="0.2"/><user id="2147483649" name="c" hue="0.3"/><buffer><segment author="1">x</segment><segment author="3">y</segment><segment author="2147483649">z</segment></buffer>')],
   ['userafter', session('<buffer><segment author="1">x</segment></buffer><user id="1" name="a" hue="0.5"/>')],
   ['crlf', session('\r\n<buffer><segment author="0">a\r\nb\rc</segment></buffer>')],
@@ -70,7 +73,9 @@ function randomNote(rnd: () => number): string {
   const R = (n: number): number => Math.floor(rnd() * n);
   const pick = <T>(xs: readonly T[]): T => xs[R(xs.length)]!;
   // strtoul never reads 0 from these (user id 0 is a deliberate difference).
-  const ids = ['1', '2', '3', ' 2', '0x3', '03', '+1', '1x', '-1', '', '4294967296', '4294967295', '2147483650'];
+  // (Not 4294967295 as the last id infinoted's counter sees: it wraps to 0 and infinoted aborts at
+  // the newcomer's join, a deliberate difference.)
+  const ids = ['1', '2', '3', ' 2', '0x3', '03', '+1', '1x', '-1', '', '4294967296', '4294967294', '2147483650'];
   const hues = ['0.5', '0.25', '0', '1', '0.29999999999999999', 'x', '2', '-0.1', 'nan', ' 0.5', '0x1p-2', 'inf', '1e400', '1e-400', ''];
   const texts = ['hello', 'e\u0301', '\u{1F600}\u{1F44D}\u{1F3FD}', '&lt;&amp;&gt;', '\n', '<uchar codepoint="7"/>', 'a<uchar codepoint="27"/>b',
     '<![CDATA[cd]]>', '<!-- c -->', '&#xE9;', '  ', '<uchar codepoint="x"/>'];

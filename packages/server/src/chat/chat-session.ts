@@ -11,7 +11,7 @@ import {
   encodeSignal, encodeSyncBegin, encodeUser, toRequestFailed,
   type ChatMessage, type UserStatus,
 } from '@tandem/protocol';
-import { type Member, MemberTable, type SessionAccess, nextUserId, replySeq } from '../session/members.js';
+import { type Member, MemberTable, type SessionAccess, UserIdCounter, replySeq } from '../session/members.js';
 
 /** infd_directory_enable_chat: inf_chat_buffer_new(256). */
 export const CHAT_BACKLOG_SIZE = 256;
@@ -39,6 +39,7 @@ export interface ChatContext {
 export class ChatSession {
   private readonly members: MemberTable<ChatUser>;
   private readonly users = new Map<number, ChatUser>();
+  private readonly ids = new UserIdCounter();
   private readonly backlog: ChatMessage[] = [];
   /** Chat content is never stored (protocol.md 7.3); there is nothing to save after creation. */
   readonly modified = false;
@@ -150,7 +151,7 @@ export class ChatSession {
         throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.FAILED, `The session has ${this.users.size} users, the most the server allows`);
       }
       // A rejoin keeps the id (user-rejoin); otherwise the next free id.
-      const user = existing ?? { id: nextUserId(this.users.keys()), name: req.name, status: 'unavailable' as UserStatus, member: undefined };
+      const user = existing ?? { id: this.ids.take(this.users), name: req.name, status: 'unavailable' as UserStatus, member: undefined };
       this.users.set(user.id, user);
       user.member = m;
       this.members.joined(user);

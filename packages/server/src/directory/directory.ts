@@ -731,6 +731,7 @@ export class Directory {
     // The journal starts at the document as it is about to be saved.
     const session = this.newTextSession({ id: p.id }, [...this.tree.path(p.parent), p.name], { users: [], segments: state.segments }, {
       engine: state.engine,
+      ids: state.ids,
       // Available users come only with uploads that subscribe: they stay joined through the uploader (§4.1).
       users: state.users.map((u) => ({ ...u, ...(u.status !== 'unavailable' ? { member: m } : {}) })),
     });

@@ -180,20 +180,32 @@ export function replySeq(el: Element, seqId: number): string | undefined {
   return n === undefined ? undefined : formatReplySeq(seqId, n);
 }
 
-/** The largest user id a libinfinity peer can hold (a guint). */
-const MAX_USER_ID = 0xffffffff;
-
 /**
- * The id for a new user of a session: one more than the largest in use, as infinoted counts. A
- * synchronised id may already be the largest a guint holds (an upload with id="-1"); infinoted's
- * counter then wraps to 0 and it aborts at the next join, tandemd takes the smallest free id.
+ * infd_session_proxy's user id counter: one past the last id it saw that was not below it, in 32
+ * bits, so 4294967295 wraps it to 0. It sees a session's first users in the order the proxy met
+ * them (a stored document: the user table's order; an upload: the synchronisation's) and then
+ * every new user. Where it names no usable id (0, at which infinoted aborts the join, or an id in
+ * use) tandemd takes the smallest free one (docs/server.md).
  */
-export function nextUserId(ids: Iterable<number>): number {
-  const used = new Set(ids);
-  let max = 0;
-  for (const id of used) if (id > max) max = id;
-  if (max < MAX_USER_ID) return max + 1;
-  let id = 1;
-  while (used.has(id)) id++;
-  return id;
+export class UserIdCounter {
+  private next = 1;
+
+  constructor(ids: Iterable<number> = []) {
+    for (const id of ids) this.saw(id);
+  }
+
+  saw(id: number): void {
+    if (this.next <= id) this.next = (id + 1) >>> 0;
+  }
+
+  /** The id for a new user; `used`: the ids the session has. */
+  take(used: { has(id: number): boolean }): number {
+    let id = this.next;
+    if (id === 0 || used.has(id)) {
+      id = 1;
+      while (used.has(id)) id++;
+    }
+    this.saw(id);
+    return id;
+  }
 }

@@ -11,6 +11,7 @@ import {
   decodeSyncBegin, decodeSyncRequest, decodeSyncSegment, decodeSyncUser, requestFromWireSync,
 } from '@tandem/protocol';
 import { type DirectoryLimits, type SessionLimits, codePointLength, defaultDirectoryLimits } from '../limits.js';
+import { UserIdCounter } from './members.js';
 
 const SYNC = ErrorCodes.INF_SESSION_SYNC_ERROR;
 
@@ -45,6 +46,8 @@ export interface ReceivedUser {
 
 export interface ReceivedState {
   users: ReceivedUser[];
+  /** The user id counter of the upload's proxy, which saw the users as they arrived. */
+  ids: UserIdCounter;
   /** The session's engine, built from the users, requests and text as they arrived. */
   engine: AdoptedSession;
   segments: Segment[];
@@ -120,7 +123,8 @@ export class SyncInReceiver {
       if (this.received < this.expected) {
         throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.UNEXPECTED_END_OF_SYNC, 'Got end-of-sync message, but synchronization is still in progress');
       }
-      return { done: true, state: { users: this.users, engine: adopted(() => this.sync.finish(this.segments)), segments: this.segments } };
+      // The proxy of an upload exists before its users arrive: it counts ids in their order.
+      return { done: true, state: { users: this.users, ids: new UserIdCounter(this.users.map((u) => u.id)), engine: adopted(() => this.sync.finish(this.segments)), segments: this.segments } };
     }
     if (this.received >= this.expected) {
       throw new InfError('INF_SESSION_SYNC_ERROR', SYNC.EXPECTED_END_OF_SYNC, 'Expected end-of-sync message as last message during synchronization');

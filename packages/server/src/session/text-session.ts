@@ -16,7 +16,7 @@ import {
 } from '@tandem/protocol';
 import type { SessionJournal } from '../storage/journal.js';
 import type { StoredTextDocument, StoredUser } from '../storage/text-format.js';
-import { type Member, MemberTable, PreparedGroupRun, type SessionAccess, nextUserId, replySeq } from './members.js';
+import { type Member, MemberTable, PreparedGroupRun, type SessionAccess, UserIdCounter, replySeq } from './members.js';
 import { type SessionLimits, codePointLength } from '../limits.js';
 
 export type { Member, SessionAccess } from './members.js';
@@ -42,6 +42,8 @@ export type LocalEdit = { kind: 'insert'; pos: number; text: string } | { kind: 
 export interface InitialState {
   engine: AdoptedSession;
   users: { id: number; name: string; hue: number; member?: Member }[];
+  /** The user id counter when the session was built as its users arrived (an upload); else it counts over the user table's order. */
+  ids?: UserIdCounter;
 }
 
 export interface SessionContext {
@@ -78,6 +80,7 @@ function nowMicros(): number {
 export class TextSession {
   private readonly members: MemberTable<SessionUser>;
   private readonly users = new Map<number, SessionUser>();
+  private readonly ids: UserIdCounter;
   /**
    * The vector each server-side user's last request was sent at (+1 own), which clients decode
    * its next diff-encoded `time` against: announced instead of its always-current vector, as
@@ -117,6 +120,7 @@ export class TextSession {
       usersLeft: () => ctx.hooks?.usersChanged?.(this),
       idle: () => ctx.idle(this),
     });
+    this.ids = state.ids ?? new UserIdCounter(userTableOrder(state.users).map((u) => u.id));
     for (const u of state.users) {
       const user = { id: u.id, name: u.name, hue: u.hue, member: u.member };
       this.users.set(u.id, user);
@@ -279,7 +283,7 @@ export class TextSession {
         user.local = false;
         this.engine.updateUser(user.id, props);
       } else {
-        user = { id: nextUserId(this.users.keys()), name: req.name, hue: 0, member: undefined };
+        user = { id: this.ids.take(this.users), name: req.name, hue: 0, member: undefined };
         this.engine.addUser({ id: user.id, ...props });
         this.users.set(user.id, user);
       }
@@ -330,7 +334,7 @@ export class TextSession {
       user = existing;
       this.engine.updateUser(user.id, props);
     } else {
-      user = { id: nextUserId(this.users.keys()), name, hue, member: undefined };
+      user = { id: this.ids.take(this.users), name, hue, member: undefined };
       this.engine.addUser({ id: user.id, ...props });
       this.users.set(user.id, user);
     }

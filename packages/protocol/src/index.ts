@@ -4,7 +4,7 @@
  */
 export { Element } from '@xmpp/xml';
 export { isXmlChar, escapeText, escapeAttribute } from './xml/chars.js';
-export { readText, appendText, splitXmlText } from './xml/text.js';
+export { readText, appendText, splitXmlText, textOfBytes } from './xml/text.js';
 export { serialize, serializeStartTag, SerializedElement } from './xml/serialize.js';
 export type { SerializeOptions } from './xml/serialize.js';
 export { XmlParser, XmlError, parseXmlDocument, defaultStreamLimits } from './xml/parser.js';

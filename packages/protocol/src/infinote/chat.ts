@@ -4,7 +4,7 @@
  */
 import { Element } from '@xmpp/xml';
 import { ErrorCodes, InfError } from '../errors.js';
-import { appendText, appendTextBytes, readText, readTextBytes } from '../xml/text.js';
+import { appendText, appendTextBytes, readText, readTextBytes, textOfBytes, utf8TextOf } from '../xml/text.js';
 import { optionalAttr, parseUint, uintAttr } from './values.js';
 
 export type ChatMessageType = 'normal' | 'emote' | 'userjoin' | 'userpart';
@@ -35,9 +35,8 @@ export function decodeChatMessage(el: Element): ChatMessage {
   if (!el.children.some((c) => typeof c !== 'string' && c.name === 'uchar')) msg = { user, type: typeText, text: readText(el) };
   else {
     const raw = readTextBytes(el);
-    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(raw);
-    msg = { user, type: typeText, text };
-    if (!sameBytes(new TextEncoder().encode(text), raw)) msg.raw = raw;
+    const text = utf8TextOf(raw);
+    msg = text !== undefined ? { user, type: typeText, text } : { user, type: typeText, text: textOfBytes(raw), raw };
   }
   const time = optionalAttr(el, 'time');
   if (time !== undefined) msg.time = parseUint('time', time);
@@ -51,10 +50,4 @@ export function encodeChatMessage(msg: ChatMessage): Element {
   if (msg.time !== undefined) el.attrs.time = String(msg.time);
   el.attrs.user = String(msg.user);
   return msg.raw ? appendTextBytes(el, msg.raw) : appendText(el, msg.text);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

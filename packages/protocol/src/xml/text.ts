@@ -85,6 +85,24 @@ function pushText(el: Element, s: string): void {
   else el.children.push(s);
 }
 
+const UTF8 = new TextEncoder();
+const LENIENT = new TextDecoder('utf-8', { ignoreBOM: true });
+const STRICT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** `bytes` as text, with U+FFFD for what is not UTF-8 (one for each byte of an encoded surrogate). */
+export function textOfBytes(bytes: Uint8Array): string {
+  return LENIENT.decode(bytes);
+}
+
+/** `bytes` as text if they are UTF-8 (then the text encodes back to exactly these bytes), else undefined. */
+export function utf8TextOf(bytes: Uint8Array): string | undefined {
+  try {
+    return STRICT.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * inf_xml_util_get_child_text as bytes: text children in UTF-8 and each <uchar/> as
  * g_unichar_to_utf8 writes its value, unchecked (a surrogate, or a value past U+10FFFF in GLib's
@@ -92,11 +110,10 @@ function pushText(el: Element, s: string): void {
  * refuses what the conversion refuses; chat sessions keep these bytes as they are.
  */
 export function readTextBytes(el: Element): Uint8Array {
-  const encoder = new TextEncoder();
   const parts: Uint8Array[] = [];
   let size = 0;
   for (const child of el.children) {
-    const part = typeof child === 'string' ? encoder.encode(child)
+    const part = typeof child === 'string' ? UTF8.encode(child)
       : child.name === 'uchar' ? unicharToUtf8(parseUint('codepoint', requireAttr(child, 'codepoint'))) : undefined;
     if (part) {
       parts.push(part);
@@ -162,14 +179,13 @@ function utf8GetChar(bytes: Uint8Array, p: number): number {
  * g_utf8_get_char reads it, text where it is an XML Char, <uchar codepoint="N"/> elsewhere.
  */
 export function appendTextBytes(el: Element, bytes: Uint8Array): Element {
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let start = 0;
   let p = 0;
   while (p < bytes.length) {
     const next = p + utf8Skip(bytes[p]!);
     const ch = utf8GetChar(bytes, p);
     if (!isXmlChar(ch)) {
-      if (p > start) pushText(el, decoder.decode(bytes.subarray(start, p)));
+      if (p > start) pushText(el, textOfBytes(bytes.subarray(start, p)));
       const u = new Element('uchar', { codepoint: String(ch) });
       u.parent = el;
       el.children.push(u);
@@ -177,7 +193,7 @@ export function appendTextBytes(el: Element, bytes: Uint8Array): Element {
     }
     p = next;
   }
-  if (p > start) pushText(el, decoder.decode(bytes.subarray(start, Math.min(p, bytes.length))));
+  if (p > start) pushText(el, textOfBytes(bytes.subarray(start, Math.min(p, bytes.length))));
   return el;
 }
 

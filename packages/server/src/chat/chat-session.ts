@@ -8,7 +8,7 @@
 import { userTableOrder } from '@tandem/adopted';
 import {
   Element, ErrorCodes, InfError, decodeChatMessage, decodeUserJoinRequest, decodeUserStatusChange, encodeChatMessage,
-  encodeSignal, encodeSyncBegin, encodeUser, toRequestFailed,
+  encodeSignal, encodeSyncBegin, encodeUser, textOfBytes, toRequestFailed,
   type ChatMessage, type UserStatus,
 } from '@tandem/protocol';
 import { type Member, MemberTable, type SessionAccess, UserIdCounter, replySeq } from '../session/members.js';
@@ -175,7 +175,7 @@ export class ChatSession {
       throw new InfError('INF_USER_ERROR', ErrorCodes.INF_USER_ERROR.NOT_JOINED, 'User did not join from this connection');
     }
     // The receiver stamps live messages with its own clock.
-    this.record({ user: user.id, type: msg.type, text: msg.text, ...(msg.raw ? { raw: msg.raw } : {}), time: this.now() });
+    this.record({ ...msg, time: this.now() });
     this.broadcast(el, m);
   }
 
@@ -198,5 +198,5 @@ function keptAsBuffered(msg: ChatMessage): ChatMessage {
   if (!msg.text.includes('\0')) return msg;
   const raw = Uint8Array.from(msg.raw ?? new TextEncoder().encode(msg.text));
   raw.fill(0, raw.indexOf(0));
-  return { ...msg, text: new TextDecoder('utf-8', { ignoreBOM: true }).decode(raw), raw };
+  return { ...msg, text: textOfBytes(raw), raw };
 }

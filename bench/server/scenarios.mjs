@@ -238,9 +238,10 @@ const SUBSCRIBES = 5;
 /**
  * Client-side opens before those: the client is the same program for both servers, and while its
  * JIT is still compiling the synchronisation path it adds the same cost to both figures. Two were
- * not enough: a 1 MiB open costs the client 35-46 ms of CPU on its second to seventh opens and
- * 11-17 ms from about the eighth (BENCH_SERIES=1 node bench/server/client-open.mjs --size 1048576
- * --opens 20, 2026-12-03 23:00). The first (cold) open is kept as a column of its own.
+ * not enough: in one series a 1 MiB open cost the client 37-46 ms of CPU on its 2nd to 7th opens,
+ * 12-42 ms on the 8th to 13th and 11-18 ms on the 14th to 20th (BENCH_SERIES=1 node
+ * bench/server/client-open.mjs --size 1048576 --opens 20, 2026-12-03 23:00); the measured opens
+ * are the 10th to 14th. The first (cold) open is kept as a column of its own.
  */
 const WARM_OPENS = 9;
 

@@ -568,7 +568,9 @@ export class Directory {
     await this.run(() => this.o.storage.remove(path, node.type));
     this.o.plugins?.nodeRemoved('/' + path.join('/'), node.type === SUBDIRECTORY);
     const reply = encodeDirectoryReply({ kind: 'remove-node', id: node.id, ...(seq !== undefined ? { seq } : {}) });
-    for (const x of this.explorers(parent, m)) x.sendGroup(DIRECTORY_GROUP, reply);
+    // Only those who explored the parent hear of it: a requester that did not gets no reply, as
+    // from infinoted 0.7.2 (wire fuzz seed 367388103).
+    for (const x of this.explorers(parent)) x.sendGroup(DIRECTORY_GROUP, reply);
   }
 
   /** Closes the session of a removed document (session-close to its subscribers) and forgets it. */

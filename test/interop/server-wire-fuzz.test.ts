@@ -3,7 +3,9 @@
 // refuses, missing and unknown attributes, wrong ids, joins, requests, syncs) to a fresh
 // infinoted and a fresh tandemd; after every message each client sends a barrier (an
 // explore-node of a node that cannot exist) and everything that arrived before its answer is
-// compared, byte for byte, between the two servers. A second part does the same for the stream
+// compared, byte for byte, between the two servers. Now and then a client's connection ends
+// (closed at once, or after `</stream:stream>`), often right after it joined a session or in the
+// middle of an upload, and a new connection takes its place. A second part does the same for the stream
 // itself (headers, SASL in every shape, stanzas around the login), with and without a password,
 // reading each answer until the server has been quiet for 90 ms. Input that is not well-formed
 // ends the connection in both servers after what came before it is answered; infinoted then drops
@@ -53,6 +55,12 @@ type Step = [client: number, message: string];
 
 /** Splits a macro into steps of the same client. */
 const NEXT_STEP = '\u0000';
+/**
+ * A step that is no message: the client's connection ends (its TCP connection closed at once, or
+ * after it sent the stream's end) and a new connection logs in in its place.
+ */
+const DROP = '\u0001drop';
+const HANG_UP = '\u0001hang-up';
 
 function script(rnd: () => number, clients: number, steps: number): Step[] {
   const R = (n: number): number => Math.floor(rnd() * n);
@@ -116,6 +124,8 @@ function script(rnd: () => number, clients: number, steps: number): Step[] {
     () => `<group publisher="you" name="InfDirectory"><explore-node seq="${seq()}" id="${node()}"/><query-acl seq="${seq()}" id="0"/></group>`,
     () => `<group name="InfDirectory"><explore-node seq="${seq()}" id="${node()}"/></group>`,
     () => `<group publisher="you" name="InfDirectory">text<explore-node seq="${seq()}" id="${node()}"/></group>`,
+    // A client going away mid-script, its users, subscriptions, uploads and chat with it.
+    () => pick([DROP, HANG_UP]),
     () => pick(['<iq type="get" id="1"/>', '<message to="x">hi</message>', '<group publisher="you"/>', '<group publisher="you" name="InfDirectory"/>',
       '<?pi data?>', '<?x/l a?>', '<?xml version="1.0"?>', '<!-- c -->']),
   ])();
@@ -170,6 +180,17 @@ function script(rnd: () => number, clients: number, steps: number): Step[] {
           })()
           + g(up, '<sync-end/>');
       },
+      // A member of a session whose connection goes away: its users become unavailable.
+      () => dir(`<subscribe-session seq="${seq()}" id="${id}"/>`) + dir(`<subscribe-ack id="${id}"/>`) + g(`InfSession_${id}`, '<sync-ack/>') + join(`InfSession_${id}`)
+        + NEXT_STEP + pick([DROP, HANG_UP]),
+      // An upload cut short by its connection going away (without <subscribe/>: infinoted then aborts).
+      () => dir(`<add-node seq="${seq()}" parent="0" type="InfText" name="${`up${n}`}"><sync-in/></add-node>`)
+        + NEXT_STEP + dir('<subscribe-ack id="SYNCIN_ID"/>')
+        + (() => {
+          const body = upload();
+          return g('SYNCIN_GROUP', `<sync-begin num-messages="${body.length}"/>`) + body.slice(0, R(body.length + 1)).map((m) => g('SYNCIN_GROUP', m)).join('');
+        })()
+        + NEXT_STEP + pick([DROP, HANG_UP]),
       () => dir(`<subscribe-chat seq="${seq()}"/>`) + dir('<subscribe-ack/>') + g('InfChat', '<sync-ack/>') + g('InfChat', `<user-join seq="${seq()}" name="${pick(['c1', 'c2'])}" status="active"/>`),
       // A chat document: created and joined, or subscribed to and joined, then a message.
       () => dir(`<add-node seq="${seq()}" parent="0" type="InfChat" name="${pick(NAMES)}"><subscribe/></add-node>`) + dir(`<subscribe-ack id="${id}"/>`)
@@ -257,12 +278,10 @@ interface Transcript {
   crashedAt?: number;
 }
 
-async function run(server: ServerUnderTest, steps: readonly Step[], clients: number): Promise<Transcript> {
-  const cs: Client[] = [];
-  for (let i = 0; i < clients; i++) {
-    const c = new Client(server.port);
-    cs.push(c);
-    c.send(HEADER);
+/** A new connection logged in as `client${i}`, with the root explored. */
+async function login(port: number, i: number): Promise<Client> {
+  const c = new Client(port);
+  c.send(HEADER);
     await c.until('</stream:features>');
     c.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
     await c.until('<challenge');
@@ -271,16 +290,31 @@ async function run(server: ServerUnderTest, steps: readonly Step[], clients: num
     c.send(HEADER);
     await c.until('</welcome></group>');
     // infinoted asserts that a parent was explored before a node is added to it.
-    c.send(dir('<explore-node seq="0" id="0"/>'));
-    await c.until('<explore-end');
-  }
+  c.send(dir('<explore-node seq="0" id="0"/>'));
+  await c.until('<explore-end');
+  await c.until('</group>');
+  return c;
+}
+
+async function run(server: ServerUnderTest, steps: readonly Step[], clients: number): Promise<Transcript> {
+  const cs: Client[] = [];
+  for (let i = 0; i < clients; i++) cs.push(await login(server.port, i));
   const out: Transcript = { steps: [] };
   let barrier = 100000;
   try {
     // Per client, the node id and group of the last sync-in it was answered (SYNCIN_ID, SYNCIN_GROUP).
     const syncIn = cs.map(() => ({ id: '0', group: 'InfSession_SyncIn_0' }));
     for (const [who, message] of steps) {
-      cs[who]!.send(message.replaceAll('SYNCIN_ID', syncIn[who]!.id).replaceAll('SYNCIN_GROUP', syncIn[who]!.group));
+      if (message === DROP || message === HANG_UP) {
+        // The server sees the connection end before anyone's barrier: the others' answers
+        // (a user gone unavailable, an upload cancelled) are what this step compares.
+        if (message === HANG_UP) cs[who]!.send('</stream:stream>');
+        else cs[who]!.destroy();
+        await new Promise((r) => setTimeout(r, message === HANG_UP ? 150 : 100));
+        cs[who]!.destroy();
+        cs[who] = await login(server.port, who);
+        syncIn[who] = { id: '0', group: 'InfSession_SyncIn_0' };
+      } else cs[who]!.send(message.replaceAll('SYNCIN_ID', syncIn[who]!.id).replaceAll('SYNCIN_GROUP', syncIn[who]!.group));
       const got: string[] = [];
       for (let j = 0; j < clients; j++) {
         const c = cs[(who + j) % clients]!;

@@ -132,7 +132,7 @@ export class Algorithm {
     // A translation that threw left its steps in the arena.
     this.paths.top = 0;
     this.steps = 0;
-    let translated!: Req;
+    let translated: Req | undefined;
     let logged!: Req;
     this.changes = [];
     try {
@@ -150,6 +150,10 @@ export class Algorithm {
     } catch (e) {
       // Translations of this very request must not outlive it.
       u.log.cacheDropFrom(endBefore);
+      // Translated but not applicable (a move selecting past the end, a transformed insert beyond
+      // it): libinfinity still reports the translated request as executed, with the error, and
+      // that makes an inactive user active (inf_adopted_session_end_execute_request_cb).
+      if (translated !== undefined && translated.op!.kind !== 'no-op' && u.status === 'inactive') u.status = 'active';
       if (e instanceof AdoptedError) {
         // The translated request is always at the current state.
         throw e.prefixed(`Failed to apply request "${req.vector}" from user "${u.name}" at state "${this.current}": `);
@@ -164,7 +168,7 @@ export class Algorithm {
       for (const v of this.users) if (v.local) v.vector = this.current;
     }
     // A user doing anything but a no-op becomes active (inf_adopted_session_end_execute_request_cb).
-    if (translated.op!.kind !== 'no-op' && u.status === 'inactive') u.status = 'active';
+    if (translated!.op!.kind !== 'no-op' && u.status === 'inactive') u.status = 'active';
     return { logged, changes: this.changes };
   }
 
@@ -384,7 +388,8 @@ function checkFits(op: Op, length: number): void {
         len -= part.len;
         break;
       case 'move':
-        if (part.caret > len || part.caret + part.selection > len || part.caret + part.selection < 0) {
+        // libinfinity adds the signed length to the unsigned caret in 32 bits (caret.ts).
+        if (part.caret > len || (part.caret + part.selection) >>> 0 > len) {
           throw new AdoptedError(AdoptedErrorDomain.TEXT_OPERATION, TextOperationErrorCode.INVALID_MOVE, 'Attempt to move cursor or selection beyond the end of the document');
         }
         break;

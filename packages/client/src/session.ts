@@ -266,7 +266,9 @@ export class SessionProxy extends Emitter<SessionEvents> {
   private remoteRequest(el: Element): void {
     const { request: req, diff } = decodeRequestAndTime(el);
     const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: req.user, time: diff, num: req.num });
-    if (result.error) throw result.error;
+    // A request that failed once translated (a move selecting past the end, as in libinfinity)
+    // is among the executed ones, with its error: reported as a warning like the others.
+    if (result.error && !result.executed.some((x) => x.error === result.error)) throw result.error;
     let changedBuffer = false;
     for (const executed of result.executed) {
       if (this.report(executed, false)) changedBuffer = true;
@@ -289,9 +291,10 @@ export class SessionProxy extends Emitter<SessionEvents> {
       this.emit('change', toChange(c), user, local);
     }
     const user = this.users.get(executed.request.user);
-    if (user && user.status === 'inactive' && !(executed.request.type === 'do' && executed.request.op.kind === 'no-op')) {
-      user.status = 'active';
-    }
+    // Doing anything but a no-op makes a user active; a failed request does so where the engine
+    // got as far as translating it (libinfinity's end-execute-request).
+    const acted = executed.error ? this.engine.user(executed.request.user)?.status === 'active' : !(executed.request.type === 'do' && executed.request.op.kind === 'no-op');
+    if (user && user.status === 'inactive' && acted) user.status = 'active';
     if (executed.error) this.emit('warning', new ClientError('PROTOCOL', executed.error.message));
     return changed;
   }

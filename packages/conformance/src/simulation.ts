@@ -6,7 +6,7 @@
  * site executed the requests, so that the same scenario can be written as an `<infinote-test>`
  * and run by the real libinfinity in each site's order (see infinoteTestXml).
  */
-import { AdoptedSession, tieStats, type IncomingRequest, type LocalResult, type Segment } from '@tandem/adopted';
+import { AdoptedErrorDomain, AdoptedSession, TextOperationErrorCode, isAdoptedError, tieStats, type Executed, type IncomingRequest, type LocalResult, type Segment } from '@tandem/adopted';
 import { Element, appendText, encodeRequest, serialize, wireOperationOf, type WireRequest } from '@tandem/protocol';
 import { Random } from './random.js';
 
@@ -18,7 +18,7 @@ export interface SimulationOptions {
   sites?: number;
   /** Local actions (default 15 + random 0..39). */
   steps?: number;
-  /** Without moves (libinfinity 0.7.2 wrongly rejects some transformed backward selections). */
+  /** Without moves (libinfinity 0.7.2 turns some transformed selections around and then rejects them). */
   moves?: boolean;
 }
 
@@ -42,6 +42,15 @@ export interface Simulation {
   clients: Segment[][];
   /** Insert/insert ties decided by user id (libinfinity's order-dependence needs one). */
   ties: number;
+  /**
+   * Moves that a site could not execute because, transformed against a concurrent deletion, they
+   * select past the end of the text (libinfinity 0.7.2's selection sign, @tandem/adopted caret.ts).
+   * As in libinfinity, the server answers such a move with invalid-request and relays it all the
+   * same, and a site that fails on one goes on without it; moves never change the text.
+   */
+  failedMoves: number;
+  /** Where: per site (the server first, then each client), the indices into `requests` of those moves. */
+  failedMovesAt: number[][];
   /** A site refused or failed a request: where and why (the run stopped there). */
   error?: string;
 }
@@ -56,7 +65,7 @@ export function simulate(seed: number, options: SimulationOptions = {}): Simulat
   const users = Array.from({ length: n }, (_, i) => i + 1);
   const server = new AdoptedSession({ segments: initial, users: users.map((id) => ({ id })) });
   const clients = users.map((me) => new AdoptedSession({ segments: initial, users: users.map((id) => ({ id, local: id === me })) }));
-  const sim: Simulation = { seed, initial, users, requests: [], orders: users.map(() => []), server: [], clients: [], ties: 0 };
+  const sim: Simulation = { seed, initial, users, requests: [], orders: users.map(() => []), server: [], clients: [], ties: 0, failedMoves: 0, failedMovesAt: [[], ...users.map(() => [])] };
   const up: SimulatedRequest[][] = users.map(() => []);
   const down: number[][] = users.map(() => []);
   const pending: number[][] = users.map(() => []);
@@ -67,14 +76,24 @@ export function simulate(seed: number, options: SimulationOptions = {}): Simulat
     sim.error = msg;
     throw new Stop(msg);
   };
+  // Links are FIFO and every site only sends what it has seen, so the request a site receives is
+  // always the one it executes (nothing waits): a failure belongs to that request.
+  const failedMove = (site: number, idx: number): void => {
+    sim.failedMoves++;
+    sim.failedMovesAt[site]!.push(idx);
+  };
   const deliverUp = (i: number): void => {
     const r = up[i]!.shift()!;
     const idx = sim.requests.length;
     sim.requests.push(r);
     sim.orders[i]![pending[i]!.shift()!] = idx;
     const res = server.receive(r.incoming);
-    if (res.error) stop(`server rejected ${describe(r)}: ${res.error.message}`);
-    for (const x of res.executed) if (x.error) stop(`server failed on ${describe(r)}: ${x.error.message}`);
+    // A move the server cannot execute is relayed all the same (as infinoted and tandemd do).
+    if (res.error && !isFailedMove(res.executed, res.error)) stop(`server rejected ${describe(r)}: ${res.error.message}`);
+    for (const x of res.executed) {
+      if (x.error && isFailedMove([x], x.error)) failedMove(0, idx);
+      else if (x.error) stop(`server failed on ${describe(r)}: ${x.error.message}`);
+    }
     for (let j = 0; j < n; j++) if (j !== i) down[j]!.push(idx);
   };
   const deliverDown = (j: number): void => {
@@ -82,8 +101,11 @@ export function simulate(seed: number, options: SimulationOptions = {}): Simulat
     sim.orders[j]!.push(idx);
     const r = sim.requests[idx]!;
     const res = clients[j]!.receive(r.incoming);
-    if (res.error) stop(`client ${j + 1} rejected ${describe(r)}: ${res.error.message}`);
-    for (const x of res.executed) if (x.error) stop(`client ${j + 1} failed on ${describe(r)}: ${x.error.message}`);
+    if (res.error && !isFailedMove(res.executed, res.error)) stop(`client ${j + 1} rejected ${describe(r)}: ${res.error.message}`);
+    for (const x of res.executed) {
+      if (x.error && isFailedMove([x], x.error)) failedMove(j + 1, idx);
+      else if (x.error) stop(`client ${j + 1} failed on ${describe(r)}: ${x.error.message}`);
+    }
   };
 
   try {
@@ -142,6 +164,12 @@ function simulated(user: number, r: LocalResult): SimulatedRequest {
   const wire: WireRequest = { user, time: r.time, operation: wireOperationOf(req, false) };
   if (r.num > 1) wire.num = r.num;
   return { incoming, wire };
+}
+
+/** Whether `error` is that of a move among `executed` that selects past the end once translated. */
+function isFailedMove(executed: readonly Executed[], error: Error): boolean {
+  return isAdoptedError(error) && error.domain === AdoptedErrorDomain.TEXT_OPERATION && error.code === TextOperationErrorCode.INVALID_MOVE
+    && executed.some((x) => x.error === error && x.request.type === 'do' && x.request.op.kind === 'move');
 }
 
 function describe(r: SimulatedRequest): string {

@@ -2,6 +2,7 @@
 // or STARTTLS (optionally presenting a client certificate), SASL ANONYMOUS, the welcome, the root
 // explored; then strings in and out. Every byte received is kept as text.
 import { connect as netConnect, type Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import { connect as tlsConnect } from 'node:tls';
 
 export const STREAM_HEADER = '<stream:stream version="1.0" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" to="localhost">';
@@ -20,13 +21,18 @@ export class RawXmpp {
 
   constructor(port: number) {
     this.out = netConnect(port, '127.0.0.1');
+    // A message and the barrier after it are two writes: without this, Nagle's algorithm holds
+    // the second back for the first one's (delayed) acknowledgement, 40 ms a time.
+    this.out.setNoDelay(true);
     this.attach(this.out);
     this.out.on('connect', () => this.out.write(HEADER));
   }
 
   private attach(s: Socket): void {
+    // A character's bytes may arrive in two reads: decoded across them, not read by read.
+    const utf8 = new StringDecoder('utf8');
     s.on('data', (b: Buffer) => {
-      this.buffer += b.toString('utf8');
+      this.buffer += utf8.write(b);
       for (const w of this.waiters.splice(0)) w();
     });
     s.on('close', () => {

@@ -4,7 +4,7 @@
  * requests executed by the engine and relayed verbatim to the other members.
  */
 import {
-  AdoptedError, AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, StateVector, TranslationLimitError, userTableOrder,
+  AdoptedError, AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, StateVector, TextOperationErrorCode, TranslationLimitError, userTableOrder,
   type Executed,
 } from '@tandem/adopted';
 import {
@@ -426,6 +426,7 @@ export class TextSession {
     if (this.engine.maxTranslationSteps !== steps) this.engine.maxTranslationSteps = steps;
     const received = nowMicros();
     const reference = this.engine.userVector(user.id);
+    const statusBefore = this.status(user.id);
     const result = this.engine.receive({ ...requestBodyFromWire(req.operation), user: user.id, time: diff, ...(req.num ? { num: req.num } : {}) });
     const at = nowMicros();
     // Journaled before anyone is told (an edit a client has seen survives a crash).
@@ -435,13 +436,22 @@ export class TextSession {
     // the others get the request with that many, so they stay where the server is.
     const done = result.executed.filter((x) => !x.error);
     const tooFar = error instanceof TranslationLimitError;
-    if (error) {
+    if (error && isRefusedMove(req.operation, error)) {
+      // A move that selects past the end once transformed (libinfinity turns some selections
+      // around, @tandem/adopted caret.ts): infinoted's answer exactly. The sender is told, the
+      // others get the move all the same (libinfinity clients fail on it as the server did), and
+      // the user's reference vector stays at the move's, as everyone's does: the sender's next
+      // request counts from there. A move is no request of the log, so no vector is ahead of it.
+      failed(error.message);
+      this.broadcast(el, m);
+    } else if (error) {
       // Answered to the sender alone; the others never see the failed part (and stay consistent).
       // The engine moved the user's reference vector past the failed request, as libinfinity
       // does, but nobody else knows of that request: the reference goes back to what the others
       // hold, so that a synchronisation sends a vector the user's request log agrees with (infinoted's
-      // does not, and a @tandem/client subscribing afterwards refuses its synchronisation).
-      this.engine.updateUser(user.id, { vector: done.length > 0 ? vector.add(user.id, done.length) : reference });
+      // does not, and a @tandem/client subscribing afterwards refuses its synchronisation); and the
+      // user stays inactive if it was (the others cannot know it did anything).
+      this.engine.updateUser(user.id, { vector: done.length > 0 ? vector.add(user.id, done.length) : reference, status: done.length > 0 ? undefined : statusBefore });
       const nothingToDo = error instanceof AdoptedError && error.domain === AdoptedErrorDomain.ALGORITHM
         && (error.code === AlgorithmErrorCode.NO_UNDO || error.code === AlgorithmErrorCode.NO_REDO);
       if (!tooFar) failed(error.message, nothingToDo);
@@ -522,5 +532,11 @@ export class TextSession {
 
 function affects(op: WireOperation): boolean {
   return op.kind !== 'move' && op.kind !== 'no-op';
+}
+
+/** A move that failed to apply once translated (it selects past the end of the text). */
+function isRefusedMove(op: WireOperation, error: Error): boolean {
+  return op.kind === 'move' && error instanceof AdoptedError && error.domain === AdoptedErrorDomain.TEXT_OPERATION
+    && error.code === TextOperationErrorCode.INVALID_MOVE;
 }
 

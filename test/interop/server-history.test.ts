@@ -1,5 +1,5 @@
-// tandemd against infinoted on a long editing session: three clients type, delete, undo, redo and
-// move their carets in one document, each often working on a state that lags the others' latest
+// tandemd against infinoted on a long editing session: three clients type, delete, undo, redo,
+// move their carets and go inactive (as Gobby does when its window loses the focus) in one document, each often working on a state that lags the others' latest
 // requests (concurrency), for more requests than libinfinity keeps in a session's log (its
 // max-total-log-size, 2048), so the request log is cleaned up as infinoted cleans it. Now and
 // then a fourth connection subscribes: the synchronisation it gets (text, users, their vectors
@@ -107,16 +107,24 @@ const SETUP: Step[] = [
 interface Typist {
   site: AdoptedSession;
   user: number;
-  /** Requests relayed to it that its site has not seen yet. */
+  /** Requests and status changes relayed to it that its site has not seen yet, in order. */
   inbox: Element[];
 }
 
-const requestsIn = (got: string): Element[] => parseXmlDocument(`<r>${got}</r>`).getChildren('group')
-  .filter((g) => g.attrs.name === SESSION).flatMap((g) => g.getChildren('request'));
+const relayedIn = (got: string): Element[] => parseXmlDocument(`<r>${got}</r>`).getChildren('group')
+  .filter((g) => g.attrs.name === SESSION).flatMap((g) => g.children.filter((c): c is Element => typeof c !== 'string'))
+  .filter((el) => el.name === 'request' || el.name === 'user-status-change');
 
 function apply(t: Typist, el: Element): void {
+  if (el.name === 'user-status-change') {
+    t.site.updateUser(Number(el.attrs.id), { status: el.attrs.status as 'active' | 'inactive' });
+    return;
+  }
   const { request, diff } = decodeRequestAndTime(el);
   const r = t.site.receive({ ...requestBodyFromWire(request.operation), user: request.user, time: diff, num: request.num });
+  // A move may select past the end once transformed: libinfinity's clients (and the server) fail
+  // on it and go on, and so does the typist (@tandem/adopted caret.ts).
+  if (r.error && request.operation.kind === 'move' && /beyond the end of the document/.test(r.error.message)) return;
   if (r.error) throw new Error(`typist ${t.user}: a relayed request does not apply: ${r.error.message}`);
 }
 
@@ -124,6 +132,13 @@ function apply(t: Typist, el: Element): void {
 function edit(t: Typist, R: (n: number) => number): string {
   const len = t.site.length;
   const roll = R(100);
+  // Gobby marks its user inactive when its window loses the focus, and active when it comes back;
+  // any request but a no-op makes an inactive user active everywhere without a word.
+  if (roll < 3) {
+    const status = R(3) === 0 ? 'active' : 'inactive';
+    t.site.updateUser(t.user, { status });
+    return group(SESSION, `<user-status-change id="${t.user}" status="${status}"/>`);
+  }
   let operation: WireOperation;
   let result;
   if (roll < 12 && t.site.canUndo(t.user)) {
@@ -171,7 +186,7 @@ async function record(server: ServerUnderTest, seed: number, length: number, che
     out.push(got);
     // The server relays a request to everyone but its sender.
     const who = 'read' in step ? step.read : 'client' in step ? step.client : undefined;
-    if (who !== undefined && steps.length > SETUP.length) typists[who]!.inbox.push(...requestsIn(got));
+    if (who !== undefined && steps.length > SETUP.length) typists[who]!.inbox.push(...relayedIn(got));
     return got;
   };
   try {
@@ -259,7 +274,9 @@ describe('tandemd against infinoted on a long concurrent editing session (reques
     // The last synchronisation: the log was cleaned up (it holds fewer requests than were made).
     const last = recorded.out[recorded.out.length - 1]!;
     const kept = (last.match(/<sync-request /g) ?? []).length;
-    console.log(`      ${recorded.steps.length} steps (${requests} requests) answered alike; the last synchronisation kept ${kept} of them`);
+    const refused = recorded.out.reduce((n, x) => n + (x.match(/<invalid-request /g) ?? []).length, 0);
+    console.log(`      ${recorded.steps.length} steps (${requests} requests, ${refused} of them moves refused as libinfinity refuses them) answered alike; `
+      + `the last synchronisation kept ${kept} of them`);
     expect(kept).to.be.lessThan(requests);
   });
 });

@@ -1,16 +1,22 @@
 // tandemd against infinoted on a long editing session: three clients type, delete, undo, redo,
-// move their carets and go inactive (as Gobby does when its window loses the focus) in one document, each often working on a state that lags the others' latest
-// requests (concurrency), for more requests than libinfinity keeps in a session's log (its
-// max-total-log-size, 2048), so the request log is cleaned up as infinoted cleans it. Now and
-// then a fourth connection subscribes: the synchronisation it gets (text, users, their vectors
+// move their carets, go inactive (as Gobby does when its window loses the focus), and now and then
+// leave the document and come back (synchronised again, rejoining under their name) in one
+// document, each often working on a state that lags the others' latest requests (concurrency),
+// for more requests than libinfinity keeps in a session's log (its max-total-log-size, 2048), so
+// the request log is cleaned up as infinoted cleans it. Now and then a fourth connection subscribes: the synchronisation it gets (text, users, their vectors
 // and the requests left in the log after cleanup) must be byte for byte infinoted's, and so must
 // every relayed request and every other message of every step.
 //
 // The script is made against infinoted: each simulated client keeps an @tandem/adopted site fed
 // with what infinoted relayed, and its edits are that site's local requests. The same messages,
-// in the same order, are then sent to tandemd.
-import { AdoptedSession } from '@tandem/adopted';
-import { decodeRequestAndTime, encodeRequest, parseXmlDocument, readText, requestBodyFromWire, serialize, type Element, type WireOperation } from '@tandem/protocol';
+// in the same order, are then sent to tandemd. TANDEM_SEED repeats a run, TANDEM_HISTORY_LENGTH
+// sets its number of actions (2,500), TANDEM_HISTORY_DUMP=FILE writes the script and infinoted's
+// answers as JSON.
+import { AdoptedSession, type Request, type Segment, type UserInit, type UserStatus } from '@tandem/adopted';
+import {
+  decodeRequestAndTime, decodeSyncRequest, decodeSyncSegment, decodeUser, encodeRequest, parseXmlDocument, readText, requestBodyFromWire,
+  requestFromWireSync, serialize, type Element, type WireOperation,
+} from '@tandem/protocol';
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { mulberry32, requireRealLibinfinity, startInfinoted, testSeed, type ServerUnderTest } from './harness/index.js';
@@ -29,7 +35,7 @@ const TEXTS = ['a', 'hello ', '\u{1F600}', '\u{1F44D}\u{1F3FD}', 'e\u0301', '\n'
  * message to the same client is not yet acknowledged waits for the acknowledgement (a delayed
  * ACK, up to 40 ms), and a read by every client after every step would take minutes.
  */
-export type Step = { client: number; message: string } | { read: number } | { subscribe: true };
+type Step = { client: number; message: string } | { read: number } | { subscribe: true } | { resubscribe: number; seq: number };
 
 const normalise = (x: string): string => x.replace(/ from="[^"]*"/g, ' from="HOST"');
 
@@ -75,9 +81,21 @@ class Room {
     }
   }
 
+  /** Client `i`, which left the session, subscribes again: the synchronisation (and what came before it). */
+  async resubscribe(i: number, seq: number): Promise<string> {
+    const c = this.clients[i]!;
+    c.send(dir(`<subscribe-session seq="${seq}" id="1"/>`));
+    const asked = await c.until(`/${seq}"/></group>`);
+    c.send(dir('<subscribe-ack id="1"/>'));
+    const sync = await c.until('<sync-end/></group>', 60000);
+    c.send(group(SESSION, '<sync-ack/>'));
+    return normalise(asked) + normalise(sync) + (await this.read(i));
+  }
+
   /** Runs one step and returns its output. */
   async run(step: Step): Promise<string> {
     if ('subscribe' in step) return this.subscribe();
+    if ('resubscribe' in step) return this.resubscribe(step.resubscribe, step.seq);
     if ('read' in step) return this.read(step.read);
     this.clients[step.client]!.send(step.message);
     return this.read(step.client);
@@ -107,17 +125,25 @@ const SETUP: Step[] = [
 interface Typist {
   site: AdoptedSession;
   user: number;
-  /** Requests and status changes relayed to it that its site has not seen yet, in order. */
+  /** Requests and user changes relayed to it that its site has not seen yet, in order. */
   inbox: Element[];
+  /** It left the session (session-unsubscribe), as Gobby does when its tab is closed. */
+  away: boolean;
 }
 
 const relayedIn = (got: string): Element[] => parseXmlDocument(`<r>${got}</r>`).getChildren('group')
   .filter((g) => g.attrs.name === SESSION).flatMap((g) => g.children.filter((c): c is Element => typeof c !== 'string'))
-  .filter((el) => el.name === 'request' || el.name === 'user-status-change');
+  .filter((el) => ['request', 'user-status-change', 'user-rejoin'].includes(el.name));
 
 function apply(t: Typist, el: Element): void {
   if (el.name === 'user-status-change') {
-    t.site.updateUser(Number(el.attrs.id), { status: el.attrs.status as 'active' | 'inactive' });
+    t.site.updateUser(Number(el.attrs.id), { status: el.attrs.status as UserStatus });
+    return;
+  }
+  if (el.name === 'user-rejoin') {
+    // The user's vector is where it joined (its own site's state when it is this typist's).
+    const u = decodeUser(el);
+    t.site.updateUser(u.id, { status: u.status, vector: u.time ?? '', caret: u.caret ?? 0, selection: u.selection ?? 0, local: u.id === t.user });
     return;
   }
   const { request, diff } = decodeRequestAndTime(el);
@@ -126,6 +152,23 @@ function apply(t: Typist, el: Element): void {
   // on it and go on, and so does the typist (@tandem/adopted caret.ts).
   if (r.error && request.operation.kind === 'move' && /beyond the end of the document/.test(r.error.message)) return;
   if (r.error) throw new Error(`typist ${t.user}: a relayed request does not apply: ${r.error.message}`);
+}
+
+/** A typist's site rebuilt from the synchronisation in `got`, as a client builds it. */
+function siteOf(got: string): AdoptedSession {
+  const state: { users: UserInit[]; requests: Request[]; segments: Segment[] } = { users: [], requests: [], segments: [] };
+  for (const g of parseXmlDocument(`<r>${got}</r>`).getChildren('group')) {
+    if (g.attrs.name !== SESSION) continue;
+    for (const el of g.children) {
+      if (typeof el === 'string') continue;
+      if (el.name === 'sync-user') {
+        const u = decodeUser(el);
+        state.users.push({ id: u.id, name: u.name, status: u.status, vector: u.time ?? '', caret: u.caret ?? 0, selection: u.selection ?? 0 });
+      } else if (el.name === 'sync-request') state.requests.push(requestFromWireSync(decodeSyncRequest(el)));
+      else if (el.name === 'sync-segment') state.segments.push(decodeSyncSegment(el));
+    }
+  }
+  return AdoptedSession.fromSync(state);
 }
 
 /** The next edit of a typist: its site's local request, as the message to send. */
@@ -178,8 +221,9 @@ async function record(server: ServerUnderTest, seed: number, length: number, che
   const typists: Typist[] = [0, 1, 2].map((i) => {
     const site = new AdoptedSession();
     for (const id of [1, 2, 3]) site.addUser({ id, name: 'abc'[id - 1]!, status: 'active', vector: '', local: id === i + 1 });
-    return { site, user: i + 1, inbox: [] };
+    return { site, user: i + 1, inbox: [], away: false };
   });
+  let seq = 10;
   const run = async (step: Step): Promise<string> => {
     steps.push(step);
     const got = await room.run(step);
@@ -195,6 +239,24 @@ async function record(server: ServerUnderTest, seed: number, length: number, che
       if (checkpoints.has(n)) await run({ subscribe: true });
       const who = R(3);
       const t = typists[who]!;
+      if (t.away) {
+        // Back: subscribed again, synchronised, and joined again under its name (user-rejoin).
+        if (R(2) === 0) continue;
+        t.site = siteOf(await run({ resubscribe: who, seq: seq++ }));
+        t.inbox = [];
+        t.away = false;
+        await run({ client: who, message: group(SESSION, `<user-join seq="${seq++}" name="${'abc'[who]}" status="active" time="${t.site.current}" caret="0" selection="0" hue="0.${who + 2}"/>`) });
+        for (const el of t.inbox.splice(0)) apply(t, el);
+        if (t.site.user(t.user)?.status !== 'active') throw new Error(`seed ${seed}, step ${steps.length}: typist ${t.user} did not rejoin`);
+        continue;
+      }
+      if (R(200) === 0) {
+        // Gone: its tab closed. Its user becomes unavailable for the others.
+        t.away = true;
+        await run({ client: who, message: group(SESSION, '<session-unsubscribe/>') });
+        t.inbox = [];
+        continue;
+      }
       // What came for the typist since its last step is in its inbox; now and then it reads first.
       if (R(4) === 0) await run({ read: who });
       // Catch up with all, some or none of it: what is left makes this edit concurrent.
@@ -206,12 +268,12 @@ async function record(server: ServerUnderTest, seed: number, length: number, che
       }
       await run({ client: who, message: edit(t, R) });
     }
-    for (const i of [0, 1, 2]) await run({ read: i });
+    for (const i of [0, 1, 2]) if (!typists[i]!.away) await run({ read: i });
     const final = await run({ subscribe: true });
     // Every typist, caught up, holds the text the last subscriber was sent.
     const synced = parseXmlDocument(`<r>${final.slice(final.indexOf('<group'))}</r>`).getChildren('group')
       .flatMap((g) => g.getChildren('sync-segment')).map(readText).join('');
-    for (const t of typists) {
+    for (const t of typists.filter((x) => !x.away)) {
       for (const el of t.inbox.splice(0)) apply(t, el);
       expect(t.site.text, `seed ${seed}: typist ${t.user} converged to the synchronised text`).to.equal(synced);
     }
@@ -222,7 +284,7 @@ async function record(server: ServerUnderTest, seed: number, length: number, che
 }
 
 /** Sends the recorded script to `server` and returns each step's output. */
-export async function replay(server: ServerUnderTest, steps: readonly Step[]): Promise<string[]> {
+async function replay(server: ServerUnderTest, steps: readonly Step[]): Promise<string[]> {
   const room = await Room.open(server);
   const out: string[] = [];
   try {
@@ -261,7 +323,8 @@ describe('tandemd against infinoted on a long concurrent editing session (reques
     let requests = 0;
     for (let i = 0; i < recorded.steps.length; i++) {
       const step = recorded.steps[i]!;
-      const what = 'subscribe' in step ? 'a new subscription' : 'read' in step ? `client ${step.read} read` : `client ${step.client} sent ${step.message}`;
+      const what = 'subscribe' in step ? 'a new subscription' : 'read' in step ? `client ${step.read} read`
+        : 'resubscribe' in step ? `client ${step.resubscribe} subscribed again` : `client ${step.client} sent ${step.message}`;
       const [a, b] = [mine[i]!, recorded.out[i]!];
       if (a !== b) {
         let at = 0;

@@ -35,7 +35,7 @@ const TEXTS = ['a', 'hello ', '\u{1F600}', '\u{1F44D}\u{1F3FD}', 'e\u0301', '\n'
  * message to the same client is not yet acknowledged waits for the acknowledgement (a delayed
  * ACK, up to 40 ms), and a read by every client after every step would take minutes.
  */
-type Step = { client: number; message: string } | { read: number } | { subscribe: true } | { resubscribe: number; seq: number };
+type Step = { client: number; message: string } | { read: number } | { subscribe: boolean } | { resubscribe: number; seq: number };
 
 const normalise = (x: string): string => x.replace(/ from="[^"]*"/g, ' from="HOST"');
 
@@ -63,19 +63,27 @@ class Room {
     return normalise(got.slice(0, got.lastIndexOf('<group')));
   }
 
-  /** A fresh connection subscribes and acknowledges the synchronisation; what it received. */
-  async subscribe(): Promise<string> {
+  /**
+   * A fresh connection subscribes and acknowledges the synchronisation; with `join`, it joins as
+   * "d" at the state it was sent (a user of its own the first time, the same user rejoining after);
+   * then it goes away (its user unavailable). What it received.
+   */
+  async subscribe(join = false): Promise<string> {
     const d = new RawXmpp(this.server.port);
     try {
       const seqId = await d.login('d');
       d.send(dir('<subscribe-session seq="1" id="1"/>'));
       await d.until(`seq="${seqId}/1"/></group>`);
       d.send(dir('<subscribe-ack id="1"/>'));
-      const sync = await d.until('<sync-end/></group>', 60000);
+      let got = await d.until('<sync-end/></group>', 60000);
       d.send(group(SESSION, '<sync-ack/>'));
-      d.send(dir('<explore-node seq="2" id="77777"/>'));
-      await d.until('Node does not exist</request-failed></group>');
-      return normalise(sync);
+      if (join) d.send(group(SESSION, `<user-join seq="2" name="d" status="active" time="${currentOf(got)}" caret="0" selection="0" hue="0.9"/>`));
+      d.send(dir('<explore-node seq="3" id="77777"/>'));
+      got += await d.until('Node does not exist</request-failed></group>');
+      // Gone before the next step: its user is unavailable for everyone from here on.
+      await d.hangUp();
+      await new Promise((r) => setTimeout(r, 50));
+      return normalise(got.slice(0, got.lastIndexOf('<group')));
     } finally {
       d.close();
     }
@@ -94,7 +102,7 @@ class Room {
 
   /** Runs one step and returns its output. */
   async run(step: Step): Promise<string> {
-    if ('subscribe' in step) return this.subscribe();
+    if ('subscribe' in step) return this.subscribe(step.subscribe);
     if ('resubscribe' in step) return this.resubscribe(step.resubscribe, step.seq);
     if ('read' in step) return this.read(step.read);
     this.clients[step.client]!.send(step.message);
@@ -136,6 +144,8 @@ const relayedIn = (got: string): Element[] => parseXmlDocument(`<r>${got}</r>`).
   .filter((el) => ['request', 'user-status-change', 'user-rejoin'].includes(el.name));
 
 function apply(t: Typist, el: Element): void {
+  // The subscriber that joins now and then ("d") makes no requests: the typists need not know it.
+  if (el.name !== 'request' && Number(el.attrs.id) > 3) return;
   if (el.name === 'user-status-change') {
     t.site.updateUser(Number(el.attrs.id), { status: el.attrs.status as UserStatus });
     return;
@@ -152,6 +162,16 @@ function apply(t: Typist, el: Element): void {
   // on it and go on, and so does the typist (@tandem/adopted caret.ts).
   if (r.error && request.operation.kind === 'move' && /beyond the end of the document/.test(r.error.message)) return;
   if (r.error) throw new Error(`typist ${t.user}: a relayed request does not apply: ${r.error.message}`);
+}
+
+/** The state a synchronisation brings a client to: each user's own component of its vector. */
+function currentOf(sync: string): string {
+  const parts: string[] = [];
+  for (const m of sync.matchAll(/<sync-user id="(\d+)"[^>]* time="([^"]*)"/g)) {
+    const own = new RegExp(`(?:^|;)${m[1]}:(\\d+)`).exec(m[2]!);
+    if (own) parts.push(`${m[1]}:${own[1]}`);
+  }
+  return parts.join(';');
 }
 
 /** A typist's site rebuilt from the synchronisation in `got`, as a client builds it. */
@@ -236,7 +256,7 @@ async function record(server: ServerUnderTest, seed: number, length: number, che
   try {
     for (const step of SETUP) await run(step);
     for (let n = 0; n < length; n++) {
-      if (checkpoints.has(n)) await run({ subscribe: true });
+      if (checkpoints.has(n)) await run({ subscribe: R(2) === 0 });
       const who = R(3);
       const t = typists[who]!;
       if (t.away) {
@@ -269,7 +289,7 @@ async function record(server: ServerUnderTest, seed: number, length: number, che
       await run({ client: who, message: edit(t, R) });
     }
     for (const i of [0, 1, 2]) if (!typists[i]!.away) await run({ read: i });
-    const final = await run({ subscribe: true });
+    const final = await run({ subscribe: false });
     // Every typist, caught up, holds the text the last subscriber was sent.
     const synced = parseXmlDocument(`<r>${final.slice(final.indexOf('<group'))}</r>`).getChildren('group')
       .flatMap((g) => g.getChildren('sync-segment')).map(readText).join('');
@@ -303,7 +323,8 @@ describe('tandemd against infinoted on a long concurrent editing session (reques
   it('relays every request and synchronises the cleaned-up log as infinoted does', async () => {
     const seed = testSeed();
     const length = Number(process.env.TANDEM_HISTORY_LENGTH ?? 2500);
-    const checkpoints = new Set([Math.floor(length / 3), Math.floor((2 * length) / 3), length - 200].filter((n) => n > 0));
+    // Subscriptions at every sixth of the run and near its end; some of them join as "d" and leave.
+    const checkpoints = new Set([1, 2, 3, 4, 5].map((k) => Math.floor((k * length) / 6)).concat(length - 100).filter((n) => n > 0));
     const reference = await startInfinoted({ securityPolicy: 'no-tls' });
     let recorded: { steps: Step[]; out: string[] };
     try {

@@ -121,4 +121,17 @@ export class RawXmpp {
   close(): void {
     this.out.destroy();
   }
+
+  /** Ends the stream (`</stream:stream>`) and waits until the server has closed the connection. */
+  async hangUp(ms = 5000): Promise<void> {
+    this.send('</stream:stream>');
+    const deadline = Date.now() + ms;
+    while (!this.closed && Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 100);
+      });
+    }
+    this.out.destroy();
+  }
 }

@@ -206,10 +206,11 @@ function edit(t: Typist, R: (n: number) => number): string {
   let result;
   if (roll < 12 && t.site.canUndo(t.user)) {
     operation = { kind: 'undo' };
-    result = t.site.localUndo(t.user);
+    // Gobby undoes several requests at once as one request with num="K".
+    result = t.site.localUndo(t.user, R(5) === 0 ? 2 + R(2) : 1);
   } else if (roll < 18 && t.site.canRedo(t.user)) {
     operation = { kind: 'redo' };
-    result = t.site.localRedo(t.user);
+    result = t.site.localRedo(t.user, R(5) === 0 ? 2 : 1);
   } else if (roll < 22) {
     const caret = R(len + 1);
     operation = { kind: 'move', caret, selection: R(3) === 0 ? -R(caret + 1) : 0 };

@@ -40,6 +40,8 @@ export interface Simulation {
   orders: number[][];
   server: Segment[];
   clients: Segment[][];
+  /** Per site (the server first, then each client): every user's [id, caret, selection] at the end. */
+  carets: [number, number, number][][];
   /** Insert/insert ties decided by user id (libinfinity's order-dependence needs one). */
   ties: number;
   /**
@@ -65,7 +67,7 @@ export function simulate(seed: number, options: SimulationOptions = {}): Simulat
   const users = Array.from({ length: n }, (_, i) => i + 1);
   const server = new AdoptedSession({ segments: initial, users: users.map((id) => ({ id })) });
   const clients = users.map((me) => new AdoptedSession({ segments: initial, users: users.map((id) => ({ id, local: id === me })) }));
-  const sim: Simulation = { seed, initial, users, requests: [], orders: users.map(() => []), server: [], clients: [], ties: 0, failedMoves: 0, failedMovesAt: [[], ...users.map(() => [])] };
+  const sim: Simulation = { seed, initial, users, requests: [], orders: users.map(() => []), server: [], clients: [], carets: [], ties: 0, failedMoves: 0, failedMovesAt: [[], ...users.map(() => [])] };
   const up: SimulatedRequest[][] = users.map(() => []);
   const down: number[][] = users.map(() => []);
   const pending: number[][] = users.map(() => []);
@@ -131,6 +133,7 @@ export function simulate(seed: number, options: SimulationOptions = {}): Simulat
   }
   sim.server = server.segments();
   sim.clients = clients.map((c) => c.segments());
+  sim.carets = [server, ...clients].map((site) => site.users().map((u): [number, number, number] => [u.id, u.caret, u.selection]).sort((a, b) => a[0] - b[0]));
   sim.ties = tieStats.ties - tiesBefore;
   return sim;
 }

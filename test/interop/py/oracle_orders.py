@@ -3,9 +3,9 @@
 
 Reads JSON lines {"id", "xml", "orders": [[i, j, ...], ...]} on stdin (orders: 0-based request
 indices; an empty order list means file order only) and writes one JSON line per scenario:
-{"id", "results": [{"segments": [[author, text], ...], "errors": [...]}, ...]} in the order of
-"orders", or {"id", "abort": "..."} when libinfinity aborted the process (g_assert). Each
-scenario runs in a forked child so that an abort costs only that scenario.
+{"id", "results": [{"segments": [[author, text], ...], "errors": [...], "carets": [[user, caret,
+selection], ...]}, ...]} in the order of "orders", or {"id", "abort": "..."} when libinfinity
+aborted the process (g_assert). Each scenario runs in a forked child so that an abort costs only that scenario.
 
 Uses the differential oracle of ../shared/tools/oracle (path in argv[1]), which drives
 libinfinity exactly as its own inf-test-text-session.c does.
@@ -19,11 +19,23 @@ import oracle  # noqa: E402
 
 
 def run(job):
+    """Per order: the text, the errors, and every user's [id, caret, selection] at the end."""
     out = []
     orders = job["orders"] or [None]
-    for order in orders:
-        _tf, res, _p = oracle.run_file(data=job["xml"].encode("utf-8"), order=order)
-        out.append({"segments": res.segments, "errors": res.errors})
+    tf = oracle.TestFile(data=job["xml"].encode("utf-8"))
+    try:
+        for order in orders:
+            sess = oracle.Session(tf.users_table_order, tf.initial, None)
+            try:
+                for i in (range(len(tf.requests)) if order is None else order):
+                    sess.receive(tf.requests[i][0])
+                carets = sorted([uid, u.get_caret_position(), u.get_selection_length()]
+                                for uid, u in sess.users.items())
+                out.append({"segments": sess.segments(), "errors": sess.errors, "carets": carets})
+            finally:
+                sess.close()
+    finally:
+        tf.close()
     return out
 
 

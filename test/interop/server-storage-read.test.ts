@@ -180,6 +180,59 @@ describe('tandemd reads stored notes as infinoted does (differential)', function
     await compare(files, track);
   });
 
+  it('lists a root of seeded random names, and a subdirectory of it, in the same order and with the same bytes', async () => {
+    // Both servers list what the file system reads, in the order it reads it (readdir(3), which
+    // Node's fs.readdir would sort): one root, served by one server after the other. Names of only
+    // white space, with DEL, C1 controls, line and paragraph separators, markup characters and
+    // non-ASCII are listed (escaped in XML); chat notes with note-chat; files of other types and
+    // symbolic links are not nodes. Left out, because tandemd differs on purpose (docs/server.md):
+    // the other C0 controls and U+FFFE (which infinoted sends raw), "", "." and "..".
+    const seed = testSeed();
+    const rnd = mulberry32(seed);
+    const R = (n: number): number => Math.floor(rnd() * n);
+    const alphabet = ['a', 'B', 'z', '0', ' ', '\t', '\n', '\r', '\u00a0', '\u0085', '\u2028', '\x7f', '\u00e9', '\u{1F600}', 'e\u0301', '&', '<', '>', '"', "'", '.', '-', '_', '~', 'Inf'];
+    const name = (): string => {
+      let n = '';
+      for (let k = 1 + R(6); k > 0; k--) n += alphabet[R(alphabet.length)];
+      return n === '.' || n === '..' ? `${n}x` : n;
+    };
+    const root = join(tempDir('listing'), 'root');
+    mkdirSync(join(root, 'sub'), { recursive: true });
+    const plain = '<?xml version="1.0" encoding="UTF-8"?>\n<inf-text-session><buffer/></inf-text-session>\n';
+    for (const where of [root, join(root, 'sub')]) {
+      for (let i = 0; i < 40; i++) {
+        const n = name();
+        try {
+          switch (R(6)) {
+            case 0: mkdirSync(join(where, n)); break;
+            case 1: writeFileSync(join(where, `${n}.InfChat`), '<?xml version="1.0" encoding="UTF-8"?>\n<inf-chat-session/>\n'); break;
+            case 2: writeFileSync(join(where, `${n}.txt`), 'not a note'); break;
+            default: writeFileSync(join(where, `${n}.InfText`), plain);
+          }
+        } catch {
+          // The same name twice (as a directory and a file): the first one stays.
+        }
+      }
+    }
+    const listings: string[] = [];
+    const starts: ((o: ServerOptions) => Promise<ServerUnderTest>)[] = [startInfinoted, startTandemd];
+    for (const start of starts) {
+      const s = await track(start({ securityPolicy: 'no-tls', root, plugins: ['note-text', 'note-chat'] }));
+      const c = new RawXmpp(s.port);
+      try {
+        await c.login('reader');
+        const sub = /<add-node id="(\d+)" parent="0" name="sub" type="InfSubdirectory"/.exec(c.explored)![1]!;
+        c.send(dir(`<explore-node seq="1" id="${sub}"/>`));
+        listings.push(c.explored + (await c.until('<explore-end seq=')) + (await c.until('</group>')));
+      } finally {
+        c.close();
+        await s.stop();
+      }
+    }
+    expect(listings[1], `seed ${seed}`).to.equal(listings[0]);
+    expect((listings[0]!.match(/<add-node /g) ?? []).length, 'nodes listed').to.be.greaterThan(40);
+  });
+
   it('refuses what infinoted aborts on, with an error that names the file', async () => {
     const files: NoteFile[] = [
       ['id0', session('<user id="0" name="a" hue="0.5"/><buffer><segment author="0">x</segment></buffer>')],

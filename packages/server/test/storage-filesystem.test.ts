@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, opendir, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilesystemStorage } from '../src/storage/filesystem.js';
@@ -33,8 +33,25 @@ describe('filesystem storage layout', () => {
     await writeFile(join(root, '\u0001c.InfText'), '<inf-text-session/>');
     await writeFile(join(root, '.InfText'), '<inf-text-session/>');
     await writeFile(join(root, 'caf\u00e9.InfText'), '<inf-text-session/>');
+    await writeFile(join(root, '..InfText'), '<inf-text-session/>');
     const list = (await new FilesystemStorage(root).list([])).sort((a, b) => a.name.localeCompare(b.name));
     expect(list).to.deep.equal([{ name: 'caf\u00e9', type: 'InfText' }, { name: 'ok', type: 'InfText' }]);
+  });
+
+  it('lists names of only white space and with DEL or C1 controls, as infinoted does, and opens them', async () => {
+    for (const n of [' ', '\t', '\u00a0', 'a\u007f', 'b\u0085']) await writeFile(join(root, `${n}.InfText`), '<inf-text-session><buffer><segment author="0">x</segment></buffer></inf-text-session>');
+    await mkdir(join(root, ' \u2028'));
+    const s = new FilesystemStorage(root);
+    const list = (await s.list([])).sort((a, b) => a.name.localeCompare(b.name));
+    expect(list.map((e) => e.name).sort()).to.deep.equal([' ', ' \u2028', '\t', '\u00a0', 'a\u007f', 'b\u0085'].sort());
+    expect((await s.readText([' '])).segments).to.deep.equal([{ author: 0, text: 'x' }]);
+  });
+
+  it('lists in the order the file system reads the directory, reversed (as infinoted\'s storage), not sorted', async () => {
+    for (let i = 0; i < 30; i++) await writeFile(join(root, `n${(i * 7919) % 1000}.InfText`), '<inf-text-session/>');
+    const raw: string[] = [];
+    for await (const d of await opendir(root)) raw.push(d.name.replace(/\.InfText$/, ''));
+    expect((await new FilesystemStorage(root).list([])).map((e) => e.name)).to.deep.equal(raw.reverse());
   });
 
   it('leaves no temporary file behind after a write and removes a note ACL with the note', async () => {

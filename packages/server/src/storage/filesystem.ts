@@ -6,13 +6,13 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
+import { type Dirent, constants } from 'node:fs';
+import { mkdir, open, opendir, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type AclSheet, type StoredAccount, decodeAccounts, decodeAcl, encodeAccounts, encodeAcl } from './acl-format.js';
 import { syncDirectory, writeFileAtomic } from './atomic.js';
 import { JOURNAL_SUFFIX } from './journal.js';
-import { nameProblem } from './names.js';
+import { isListableName } from './names.js';
 import { parseStoredNote, parseStoredXml } from './parse.js';
 import { type StoredTextDocument, decodeChatDocument, decodeTextDocument, encodeChatDocument, encodeTextDocument } from './text-format.js';
 import { type NodePath, type Storage, type StorageEntry, StorageError } from './types.js';
@@ -32,7 +32,8 @@ export class FilesystemStorage implements Storage {
 
   private fsPath(path: NodePath): string {
     for (const part of path) {
-      if (nameProblem(part) !== undefined) throw new StorageError(`The path contains the invalid component "${part}"`, 0);
+      // What the directory can hold: every name it lists from disk or lets a client create.
+      if (!isListableName(part) || part.includes('/')) throw new StorageError(`The path contains the invalid component "${part}"`, 0);
     }
     return join(this.root, ...path);
   }
@@ -56,30 +57,37 @@ export class FilesystemStorage implements Storage {
     }
   }
 
+  /**
+   * The notes and subdirectories of a directory, in the order infinoted's storage gives them: the
+   * reverse of the order the file system reads them in (readdir(3), not sorted), so that the
+   * directory lists them in reading order, as infinoted does.
+   */
   async list(path: NodePath): Promise<StorageEntry[]> {
     const dir = this.fsPath(path);
-    let entries;
+    const entries: Dirent<Buffer>[] = [];
     try {
-      entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+      // fs.readdir sorts the names (libuv's scandir); a Dir hands them out as readdir(3) does.
+      // Names as bytes (a name that is not UTF-8 is no node): Node supports it, its types do not.
+      const handle = await opendir(dir, { encoding: 'buffer' as BufferEncoding });
+      for await (const d of handle) entries.push(d as unknown as Dirent<Buffer>);
     } catch (err) {
       throw new StorageError(`Could not open directory "${dir}": ${(err as Error).message}`);
     }
+    entries.reverse();
     const out: StorageEntry[] = [];
     for (const d of entries) {
       // A file name that is not UTF-8 names no node (infinoted fails the whole exploration then,
       // with g_convert's error; the other entries are listed here).
       if (!isUtf8(d.name)) continue;
       const file = d.name.toString('utf8');
-      if (nameProblem(file) !== undefined) continue;
       if (d.isDirectory()) {
-        out.push({ name: file, type: 'InfSubdirectory' });
+        if (isListableName(file)) out.push({ name: file, type: 'InfSubdirectory' });
       } else if (d.isFile()) {
         // The type is the text after the last '.', and only "Inf*" types are notes.
         const dot = file.lastIndexOf('.');
-        if (dot <= 0) continue;
         const type = file.slice(dot + 1);
         const name = file.slice(0, dot);
-        if (type.startsWith('Inf') && nameProblem(name) === undefined) out.push({ name, type });
+        if (dot >= 0 && type.startsWith('Inf') && isListableName(name) && isListableName(type)) out.push({ name, type });
       }
     }
     return out;

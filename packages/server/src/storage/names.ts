@@ -17,6 +17,17 @@ export function nameProblem(name: string): NameProblem | undefined {
   return undefined;
 }
 
+/**
+ * Whether a note or subdirectory found on disk under this name is listed. infinoted lists every
+ * name it reads, a name of only white space or with DEL and C1 controls too (escaped in XML as
+ * every server escapes them), but it fails a whole exploration on "." and "..", lists "" as a node
+ * carrying its parent's ACL, and sends the other C0 controls and U+FFFE/U+FFFF raw, which no
+ * client can parse: those are left out.
+ */
+export function isListableName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|\p{Cs}/u.test(name);
+}
+
 /** infinoted's messages (INF_DIRECTORY_ERROR 3), and tandemd's own for '.' and '..'. */
 export function describeNameProblem(name: string, problem: NameProblem): string {
   switch (problem) {

@@ -66,6 +66,35 @@ const CHAT_UCHAR: Step[] = [
   ['</stream:stream>', '</stream:stream>'],
 ];
 
+/**
+ * Names the file system refuses (longer than 255 bytes with the type): every kind of new note, an
+ * upload and a subdirectory, each followed by a note that shows the id it got. infinoted numbers
+ * a note before writing its file, so a refused one uses up an id (a subdirectory does not), and it
+ * writes an upload's empty file at once, refusing such a name before any synchronisation.
+ */
+const LONG = 'x'.repeat(300);
+const REFUSED_NAMES: Step[] = [
+  ...LOGIN,
+  [group('InfDirectory', '<explore-node seq="0" id="0"/>'), '<explore-end seq="1/0"/></group>'],
+  ...[
+    `<add-node seq="S" parent="0" type="InfText" name="${LONG}"/>`,
+    `<add-node seq="S" parent="0" type="InfText" name="${LONG}"><subscribe/></add-node>`,
+    `<add-node seq="S" parent="0" type="InfChat" name="${LONG}"/>`,
+    `<add-node seq="S" parent="0" type="InfChat" name="${LONG}"><subscribe/></add-node>`,
+    `<add-node seq="S" parent="0" type="InfText" name="${LONG}"><sync-in/></add-node>`,
+    `<add-node seq="S" parent="0" type="InfSubdirectory" name="${LONG}"/>`,
+    '<add-node seq="S" parent="0" type="InfText" name="n1"/>',
+    '<add-node seq="S" parent="0" type="InfText" name="n1"/>',
+  ].flatMap((m, i): Step[] => [
+    [group('InfDirectory', m.replace('seq="S"', `seq="${2 * i + 1}"`)), '</group>'],
+    [group('InfDirectory', `<add-node seq="${2 * i + 2}" parent="0" type="InfText" name="probe${i}"/>`), '</group>'],
+  ]),
+  [group('InfDirectory', '<add-node seq="99" parent="0" type="InfText" name="up"><sync-in/></add-node>'), '</group>'],
+  // The upload above got id 15; declined, its name is free again.
+  [group('InfDirectory', '<subscribe-nack id="15"/>') + group('InfDirectory', '<add-node seq="100" parent="0" type="InfText" name="up"/>'), '</group>'],
+  ['</stream:stream>', '</stream:stream>'],
+];
+
 /** Runs the steps on a fresh plain connection and returns the server's answer to each. */
 async function transcript(port: number, steps: readonly Step[]): Promise<string[]> {
   const socket: Socket = connect({ host: '127.0.0.1', port });
@@ -146,6 +175,12 @@ describe('tandemd on the wire, byte for byte against infinoted', function () {
     expect(theirs[3]).to.include('<note-plugin type="InfChat"/><note-plugin type="InfText"/>');
     for (let i = 0; i < theirs.length; i++) expect(ours[i], `answer to step ${i}: ${CHAT_DOCUMENT[i]?.[0] ?? '(after the script)'}`).to.equal(theirs[i]);
     expect(readFileSync(join(servers[1]!.root, 'room.InfChat'), 'utf8')).to.equal('<?xml version="1.0"?>\n<inf-chat-session/>\n');
+  });
+
+  it('numbers new notes as infinoted when the file system refuses their names, and refuses such an upload at once', async () => {
+    const [theirs, ours] = await both(REFUSED_NAMES, ['note-chat']);
+    expect(theirs.join('')).to.include('File name too long');
+    for (let i = 0; i < theirs.length; i++) expect(ours[i], `answer to step ${i}: ${REFUSED_NAMES[i]?.[0].slice(0, 200) ?? '(after the script)'}`).to.equal(theirs[i]);
   });
 
   it('keeps chat text with surrogate, out-of-range and NUL <uchar/>s and sends its backlog with the same bytes', async () => {

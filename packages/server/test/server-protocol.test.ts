@@ -1,6 +1,6 @@
 // Protocol-level tests over an in-memory duplex pair: exact bytes as in the captures.
 import { expect } from 'chai';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,8 +130,11 @@ describe('tandemd protocol (in-memory)', () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
     let held = false;
+    // Armed once the upload began: the empty file written at the add-node goes through.
+    let armed = false;
     class SlowWrites extends FilesystemStorage {
       override async writeText(...args: Parameters<FilesystemStorage['writeText']>): Promise<void> {
+        if (!armed) return super.writeText(...args);
         held = true;
         await gate;
         return super.writeText(...args);
@@ -150,6 +153,7 @@ describe('tandemd protocol (in-memory)', () => {
     await login(up);
     up.send(group('InfDirectory', '<add-node seq="1" parent="0" type="InfText" name="up"><sync-in/></add-node>'));
     await up.next('</group>');
+    armed = true;
     up.send(group('InfDirectory', '<subscribe-ack id="1"/>') + group('InfSession_SyncIn_1', '<sync-begin num-messages="0"/>') + group('InfSession_SyncIn_1', '<sync-end/>'));
     expect(await up.next('</group>')).to.equal('<group name="InfSession_SyncIn_1"><sync-ack/></group>');
     for (let i = 0; i < 200 && !held; i++) await new Promise((r) => setTimeout(r, 5));
@@ -163,6 +167,37 @@ describe('tandemd protocol (in-memory)', () => {
     expect(await early.next('</group>')).to.equal('<group name="InfDirectory"><add-node id="1" parent="0" name="up" type="InfText"/></group>');
     late.send(group('InfDirectory', '<explore-node seq="2" id="77"/>'));
     expect(await late.next('</group>')).to.equal('<group name="InfDirectory"><request-failed code="4" domain="INF_DIRECTORY_ERROR" seq="3/2">Node does not exist</request-failed></group>');
+  });
+
+  it('writes an upload\'s empty file at the add-node and removes it when the upload is declined, fails or is left', async () => {
+    const files = (): string[] => readdirSync(root).filter((f) => f.endsWith('.InfText')).sort();
+    const c = pair(server);
+    await login(c);
+    c.send(group('InfDirectory', '<add-node seq="1" parent="0" type="InfText" name="declined"><sync-in/></add-node>'));
+    await c.next('</group>');
+    expect(files()).to.deep.equal(['declined.InfText']);
+    c.send(group('InfDirectory', '<subscribe-nack id="1"/>') + group('InfDirectory', '<add-node seq="2" parent="0" type="InfText" name="failed"><sync-in/></add-node>'));
+    await c.next('</group>');
+    expect(files()).to.deep.equal(['failed.InfText']);
+    c.send(group('InfDirectory', '<subscribe-ack id="2"/>') + group('InfSession_SyncIn_2', '<sync-begin num-messages="2"/>') + group('InfSession_SyncIn_2', '<sync-end/>'));
+    expect(await c.next('</group>')).to.include('<sync-error code="11" domain="INF_SESSION_SYNC_ERROR">');
+    c.send(group('InfDirectory', '<add-node seq="3" parent="0" type="InfText" name="left"><sync-in/></add-node>'));
+    await c.next('</group>');
+    expect(files()).to.deep.equal(['left.InfText']);
+    c.send('</stream:stream>');
+    await c.closed;
+    for (let i = 0; i < 100 && files().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(files()).to.deep.equal([]);
+    // A finished upload keeps its file, with its text.
+    const d = pair(server);
+    await login(d);
+    d.send(group('InfDirectory', '<add-node seq="1" parent="0" type="InfText" name="done"><sync-in/></add-node>'));
+    await d.next('</group>');
+    d.send(group('InfDirectory', '<subscribe-ack id="4"/>') + group('InfSession_SyncIn_4', '<sync-begin num-messages="1"/>')
+      + group('InfSession_SyncIn_4', '<sync-segment author="0">hi</sync-segment>') + group('InfSession_SyncIn_4', '<sync-end/>'));
+    expect(await d.next('</group>')).to.equal('<group name="InfSession_SyncIn_4"><sync-ack/></group>');
+    for (let i = 0; i < 100 && !readFileSync(join(root, 'done.InfText'), 'utf8').includes('hi'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(readFileSync(join(root, 'done.InfText'), 'utf8')).to.include('<segment author="0">hi</segment>');
   });
 
   it('handles every message read before the stream ends: before the client\'s end tag, and before a stream error', async () => {

@@ -189,7 +189,7 @@ export class Directory {
     const c = this.clients.get(m);
     if (!c) return;
     this.clients.delete(m);
-    for (const p of c.pending.values()) if (p.kind === 'add-node') void this.removeUnacknowledged(p);
+    for (const p of c.pending.values()) if (p.kind === 'add-node' || p.kind === 'sync-in') void this.removeUnacknowledged(p);
     this.acl.disconnect(m);
     this.chat.remove(m);
     for (const s of this.chatDocs.values()) s.removeMember(m);
@@ -510,10 +510,17 @@ export class Directory {
       await announce(seq);
       return;
     }
+    // A note's id is taken before its file is written, as infinoted numbers its notes: a name the
+    // file system refuses uses up an id all the same (a subdirectory's does not).
+    const id = this.tree.allocateId();
     if (syncIn) {
       // Only text documents can be uploaded: SyncInReceiver reads InfText synchronisations.
       if (type === CHAT_NOTE) throw new Reply('INF_DIRECTORY_ERROR', DIR.NOTE_TYPE_UNSUPPORTED, 'Note type "InfChat" cannot be synchronised in');
-      const id = this.tree.allocateId();
+      // Written empty before the reply, as infinoted does (a name the file system refuses is
+      // refused here); a nack, a failed upload or the uploader leaving removes it again
+      // (infinoted leaves it behind, an empty note from its next start on).
+      await this.writeEmpty([...this.tree.path(parent), name], type);
+      if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
       const group = subscribe ? `InfSession_${id}` : `InfSession_SyncIn_${id}`;
       c.pending.set(id, { kind: 'sync-in', parent, id, name, type, subscribe, group, acl });
       this.reply(m, { kind: 'sync-in', id, parent: parent.id, name, type, group, method: 'central', subscribe, ...(seq !== undefined ? { seq } : {}) });
@@ -524,7 +531,6 @@ export class Directory {
       // here, answering the request; a nack or the creator's disconnect removes the file again.
       await this.writeEmpty([...this.tree.path(parent), name], type);
       if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
-      const id = this.tree.allocateId();
       c.pending.set(id, { kind: 'add-node', parent, id, name, type, ...(seq !== undefined ? { seq } : {}), acl });
       this.reply(m, {
         kind: 'add-node', id, parent: parent.id, name, type, ...(seq !== undefined ? { seq } : {}), ...(acl.length > 0 ? { acl } : {}),
@@ -535,7 +541,7 @@ export class Directory {
     // A plain new note: written empty at once (§7.6), announced to the parent's explorers.
     await this.writeEmpty([...this.tree.path(parent), name], type);
     if (this.nameTaken(parent, name)) throw new Reply('INF_DIRECTORY_ERROR', DIR.NODE_EXISTS, `A node with name "${name}" exists already`);
-    const { node, announce } = this.insertNode(parent, name, type, { requester: m });
+    const { node, announce } = this.insertNode(parent, name, type, { requester: m, id });
     await this.acl.setInitial(node, acl);
     await announce(seq);
   }
@@ -700,10 +706,13 @@ export class Directory {
     const p = this.takePending(c, id);
     if (p.kind === 'subscribe') this.releaseOrphan(p.node.id);
     if (p.kind === 'sync-in') c.pending.delete(p.id);
-    if (p.kind === 'add-node') await this.removeUnacknowledged(p);
+    if (p.kind === 'add-node' || p.kind === 'sync-in') await this.removeUnacknowledged(p);
   }
 
-  /** The empty file of an add-node with subscribe whose creator declined or left before the ack. */
+  /**
+   * The empty file of an add-node with subscribe whose creator declined or left before the ack,
+   * or of an upload that was declined, failed or whose uploader left.
+   */
   private async removeUnacknowledged(p: { parent: DirNode; name: string; type: string }): Promise<void> {
     // Gone with its directory, or the name was given to a node meanwhile: not ours to remove.
     if (this.tree.get(p.parent.id) !== p.parent || this.tree.findChild(p.parent, p.name)) return;
@@ -724,6 +733,7 @@ export class Directory {
       c.pending.delete(p.id);
       const e = err instanceof InfError ? err : new InfError('INF_SESSION_SYNC_ERROR', ErrorCodes.INF_SESSION_SYNC_ERROR.FAILED, (err as Error).message);
       if (e.code !== ErrorCodes.INF_SESSION_SYNC_ERROR.SENDER_CANCELLED || e.domain !== 'INF_SESSION_SYNC_ERROR') m.sendGroup(p.group, toSyncError(e));
+      await this.removeUnacknowledged(p);
       return;
     }
     if (!step.done) return;

@@ -13,7 +13,7 @@
 // damage other than a cut-off end or an empty file, where tandemd names libxml2's error code and
 // line but not always its words.
 import { expect } from 'chai';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mulberry32, requireRealLibinfinity, startInfinoted, tempDir, testSeed, type ServerOptions, type ServerUnderTest } from './harness/index.js';
 import { RawXmpp, dir, group } from './harness/raw-xmpp.js';
@@ -231,6 +231,65 @@ describe('tandemd reads stored notes as infinoted does (differential)', function
     }
     expect(listings[1], `seed ${seed}`).to.equal(listings[0]);
     expect((listings[0]!.match(/<add-node /g) ?? []).length, 'nodes listed').to.be.greaterThan(40);
+  });
+
+  it('answers as infinoted when files change behind its back: removed, or in the way of a new node', async () => {
+    // Errors of system calls are G_FILE_ERROR with the C library's words; a removal the file
+    // system refuses leaves the node (and its sessions) as they were; a refused note uses up an id.
+    const note = '<?xml version="1.0"?>\n<inf-text-session><buffer><segment author="0">old</segment></buffer></inf-text-session>\n';
+    const transcripts: string[][] = [];
+    const starts: ((o: ServerOptions) => Promise<ServerUnderTest>)[] = [startInfinoted, startTandemd];
+    for (const start of starts) {
+      const root = join(tempDir('behind'), 'root');
+      for (const d of ['d1', 'd2/deep', 'd3']) mkdirSync(join(root, d), { recursive: true });
+      for (const f of ['a', 'b', 'd2/n']) writeFileSync(join(root, `${f}.InfText`), note);
+      writeFileSync(join(root, 'd2', 'junk.txt'), 'x');
+      const s = await track(start({ securityPolicy: 'no-tls', root }));
+      const c = new RawXmpp(s.port);
+      const out: string[] = [];
+      try {
+        await c.login('a');
+        const ids = Object.fromEntries([...c.explored.matchAll(/<add-node id="(\d+)" parent="0" name="([^"]*)"/g)].map((m) => [m[2]!, m[1]!]));
+        let seq = 1;
+        const step = async (body: string): Promise<void> => {
+          c.send(dir(body.replace('seq="S"', `seq="${seq++}"`)));
+          const b = seq++;
+          c.send(dir(`<explore-node seq="${b}" id="77777"/>`));
+          const got = await c.until(`/${b}">Node does not exist</request-failed></group>`);
+          out.push(got.slice(0, got.lastIndexOf('<group')));
+        };
+        rmSync(join(root, 'a.InfText'));
+        await step(`<remove-node seq="S" id="${ids.a}"/>`);
+        rmSync(join(root, 'd1'), { recursive: true });
+        await step(`<remove-node seq="S" id="${ids.d1}"/>`);
+        await step(`<remove-node seq="S" id="${ids.d2}"/>`);
+        out.push(`d2 on disk: ${existsSync(join(root, 'd2'))}`);
+        rmSync(join(root, 'd3'), { recursive: true });
+        await step(`<explore-node seq="S" id="${ids.d3}"/>`);
+        mkdirSync(join(root, 'd3'));
+        await step(`<explore-node seq="S" id="${ids.d3}"/>`);
+        rmSync(join(root, 'b.InfText'));
+        await step(`<subscribe-session seq="S" id="${ids.b}"/>`);
+        mkdirSync(join(root, 'x'));
+        writeFileSync(join(root, 'y.InfText'), note);
+        mkdirSync(join(root, 'z.InfText'));
+        await step('<add-node seq="S" parent="0" type="InfSubdirectory" name="x"/>');
+        await step('<add-node seq="S" parent="0" type="InfText" name="y"/>');
+        out.push(`y on disk: ${readFileSync(join(root, 'y.InfText'), 'utf8')}`);
+        await step('<add-node seq="S" parent="0" type="InfText" name="z"/>');
+        await step('<add-node seq="S" parent="0" type="InfText" name="after"/>');
+        const d = new RawXmpp(s.port);
+        await d.login('d');
+        out.push(d.explored);
+        d.close();
+      } finally {
+        c.close();
+        await s.stop();
+      }
+      transcripts.push(out);
+    }
+    expect(transcripts[0]!.join('\n')).to.include('No such file or directory').and.include('File exists').and.include('Is a directory');
+    for (let i = 0; i < transcripts[0]!.length; i++) expect(transcripts[1]![i], `step ${i}`).to.equal(transcripts[0]![i]);
   });
 
   it('refuses what infinoted aborts on, with an error that names the file', async () => {

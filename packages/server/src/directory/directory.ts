@@ -554,15 +554,20 @@ export class Directory {
     await this.check(m, parent, 'can-remove-node');
     const seq = r.makeSeq();
     const path = this.tree.path(node);
+    const waitingFor = (n: DirNode): number => [...this.clients.values()].reduce((k, c) => k + (c.pending.get(n.id)?.kind === 'subscribe' ? 1 : 0), 0);
+    // A waiting ack subscribes to the document as it is then: a text that is not loaded is loaded
+    // (its journal applied) while its file is still there.
+    for (const n of this.tree.subtree(node)) if (n.type !== SUBDIRECTORY && n.type !== CHAT_NOTE && waitingFor(n) > 0) await this.loadSession(n);
+    // The files go first, as in infinoted: if the file system refuses, the request fails and the
+    // node, its sessions and subscribers stay as they were. From here on nothing waits until the
+    // node has left the tree (a save queued meanwhile then finds no node to write).
+    await this.run(() => this.o.storage.remove(path, node.type));
     // Subscribers of every session in the subtree are told first (cap 01: session-close, then
     // remove-node), unless subscriptions of the document wait for their ack (orphans, above).
     for (const n of this.tree.subtree(node)) {
       if (n.type === SUBDIRECTORY) continue;
-      const waiting = [...this.clients.values()].reduce((k, c) => k + (c.pending.get(n.id)?.kind === 'subscribe' ? 1 : 0), 0);
-      // A waiting ack subscribes to the document as it is then: a text that is not loaded is
-      // loaded (its journal applied) before the journal goes.
-      if (waiting > 0 && n.type !== CHAT_NOTE) await this.loadSession(n);
-      // The files go with the node now; an orphan's edits are in memory only (as infinoted's).
+      const waiting = n.type === CHAT_NOTE || this.sessions.has(n.id) ? waitingFor(n) : 0;
+      // The files went with the node; an orphan's edits are in memory only (as infinoted's).
       this.dropJournal(n.id, true);
       this.cancelUnload(n.id);
       if (waiting === 0) this.closeSessionOf(n.id);
@@ -571,7 +576,6 @@ export class Directory {
     const removed = this.tree.remove(node);
     for (const c of this.clients.values()) for (const r of removed) c.explored.delete(r);
     for (const r of removed) this.acl.forget(r);
-    await this.run(() => this.o.storage.remove(path, node.type));
     this.o.plugins?.nodeRemoved('/' + path.join('/'), node.type === SUBDIRECTORY);
     const reply = encodeDirectoryReply({ kind: 'remove-node', id: node.id, ...(seq !== undefined ? { seq } : {}) });
     // Only those who explored the parent hear of it: a requester that did not gets no reply, as

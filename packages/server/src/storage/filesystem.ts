@@ -71,6 +71,8 @@ export class FilesystemStorage implements Storage {
       const handle = await opendir(dir, { encoding: 'buffer' as BufferEncoding });
       for await (const d of handle) entries.push(d as unknown as Dirent<Buffer>);
     } catch (err) {
+      // A failed system call goes up as it is: reported as infinoted reports it (G_FILE_ERROR).
+      if (isErrno(err)) throw err;
       throw new StorageError(`Could not open directory "${dir}": ${(err as Error).message}`);
     }
     entries.reverse();
@@ -140,6 +142,7 @@ export class FilesystemStorage implements Storage {
       }
       await unlink(this.aclPath(path)).catch(() => undefined);
     } catch (err) {
+      if (isErrno(err)) throw err;
       throw new StorageError(`Could not remove "/${path.join('/')}": ${(err as Error).message}`, 1);
     }
     await syncDirectory(this.fsPath(path.slice(0, -1)));
@@ -182,4 +185,9 @@ export class FilesystemStorage implements Storage {
   async writeAccounts(accounts: readonly StoredAccount[]): Promise<void> {
     await writeFileAtomic(join(this.root, 'accounts.xml'), encodeAccounts(accounts));
   }
+}
+
+/** An error of a system call (with its errno), which the directory reports as G_FILE_ERROR. */
+function isErrno(err: unknown): err is NodeJS.ErrnoException {
+  return typeof (err as NodeJS.ErrnoException | undefined)?.errno === 'number' && typeof (err as NodeJS.ErrnoException).code === 'string';
 }

@@ -13,7 +13,7 @@
 // damage other than a cut-off end or an empty file, where tandemd names libxml2's error code and
 // line but not always its words.
 import { expect } from 'chai';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mulberry32, requireRealLibinfinity, startInfinoted, tempDir, testSeed, type ServerOptions, type ServerUnderTest } from './harness/index.js';
 import { RawXmpp, dir, group } from './harness/raw-xmpp.js';
@@ -241,8 +241,10 @@ describe('tandemd reads stored notes as infinoted does (differential)', function
     const starts: ((o: ServerOptions) => Promise<ServerUnderTest>)[] = [startInfinoted, startTandemd];
     for (const start of starts) {
       const root = join(tempDir('behind'), 'root');
-      for (const d of ['d1', 'd2/deep', 'd3']) mkdirSync(join(root, d), { recursive: true });
-      for (const f of ['a', 'b', 'd2/n']) writeFileSync(join(root, `${f}.InfText`), note);
+      for (const d of ['d1', 'd2/deep', 'd3', 'e1', 'e2', 'e3']) mkdirSync(join(root, d), { recursive: true });
+      for (const f of ['a', 'b', 'd2/n', 'p', 'q']) writeFileSync(join(root, `${f}.InfText`), note);
+      const outside = tempDir('outside');
+      writeFileSync(join(outside, 'secret.InfText'), note);
       writeFileSync(join(root, 'd2', 'junk.txt'), 'x');
       const s = await track(start({ securityPolicy: 'no-tls', root }));
       const c = new RawXmpp(s.port);
@@ -278,6 +280,24 @@ describe('tandemd reads stored notes as infinoted does (differential)', function
         out.push(`y on disk: ${readFileSync(join(root, 'y.InfText'), 'utf8')}`);
         await step('<add-node seq="S" parent="0" type="InfText" name="z"/>');
         await step('<add-node seq="S" parent="0" type="InfText" name="after"/>');
+        // Replaced by something else: a directory by a file, a note by a directory, either by a
+        // symbolic link (infinoted opens with O_NOFOLLOW: nothing outside the root is served).
+        rmSync(join(root, 'e1'), { recursive: true });
+        writeFileSync(join(root, 'e1'), 'a file now');
+        await step(`<explore-node seq="S" id="${ids.e1}"/>`);
+        rmSync(join(root, 'e2'), { recursive: true });
+        writeFileSync(join(root, 'e2'), 'a file now');
+        await step(`<remove-node seq="S" id="${ids.e2}"/>`);
+        rmSync(join(root, 'p.InfText'));
+        mkdirSync(join(root, 'p.InfText'));
+        await step(`<subscribe-session seq="S" id="${ids.p}"/>`);
+        await step(`<remove-node seq="S" id="${ids.p}"/>`);
+        rmSync(join(root, 'e3'), { recursive: true });
+        symlinkSync(outside, join(root, 'e3'));
+        await step(`<explore-node seq="S" id="${ids.e3}"/>`);
+        rmSync(join(root, 'q.InfText'));
+        symlinkSync(join(outside, 'secret.InfText'), join(root, 'q.InfText'));
+        await step(`<subscribe-session seq="S" id="${ids.q}"/>`);
         const d = new RawXmpp(s.port);
         await d.login('d');
         out.push(d.explored);
@@ -288,7 +308,8 @@ describe('tandemd reads stored notes as infinoted does (differential)', function
       }
       transcripts.push(out);
     }
-    expect(transcripts[0]!.join('\n')).to.include('No such file or directory').and.include('File exists').and.include('Is a directory');
+    expect(transcripts[0]!.join('\n')).to.include('No such file or directory').and.include('File exists').and.include('Is a directory')
+      .and.include('Not a directory').and.include('Too many levels of symbolic links').and.include('Document is empty');
     for (let i = 0; i < transcripts[0]!.length; i++) expect(transcripts[1]![i], `step ${i}`).to.equal(transcripts[0]![i]);
   });
 

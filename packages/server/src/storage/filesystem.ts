@@ -7,7 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { type Dirent, constants } from 'node:fs';
-import { mkdir, open, opendir, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, opendir, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type AclSheet, type StoredAccount, decodeAccounts, decodeAcl, encodeAccounts, encodeAcl } from './acl-format.js';
 import { syncDirectory, writeFileAtomic } from './atomic.js';
@@ -66,6 +66,11 @@ export class FilesystemStorage implements Storage {
     const dir = this.fsPath(path);
     const entries: Dirent<Buffer>[] = [];
     try {
+      // infinoted opens a subdirectory with O_NOFOLLOW: one that is a symbolic link (to anywhere,
+      // outside the root too) is not listed but fails with ELOOP. The root may be a link.
+      if (path.length > 0 && (await lstat(dir)).isSymbolicLink()) {
+        throw Object.assign(new Error(`ELOOP: too many symbolic links encountered, opendir '${dir}'`), { code: 'ELOOP', errno: -40, syscall: 'opendir', path: dir });
+      }
       // fs.readdir sorts the names (libuv's scandir); a Dir hands them out as readdir(3) does.
       // Names as bytes (a name that is not UTF-8 is no node): Node supports it, its types do not.
       const handle = await opendir(dir, { encoding: 'buffer' as BufferEncoding });
@@ -103,9 +108,19 @@ export class FilesystemStorage implements Storage {
     await mkdir(this.root, { recursive: true, mode: 0o755 });
   }
 
+  /** A note's bytes; a directory where the note should be reads as nothing (libxml2: "Document is empty"). */
+  private async readNote(path: NodePath, type: string): Promise<Buffer> {
+    try {
+      return await this.readFileNoFollow(this.notePath(path, type));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EISDIR') return Buffer.alloc(0);
+      throw err;
+    }
+  }
+
   async readText(path: NodePath): Promise<StoredTextDocument> {
     const where = nodePathText(path);
-    return decodeTextDocument(parseStoredNote(await this.readFileNoFollow(this.notePath(path, 'InfText')), where), where);
+    return decodeTextDocument(parseStoredNote(await this.readNote(path, 'InfText'), where), where);
   }
 
   /**
@@ -125,7 +140,7 @@ export class FilesystemStorage implements Storage {
 
   async readChat(path: NodePath): Promise<void> {
     const where = nodePathText(path);
-    decodeChatDocument(parseStoredNote(await this.readFileNoFollow(this.notePath(path, 'InfChat')), where), where);
+    decodeChatDocument(parseStoredNote(await this.readNote(path, 'InfChat'), where), where);
   }
 
   async writeChat(path: NodePath): Promise<void> {
@@ -137,7 +152,8 @@ export class FilesystemStorage implements Storage {
     try {
       if (type === 'InfSubdirectory') await rm(this.fsPath(path), { recursive: true });
       else {
-        await unlink(this.notePath(path, type));
+        // Whatever is there goes, a directory too (inf_file_util_delete).
+        await rm(this.notePath(path, type), { recursive: true });
         if (type === 'InfText') await unlink(this.journalFile(path)).catch(() => undefined);
       }
       await unlink(this.aclPath(path)).catch(() => undefined);

@@ -51,6 +51,8 @@ const TEXTS = ['a', 'hello', '\u{1F600}\u{1F44D}\u{1F3FD}', 'e\u0301', '\t\n', '
   // Not well-formed (libxml2 refuses "]]>" in text), and well-formed markup that carries no text.
   'a]]>b', 'a]]b', '<![CDATA[c]]>', '<!-- c -->', '<?pi x?>'];
 const NAMES = ['a', 'b', 'c', 'd'];
+/** A name the file system refuses ("File name too long"): a note still uses up a node id. */
+const LONG_NAME = 'x'.repeat(300);
 
 type Step = [client: number, message: string];
 
@@ -98,7 +100,7 @@ function script(rnd: () => number, clients: number, steps: number): Step[] {
     () => {
       const parent = val(pick(['0', '0', '1', '2']));
       const explore = parent === '0' ? '' : dir(`<explore-node seq="${seq()}" id="${parent}"/>`);
-      return explore + dir(`<add-node seq="${seq()}" parent="${parent}" type="${val(pick(['InfText', 'InfText', 'InfSubdirectory', 'InfChat', 'Foo']))}" name="${asciiName(val(pick(NAMES)))}">${pick(['', '<subscribe/>', '<subscribe/>'])}</add-node>`);
+      return explore + dir(`<add-node seq="${seq()}" parent="${parent}" type="${val(pick(['InfText', 'InfText', 'InfSubdirectory', 'InfChat', 'Foo']))}" name="${R(8) === 0 ? LONG_NAME : asciiName(val(pick(NAMES)))}">${pick(['', '<subscribe/>', '<subscribe/>'])}</add-node>`);
     },
     () => dir(`<add-node seq="${seq()}" parent="0" type="InfText" name="${pick([' ', '', 'a/b', 'x\u0007'])}"/>`),
     () => dir(`<remove-node seq="${seq()}" id="${node()}"/>`),

@@ -12,7 +12,7 @@
 // in the same order, are then sent to tandemd. TANDEM_SEED repeats a run, TANDEM_HISTORY_LENGTH
 // sets its number of actions (2,500), TANDEM_HISTORY_DUMP=FILE writes the script and infinoted's
 // answers as JSON.
-import { AdoptedSession, type Request, type Segment, type UserInit, type UserStatus } from '@tandem/adopted';
+import { AdoptedSession, isInvalidMove, type Request, type Segment, type UserInit, type UserStatus } from '@tandem/adopted';
 import {
   decodeRequestAndTime, decodeSyncRequest, decodeSyncSegment, decodeUser, encodeRequest, parseXmlDocument, readText, requestBodyFromWire,
   requestFromWireSync, serialize, type Element, type WireOperation,
@@ -160,7 +160,7 @@ function apply(t: Typist, el: Element): void {
   const r = t.site.receive({ ...requestBodyFromWire(request.operation), user: request.user, time: diff, num: request.num });
   // A move may select past the end once transformed: libinfinity's clients (and the server) fail
   // on it and go on, and so does the typist (@tandem/adopted caret.ts).
-  if (r.error && request.operation.kind === 'move' && /beyond the end of the document/.test(r.error.message)) return;
+  if (r.error && request.operation.kind === 'move' && isInvalidMove(r.error)) return;
   if (r.error) throw new Error(`typist ${t.user}: a relayed request does not apply: ${r.error.message}`);
 }
 

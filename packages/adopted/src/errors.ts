@@ -60,3 +60,11 @@ export class TranslationLimitError extends AdoptedError {
 export function isAdoptedError(e: unknown): e is AdoptedError {
   return e instanceof AdoptedError;
 }
+
+/**
+ * A move that selects past the end of the text (INF_TEXT_OPERATION_ERROR_INVALID_MOVE): what a
+ * move transformed against a concurrent deletion can become, as in libinfinity (caret.ts).
+ */
+export function isInvalidMove(e: unknown): boolean {
+  return e instanceof AdoptedError && e.domain === AdoptedErrorDomain.TEXT_OPERATION && e.code === TextOperationErrorCode.INVALID_MOVE;
+}

@@ -12,6 +12,7 @@ export {
   TextOperationErrorCode,
   TranslationLimitError,
   isAdoptedError,
+  isInvalidMove,
 } from './errors.js';
 export { AdoptedSession } from './session.js';
 export { userTableOrder } from './user-order.js';

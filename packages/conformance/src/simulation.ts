@@ -6,7 +6,7 @@
  * site executed the requests, so that the same scenario can be written as an `<infinote-test>`
  * and run by the real libinfinity in each site's order (see infinoteTestXml).
  */
-import { AdoptedErrorDomain, AdoptedSession, TextOperationErrorCode, isAdoptedError, tieStats, type Executed, type IncomingRequest, type LocalResult, type Segment } from '@tandem/adopted';
+import { AdoptedSession, isInvalidMove, tieStats, type Executed, type IncomingRequest, type LocalResult, type Segment } from '@tandem/adopted';
 import { Element, appendText, encodeRequest, serialize, wireOperationOf, type WireRequest } from '@tandem/protocol';
 import { Random } from './random.js';
 
@@ -91,9 +91,9 @@ export function simulate(seed: number, options: SimulationOptions = {}): Simulat
     sim.orders[i]![pending[i]!.shift()!] = idx;
     const res = server.receive(r.incoming);
     // A move the server cannot execute is relayed all the same (as infinoted and tandemd do).
-    if (res.error && !isFailedMove(res.executed, res.error)) stop(`server rejected ${describe(r)}: ${res.error.message}`);
+    if (res.error && !res.executed.some((x) => x.error === res.error)) stop(`server rejected ${describe(r)}: ${res.error.message}`);
     for (const x of res.executed) {
-      if (x.error && isFailedMove([x], x.error)) failedMove(0, idx);
+      if (isFailedMove(x)) failedMove(0, idx);
       else if (x.error) stop(`server failed on ${describe(r)}: ${x.error.message}`);
     }
     for (let j = 0; j < n; j++) if (j !== i) down[j]!.push(idx);
@@ -103,9 +103,9 @@ export function simulate(seed: number, options: SimulationOptions = {}): Simulat
     sim.orders[j]!.push(idx);
     const r = sim.requests[idx]!;
     const res = clients[j]!.receive(r.incoming);
-    if (res.error && !isFailedMove(res.executed, res.error)) stop(`client ${j + 1} rejected ${describe(r)}: ${res.error.message}`);
+    if (res.error && !res.executed.some((x) => x.error === res.error)) stop(`client ${j + 1} rejected ${describe(r)}: ${res.error.message}`);
     for (const x of res.executed) {
-      if (x.error && isFailedMove([x], x.error)) failedMove(j + 1, idx);
+      if (isFailedMove(x)) failedMove(j + 1, idx);
       else if (x.error) stop(`client ${j + 1} failed on ${describe(r)}: ${x.error.message}`);
     }
   };
@@ -169,10 +169,9 @@ function simulated(user: number, r: LocalResult): SimulatedRequest {
   return { incoming, wire };
 }
 
-/** Whether `error` is that of a move among `executed` that selects past the end once translated. */
-function isFailedMove(executed: readonly Executed[], error: Error): boolean {
-  return isAdoptedError(error) && error.domain === AdoptedErrorDomain.TEXT_OPERATION && error.code === TextOperationErrorCode.INVALID_MOVE
-    && executed.some((x) => x.error === error && x.request.type === 'do' && x.request.op.kind === 'move');
+/** A move that, once translated, selected past the end of the text. */
+function isFailedMove(x: Executed): boolean {
+  return x.request.type === 'do' && x.request.op.kind === 'move' && isInvalidMove(x.error);
 }
 
 function describe(r: SimulatedRequest): string {

@@ -4,7 +4,7 @@
  * requests executed by the engine and relayed verbatim to the other members.
  */
 import {
-  AdoptedError, AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, StateVector, TextOperationErrorCode, TranslationLimitError, userTableOrder,
+  AdoptedError, AdoptedErrorDomain, AdoptedSession, AlgorithmErrorCode, StateVector, TranslationLimitError, isInvalidMove, userTableOrder,
   type Executed,
 } from '@tandem/adopted';
 import {
@@ -436,7 +436,7 @@ export class TextSession {
     // the others get the request with that many, so they stay where the server is.
     const done = result.executed.filter((x) => !x.error);
     const tooFar = error instanceof TranslationLimitError;
-    if (error && isRefusedMove(req.operation, error)) {
+    if (error && req.operation.kind === 'move' && isInvalidMove(error)) {
       // A move that selects past the end once transformed (libinfinity turns some selections
       // around, @tandem/adopted caret.ts): infinoted's answer exactly. The sender is told, the
       // others get the move all the same (libinfinity clients fail on it as the server did), and
@@ -532,11 +532,5 @@ export class TextSession {
 
 function affects(op: WireOperation): boolean {
   return op.kind !== 'move' && op.kind !== 'no-op';
-}
-
-/** A move that failed to apply once translated (it selects past the end of the text). */
-function isRefusedMove(op: WireOperation, error: Error): boolean {
-  return op.kind === 'move' && error instanceof AdoptedError && error.domain === AdoptedErrorDomain.TEXT_OPERATION
-    && error.code === TextOperationErrorCode.INVALID_MOVE;
 }
 

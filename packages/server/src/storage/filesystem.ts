@@ -11,6 +11,7 @@ import { lstat, mkdir, open, opendir, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type AclSheet, type StoredAccount, decodeAccounts, decodeAcl, encodeAccounts, encodeAcl } from './acl-format.js';
 import { syncDirectory, writeFileAtomic } from './atomic.js';
+import { fileError } from './file-errors.js';
 import { JOURNAL_SUFFIX } from './journal.js';
 import { isListableName } from './names.js';
 import { parseStoredNote, parseStoredXml } from './parse.js';
@@ -77,7 +78,7 @@ export class FilesystemStorage implements Storage {
       for await (const d of handle) entries.push(d as unknown as Dirent<Buffer>);
     } catch (err) {
       // A failed system call goes up as it is: reported as infinoted reports it (G_FILE_ERROR).
-      if (isErrno(err)) throw err;
+      if (fileError(err)) throw err;
       throw new StorageError(`Could not open directory "${dir}": ${(err as Error).message}`);
     }
     entries.reverse();
@@ -158,7 +159,7 @@ export class FilesystemStorage implements Storage {
       }
       await unlink(this.aclPath(path)).catch(() => undefined);
     } catch (err) {
-      if (isErrno(err)) throw err;
+      if (fileError(err)) throw err;
       throw new StorageError(`Could not remove "/${path.join('/')}": ${(err as Error).message}`, 1);
     }
     await syncDirectory(this.fsPath(path.slice(0, -1)));
@@ -201,9 +202,4 @@ export class FilesystemStorage implements Storage {
   async writeAccounts(accounts: readonly StoredAccount[]): Promise<void> {
     await writeFileAtomic(join(this.root, 'accounts.xml'), encodeAccounts(accounts));
   }
-}
-
-/** An error of a system call (with its errno), which the directory reports as G_FILE_ERROR. */
-function isErrno(err: unknown): err is NodeJS.ErrnoException {
-  return typeof (err as NodeJS.ErrnoException | undefined)?.errno === 'number' && typeof (err as NodeJS.ErrnoException).code === 'string';
 }

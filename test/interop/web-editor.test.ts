@@ -54,7 +54,13 @@ describe('the web editor in headless Chromium with a real libinfinity client', f
     const page = await browser.newPage(viewport);
     await page.goto(`http://127.0.0.1:${wsPort}/?doc=${path}&user=web`);
     await page.waitFor("window.tandemEditor?.status === 'ready'", 'the editor is ready');
-    const users = (await lib.call('users', { path })).users;
+    // The page is ready once the server answered its join; the same user-join reaches the
+    // libinfinity client on its own connection, which may read it a moment later.
+    let users = (await lib.call('users', { path })).users;
+    for (let i = 0; i < 50 && !users.some((u) => u.name === 'web' && u.status !== 'unavailable'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      users = (await lib.call('users', { path })).users;
+    }
     const web = users.find((u) => u.name === 'web' && u.status !== 'unavailable');
     expect(web, `libinfinity sees the browser's user: ${JSON.stringify(users)}`).to.not.equal(undefined);
     return { server, lib, libId, page, webId: web!.id, wsPort };
